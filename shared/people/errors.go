@@ -1,0 +1,55 @@
+// Package people is pledge's domain: people, their per-purpose consent, the
+// consent ledger and the rules of sign-up and double opt-in. It imports no
+// AWS package; adapters in store and mail satisfy the interfaces it owns.
+package people
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an Error so that transports can map it to a status.
+type Code string
+
+// The error codes. Transports map each to exactly one status (see web).
+const (
+	Invalid          Code = "invalid"           // the request is malformed or breaks a rule
+	NotFound         Code = "not_found"         // the thing named does not exist
+	Conflict         Code = "conflict"          // the state changed under the request
+	RateLimited      Code = "rate_limited"      // too many requests of this kind
+	Expired          Code = "expired"           // a link or token is past its time
+	TooLarge         Code = "too_large"         // the body exceeds the limit
+	UnsupportedMedia Code = "unsupported_media" // the content type is not accepted
+)
+
+// Error is a client mistake or a domain refusal: never a fault a retry fixes.
+type Error struct {
+	Code    Code
+	Message string // safe to show to the person; never carries personal data
+	Field   string // the input field at fault, if any
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errorf builds an Error for code and field.
+func Errorf(code Code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound is returned by stores when the person does not exist.
+var ErrNotFound = &Error{Code: NotFound, Message: "not found"}
+
+// ErrConflict is returned by stores when a conditional write lost a race.
+var ErrConflict = &Error{Code: Conflict, Message: "the record changed, try again"}
+
+// AsError returns the *Error inside err, if there is one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
