@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/token"
+	"github.com/smartprotect/pledge/shared/web"
+)
+
+// confirmer is the part of the domain service the handler uses.
+type confirmer interface {
+	Confirm(ctx context.Context, personID string, purposes []people.Purpose, c people.Context) (people.ConfirmOutcome, error)
+}
+
+// handler shows the confirm page (GET changes nothing: mail scanners
+// prefetch links) and activates the purposes when the button is pressed.
+type handler struct {
+	svc  confirmer
+	keys *token.Keys
+	site *web.Site
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+type confirmRequest struct {
+	Token string `json:"t"`
+}
+
+func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, error) {
+	switch req.RouteKey {
+	case "GET /confirm":
+		return h.page(req)
+	case "POST /confirm":
+		return h.confirm(ctx, req)
+	}
+	return h.site.Fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
+}
+
+// verify checks a confirm token and returns the person and purposes it names.
+func (h *handler) verify(raw string) (string, []people.Purpose, error) {
+	c, err := h.keys.Verify(raw, token.Confirm, h.now())
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		return "", nil, people.Errorf(people.Expired, "t", "This confirmation link has expired. Sign up again with the same address to get a new one.")
+	case err != nil:
+		return "", nil, people.Errorf(people.Invalid, "t", "This confirmation link is not valid. Copy the whole link from the mail, or sign up again to get a new one.")
+	}
+	purposes, err := people.ParsePurposes(c.Scope)
+	if err != nil || len(purposes) == 0 {
+		return "", nil, people.Errorf(people.Invalid, "t", "This confirmation link names nothing to confirm.")
+	}
+	return c.Subject, purposes, nil
+}
+
+func (h *handler) page(req web.Request) (web.Response, error) {
+	raw := web.Query(req, "t")
+	if _, purposes, err := h.verify(raw); err != nil {
+		return h.site.Fail(req, err)
+	} else {
+		return h.site.Page(http.StatusOK, "confirm", "Confirm your sign-up", struct {
+			Token    string
+			Purposes []people.Purpose
+		}{raw, purposes}), nil
+	}
+}
+
+type confirmAnswer struct {
+	Status string `json:"status"`
+}
+
+func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, error) {
+	var in confirmRequest
+	if err := web.Decode(req, &in); err != nil {
+		return h.site.Fail(req, err)
+	}
+	personID, purposes, err := h.verify(in.Token)
+	if err != nil {
+		return h.site.Fail(req, err)
+	}
+	outcome, err := h.svc.Confirm(ctx, personID, purposes, people.Context{
+		Source: "confirm-link", IP: web.ClientIP(req), UserAgent: web.UserAgent(req),
+	})
+	if errors.Is(err, people.ErrNotFound) {
+		// The person was erased since the mail was sent: the link is void.
+		return h.site.Fail(req, people.Errorf(people.Invalid, "t", "This confirmation link is no longer valid. Sign up again to get a new one."))
+	}
+	if err != nil {
+		return h.site.Fail(req, err)
+	}
+	h.log.InfoContext(ctx, "confirm", "person", personID, "outcome", outcome)
+	heading, message, status := "You are signed up", "Thank you. You will receive what you confirmed, and every mail has a link to stop it.", "confirmed"
+	switch outcome {
+	case people.AlreadyConfirmed:
+		heading, message, status = "Already confirmed", "You had already confirmed this. Nothing has changed.", "already_confirmed"
+	case people.NothingPending:
+		heading, message, status = "Nothing to confirm", "There is nothing waiting for confirmation under this link. Sign up again if you want to receive mail from us.", "nothing_pending"
+	}
+	if !web.WantsHTML(req) {
+		return web.JSON(http.StatusOK, confirmAnswer{status}), nil
+	}
+	return h.site.Page(http.StatusOK, "confirmed", heading, struct{ Heading, Message string }{heading, message}), nil
+}

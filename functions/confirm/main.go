@@ -1,0 +1,39 @@
+// Command confirm serves the double opt-in link: a page with one button, and
+// the POST that activates the purposes the link names.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/store"
+	"github.com/smartprotect/pledge/shared/web"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	awsCfg, cfg, err := config.FromEnvironment(context.Background())
+	must(log, err)
+	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
+	must(log, err)
+	svc := &people.Service{
+		Store: store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
+		NewID: people.RandomID, Now: time.Now, PolicyVersion: cfg.PolicyVersion,
+	}
+	h := &handler{svc: svc, keys: cfg.Keys, site: site, now: time.Now, log: log}
+	lambda.Start(h.handle)
+}
+
+// must stops the cold start on a wiring error: Lambda reports the failed init.
+func must(log *slog.Logger, err error) {
+	if err != nil {
+		log.Error("init failed", "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/web"
+)
+
+// handler serves the sign-up form and takes sign-ups.
+type handler struct {
+	svc  people.Service // copied per request with the request's link base
+	site *web.Site
+	cfg  *config.Config
+	log  *slog.Logger
+}
+
+// signupRequest is the body of POST /signup, as a form or as JSON.
+type signupRequest struct {
+	Email         string   `json:"email"`
+	Name          string   `json:"name"`
+	Purposes      []string `json:"purposes"`
+	PolicyVersion string   `json:"policy_version"`
+	FormID        string   `json:"form_id"`
+	Website       string   `json:"website"` // honeypot: hidden from people, filled in by bots
+}
+
+// signupAccepted is the JSON answer to a script. It is the same whether the
+// address was new, known, or mailed recently, so it reveals nothing.
+type signupAccepted struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+const formID = "signup-form"
+
+func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, error) {
+	switch req.RouteKey {
+	case "GET /signup":
+		return h.form(), nil
+	case "GET /signup/thanks":
+		return h.site.Page(http.StatusOK, "thanks", "Check your inbox", nil), nil
+	case "POST /signup":
+		return h.signUp(ctx, req)
+	}
+	return h.site.Fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
+}
+
+type purposeChoice struct{ Name, Label, Text string }
+
+func (h *handler) form() web.Response {
+	var choices []purposeChoice
+	for _, p := range people.Purposes {
+		choices = append(choices, purposeChoice{string(p), p.Label(), p.ConsentText()})
+	}
+	return h.site.Page(http.StatusOK, "signup", "Sign up", struct {
+		FormID, PolicyVersion, PolicyURL string
+		Purposes                         []purposeChoice
+	}{formID, h.cfg.PolicyVersion, h.cfg.PolicyURL, choices})
+}
+
+func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, error) {
+	var in signupRequest
+	if err := web.Decode(req, &in); err != nil {
+		return h.site.Fail(req, err)
+	}
+	if in.Website != "" {
+		return h.site.Fail(req, people.Errorf(people.Invalid, "website", "this field must be left empty"))
+	}
+	if in.FormID == "" {
+		in.FormID = "api"
+	}
+	svc := h.svc
+	svc.Links = confirmLinks{keys: h.cfg.Keys, ttl: h.cfg.ConfirmTTL, base: web.BaseURL(req, h.cfg.PublicBaseURL)}
+	res, err := svc.SignUp(ctx, people.SignUpInput{
+		Email: in.Email, Name: in.Name, Purposes: in.Purposes, PolicyVersion: in.PolicyVersion,
+		Context: people.Context{Source: in.FormID, PolicyVersion: in.PolicyVersion, IP: web.ClientIP(req), UserAgent: web.UserAgent(req)},
+	})
+	if err != nil {
+		return h.site.Fail(req, err)
+	}
+	h.log.InfoContext(ctx, "signed up", "person", res.PersonID, "purposes", res.Purposes, "mailed", res.MailSent)
+	if web.WantsHTML(req) {
+		return web.SeeOther("/signup/thanks"), nil
+	}
+	return web.JSON(http.StatusAccepted, signupAccepted{
+		Status:  "pending_confirmation",
+		Message: "If the address can receive mail, a confirmation link is on its way.",
+	}), nil
+}

@@ -1,0 +1,43 @@
+// Command signup serves the sign-up form and records sign-ups with
+// per-purpose consent, sending the double opt-in mail.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/store"
+	"github.com/smartprotect/pledge/shared/web"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	awsCfg, cfg, err := config.FromEnvironment(context.Background())
+	must(log, err)
+	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
+	must(log, err)
+	sender, err := mail.NewSender(sesv2.NewFromConfig(awsCfg), cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
+	must(log, err)
+	h := &handler{site: site, cfg: cfg, log: log, svc: people.Service{
+		Store: store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName), Mailer: sender,
+		PersonID: people.KeyedID(cfg.AddressPepper), NewID: people.RandomID, Now: time.Now,
+		ResendInterval: cfg.ResendInterval, PolicyVersion: cfg.PolicyVersion,
+	}}
+	lambda.Start(h.handle)
+}
+
+// must stops the cold start on a wiring error: Lambda reports the failed init.
+func must(log *slog.Logger, err error) {
+	if err != nil {
+		log.Error("init failed", "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,26 @@
+package people
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+)
+
+// KeyedID returns the function that keys a person by HMAC-SHA256(pepper,
+// normalised address), so that keys, logs and suppression markers never
+// carry the address and cannot be reversed without the pepper.
+func KeyedID(pepper []byte) func(normalisedEmail string) string {
+	return func(email string) string {
+		m := hmac.New(sha256.New, pepper)
+		m.Write([]byte(email))
+		return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+}
+
+// RandomID returns 96 random bits, URL-safe: ids for ledger entries.
+func RandomID() string {
+	b := make([]byte, 12)
+	rand.Read(b) // never fails (crypto/rand panics rather than return short)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
