@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/stencil"
 	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
 )
@@ -59,14 +60,17 @@ func (h *handler) verify(raw string) (string, []people.Purpose, error) {
 
 func (h *handler) page(req web.Request) (web.Response, error) {
 	raw := web.Query(req, "t")
-	if _, purposes, err := h.verify(raw); err != nil {
+	_, purposes, err := h.verify(raw)
+	if err != nil {
 		return h.site.Fail(req, err)
-	} else {
-		return h.site.Page(http.StatusOK, "confirm", "Confirm your sign-up", struct {
-			Token    string
-			Purposes []people.Purpose
-		}{raw, purposes}), nil
 	}
+	items := make([]stencil.Values, len(purposes))
+	for i, p := range purposes {
+		items[i] = stencil.Values{"label": p.Label()}
+	}
+	return h.site.Page(http.StatusOK, "confirm", "Confirm your sign-up", stencil.Values{
+		"token": raw, "purposes": h.site.Each("purpose-item", items),
+	}), nil
 }
 
 type confirmAnswer struct {
@@ -103,5 +107,5 @@ func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, e
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusOK, confirmAnswer{status}), nil
 	}
-	return h.site.Page(http.StatusOK, "confirmed", heading, struct{ Heading, Message string }{heading, message}), nil
+	return h.site.Page(http.StatusOK, "confirmed", heading, stencil.Values{"heading": heading, "message": message}), nil
 }

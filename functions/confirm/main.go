@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/store"
@@ -23,7 +22,7 @@ func main() {
 	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
 	must(log, err)
 	svc := &people.Service{
-		Store: store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
+		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName),
 		NewID: people.RandomID, Now: time.Now, PolicyVersion: cfg.PolicyVersion,
 	}
 	h := &handler{svc: svc, keys: cfg.Keys, site: site, now: time.Now, log: log}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/stencil"
 	"github.com/smartprotect/pledge/shared/web"
 )
 
@@ -49,17 +50,15 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 	return h.site.Fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
 }
 
-type purposeChoice struct{ Name, Label, Text string }
-
 func (h *handler) form() web.Response {
-	var choices []purposeChoice
+	choices := make([]stencil.Values, 0, len(people.Purposes))
 	for _, p := range people.Purposes {
-		choices = append(choices, purposeChoice{string(p), p.Label(), p.ConsentText()})
+		choices = append(choices, stencil.Values{"name": string(p), "label": p.Label(), "text": p.ConsentText()})
 	}
-	return h.site.Page(http.StatusOK, "signup", "Sign up", struct {
-		FormID, PolicyVersion, PolicyURL string
-		Purposes                         []purposeChoice
-	}{formID, h.cfg.PolicyVersion, h.cfg.PolicyURL, choices})
+	return h.site.Page(http.StatusOK, "signup", "Sign up", stencil.Values{
+		"form_id": formID, "policy_version": h.cfg.PolicyVersion, "policy_url": h.cfg.PolicyURL,
+		"choices": h.site.Each("purpose-choice", choices),
+	})
 }
 
 func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, error) {

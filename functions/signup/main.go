@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/people"
@@ -24,10 +22,10 @@ func main() {
 	must(log, err)
 	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
 	must(log, err)
-	sender, err := mail.NewSender(sesv2.NewFromConfig(awsCfg), cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
+	sender, err := mail.NewSender(config.SESv2(awsCfg), cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
 	must(log, err)
 	h := &handler{site: site, cfg: cfg, log: log, svc: people.Service{
-		Store: store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName), Mailer: sender,
+		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mailer: sender,
 		PersonID: people.KeyedID(cfg.AddressPepper), NewID: people.RandomID, Now: time.Now,
 		ResendInterval: cfg.ResendInterval, PolicyVersion: cfg.PolicyVersion,
 	}}

@@ -4,19 +4,18 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"fmt"
-	htmltemplate "html/template"
+	"html"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/stencil"
 )
 
 //go:embed templates
@@ -33,45 +32,41 @@ type Sender struct {
 	from          string
 	company       string
 	postalAddress string
-	html          *htmltemplate.Template
-	text          *texttemplate.Template
+	templates     stencil.Set
 }
 
 var _ people.Mailer = (*Sender)(nil)
 
 // NewSender parses the embedded templates once, at cold start.
 func NewSender(ses API, from, company, postalAddress string) (*Sender, error) {
-	html, err := htmltemplate.ParseFS(templateFiles, "templates/*.html")
+	templates, err := stencil.ParseFS(templateFiles, "templates")
 	if err != nil {
 		return nil, fmt.Errorf("mail.NewSender: %w", err)
 	}
-	text, err := texttemplate.ParseFS(templateFiles, "templates/*.txt")
-	if err != nil {
-		return nil, fmt.Errorf("mail.NewSender: %w", err)
-	}
-	return &Sender{ses: ses, from: from, company: company, postalAddress: postalAddress, html: html, text: text}, nil
-}
-
-// message is what every template sees.
-type message struct {
-	Company       string
-	PostalAddress string
-	Name          string
-	Data          any
+	return &Sender{ses: ses, from: from, company: company, postalAddress: postalAddress, templates: templates}, nil
 }
 
 // Header is one extra mail header.
 type Header struct{ Name, Value string }
 
 // send renders the named template pair and sends it to one recipient.
-func (s *Sender) send(ctx context.Context, to, subject, name, tmpl string, data any, headers []Header) (err error) {
-	m := message{Company: s.company, PostalAddress: s.postalAddress, Name: name, Data: data}
-	var html, text bytes.Buffer
-	if err := s.html.ExecuteTemplate(&html, tmpl+".html", m); err != nil {
-		return fmt.Errorf("mail: rendering %s.html: %w", tmpl, err)
+// htmlValues and textValues differ only where a part needs its own markup
+// (lists); the company, its address and the greeting are added here.
+func (s *Sender) send(ctx context.Context, to, subject, name, tmpl string, htmlValues, textValues stencil.Values, headers []Header) (err error) {
+	greeting := ""
+	if name != "" {
+		greeting = " " + name
 	}
-	if err := s.text.ExecuteTemplate(&text, tmpl+".txt", m); err != nil {
-		return fmt.Errorf("mail: rendering %s.txt: %w", tmpl, err)
+	for _, v := range []stencil.Values{htmlValues, textValues} {
+		v["company"], v["postal_address"], v["greeting_name"] = s.company, s.postalAddress, greeting
+	}
+	html, err := s.templates.Fill(tmpl+".html", htmlValues)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	text, err := s.templates.Fill(tmpl+".txt", textValues)
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
 	}
 	var hs []types.MessageHeader
 	for _, h := range headers {
@@ -86,8 +81,8 @@ func (s *Sender) send(ctx context.Context, to, subject, name, tmpl string, data 
 		Content: &types.EmailContent{Simple: &types.Message{
 			Subject: &types.Content{Data: aws.String(subject), Charset: aws.String("UTF-8")},
 			Body: &types.Body{
-				Html: &types.Content{Data: aws.String(html.String()), Charset: aws.String("UTF-8")},
-				Text: &types.Content{Data: aws.String(text.String()), Charset: aws.String("UTF-8")},
+				Html: &types.Content{Data: aws.String(html), Charset: aws.String("UTF-8")},
+				Text: &types.Content{Data: aws.String(text), Charset: aws.String("UTF-8")},
 			},
 			Headers: hs,
 		}},
@@ -98,14 +93,16 @@ func (s *Sender) send(ctx context.Context, to, subject, name, tmpl string, data 
 	return nil
 }
 
-type confirmation struct {
-	Purposes []people.Purpose
-	Link     string
-	Expires  string
-}
-
 // SendConfirmation sends the double opt-in mail.
 func (s *Sender) SendConfirmation(ctx context.Context, m people.ConfirmationMail) error {
-	data := confirmation{Purposes: m.Purposes, Link: m.Link, Expires: m.Expires.UTC().Format(time.RFC1123)}
-	return s.send(ctx, m.To, "Please confirm your sign-up to "+s.company, m.Name, "confirm", data, nil)
+	var htmlList, textList strings.Builder
+	for _, p := range m.Purposes {
+		htmlList.WriteString("<li>" + html.EscapeString(p.Label()) + "</li>")
+		textList.WriteString("  - " + p.Label() + "\n")
+	}
+	expires := m.Expires.UTC().Format(time.RFC1123)
+	return s.send(ctx, m.To, "Please confirm your sign-up to "+s.company, m.Name, "confirm",
+		stencil.Values{"purposes": htmlList.String(), "link": m.Link, "expires": expires},
+		stencil.Values{"purposes": textList.String(), "link": m.Link, "expires": expires},
+		nil)
 }

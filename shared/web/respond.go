@@ -1,14 +1,14 @@
 package web
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/stencil"
 )
 
 //go:embed pages/*.html
@@ -37,52 +37,48 @@ func Status(code people.Code) int {
 type Site struct {
 	Company       string
 	PostalAddress string
-	pages         map[string]*template.Template
+	pages         stencil.Set
 }
 
 // NewSite parses the embedded pages once, at cold start.
 func NewSite(company, postalAddress string) (*Site, error) {
-	layout, err := template.ParseFS(pageFiles, "pages/layout.html")
+	pages, err := stencil.ParseFS(pageFiles, "pages")
 	if err != nil {
 		return nil, fmt.Errorf("web.NewSite: %w", err)
 	}
-	names, err := pageFiles.ReadDir("pages")
+	return &Site{Company: company, PostalAddress: postalAddress, pages: pages}, nil
+}
+
+// Page renders the named page inside the layout. The company name is always
+// available to a page as {{company}}.
+func (s *Site) Page(status int, name, title string, v stencil.Values) Response {
+	if v == nil {
+		v = stencil.Values{}
+	}
+	v["company"] = s.Company
+	content := s.must(name+".html", v)
+	body := s.must("layout.html", stencil.Values{"title": title, "company": s.Company, "postal_address": s.PostalAddress, "content": content})
+	return Response{StatusCode: status, Headers: htmlHeaders(), Body: body}
+}
+
+// Each fills the named fragment once per item and joins the results, for
+// lists inside a page.
+func (s *Site) Each(fragment string, items []stencil.Values) string {
+	var b strings.Builder
+	for _, v := range items {
+		b.WriteString(s.must(fragment+".html", v))
+	}
+	return b.String()
+}
+
+// must fills a page. A failure is a programming error (a missing page or
+// value) that every handler test would catch, so it panics.
+func (s *Site) must(name string, v stencil.Values) string {
+	out, err := s.pages.Fill(name, v)
 	if err != nil {
-		return nil, fmt.Errorf("web.NewSite: %w", err)
+		panic("web: " + err.Error())
 	}
-	s := &Site{Company: company, PostalAddress: postalAddress, pages: map[string]*template.Template{}}
-	for _, e := range names {
-		if e.Name() == "layout.html" {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(pageFiles, "pages/"+e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("web.NewSite: %s: %w", e.Name(), err)
-		}
-		s.pages[e.Name()[:len(e.Name())-len(".html")]] = t
-	}
-	return s, nil
-}
-
-// pageData is what every page template sees.
-type pageData struct {
-	Title         string
-	Company       string
-	PostalAddress string
-	Data          any
-}
-
-// Page renders the named page with data.
-func (s *Site) Page(status int, name, title string, data any) Response {
-	t, ok := s.pages[name]
-	if !ok {
-		panic("web.Page: no page " + name) // a programming error, caught by every handler test
-	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", pageData{title, s.Company, s.PostalAddress, data}); err != nil {
-		panic("web.Page: " + name + ": " + err.Error())
-	}
-	return Response{StatusCode: status, Headers: htmlHeaders(), Body: buf.String()}
+	return out
 }
 
 func htmlHeaders() map[string]string {
@@ -135,7 +131,7 @@ func (s *Site) Fail(req Request, err error) (Response, error) {
 	}
 	status := Status(e.Code)
 	if WantsHTML(req) {
-		return s.Page(status, "error", http.StatusText(status), e), nil
+		return s.Page(status, "error", http.StatusText(status), stencil.Values{"message": e.Message}), nil
 	}
 	return JSON(status, ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}}), nil
 }
