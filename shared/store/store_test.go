@@ -1,0 +1,182 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/store"
+)
+
+var (
+	db    *dynamodb.Client
+	table = "pledge-store-test"
+)
+
+// TestMain runs the tests against moto_server with the table template.yaml
+// declares.
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		root, err := localstack.Root()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		moto, err := localstack.StartDynamoDB(ctx, root, filepath.Join(root, ".build/logs/store-test"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer moto.Stop()
+		db = moto.DynamoDBClient()
+		tmpl, err := localstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+		if err == nil {
+			err = localstack.CreateTable(ctx, db, tmpl, "Table", table)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func signUp(id string, now time.Time, ps ...people.Purpose) people.SignUpRecord {
+	c := people.Context{Source: "signup-form", PolicyVersion: "2015-03-22", IP: "192.0.2.1", UserAgent: "test"}
+	return people.SignUpRecord{
+		PersonID: id, Email: id + "@example.com", Name: "Jo", Purposes: ps, PolicyVersion: "2015-03-22",
+		Events: people.NewEvents(id, people.Grant, ps, now, c, people.RandomID),
+		Now:    now, MailAfter: now.Add(-10 * time.Minute),
+	}
+}
+
+func TestSignUpCreatesThePersonAndLedgerTogether(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	claimed, err := s.SignUp(ctx, signUp("p1", t0, people.Newsletter, people.Surveys))
+	if err != nil || !claimed {
+		t.Fatalf("SignUp = %v, %v; want the mail slot claimed", claimed, err)
+	}
+	p, err := s.Person(ctx, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Email != "p1@example.com" || p.Status != people.Unconfirmed || len(p.Active) != 0 ||
+		!slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Surveys}) || !p.ConfirmMailAt.Equal(t0) || p.Version != 1 {
+		t.Fatalf("person = %+v", p)
+	}
+	evs, err := s.Consents(ctx, "p1")
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("ledger = %+v, %v", evs, err)
+	}
+	e := evs[0]
+	if e.Action != people.Grant || e.Source != "signup-form" || e.IP != "192.0.2.1" || e.UserAgent != "test" ||
+		e.PolicyVersion != "2015-03-22" || e.TextHash != e.Purpose.ConsentTextHash() || !e.At.Equal(t0) {
+		t.Fatalf("ledger entry = %+v", e)
+	}
+}
+
+func TestASecondSignUpWithinTheIntervalClaimsNoMailButIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	if claimed, err := s.SignUp(ctx, signUp("p2", t0, people.Newsletter)); err != nil || !claimed {
+		t.Fatalf("first SignUp = %v, %v", claimed, err)
+	}
+	if claimed, err := s.SignUp(ctx, signUp("p2", t0.Add(9*time.Minute), people.Offers)); err != nil || claimed {
+		t.Fatalf("second SignUp within 10 minutes = %v, %v; want recorded, not claimed", claimed, err)
+	}
+	p, _ := s.Person(ctx, "p2")
+	if !slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Offers}) || !p.ConfirmMailAt.Equal(t0) || !p.CreatedAt.Equal(t0) {
+		t.Fatalf("person after the second sign-up = %+v", p)
+	}
+	if evs, _ := s.Consents(ctx, "p2"); len(evs) != 2 {
+		t.Fatalf("ledger has %d entries, want 2", len(evs))
+	}
+	if claimed, err := s.SignUp(ctx, signUp("p2", t0.Add(11*time.Minute), people.Offers)); err != nil || !claimed {
+		t.Fatalf("SignUp after 11 minutes = %v, %v; want the slot claimed again", claimed, err)
+	}
+}
+
+func TestReleaseConfirmMailFreesOnlyItsOwnClaim(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	s.SignUp(ctx, signUp("p3", t0, people.Newsletter))
+	if err := s.ReleaseConfirmMail(ctx, "p3", t0.Add(time.Second)); err != nil {
+		t.Fatalf("releasing someone else's claim: %v", err)
+	}
+	if p, _ := s.Person(ctx, "p3"); !p.ConfirmMailAt.Equal(t0) {
+		t.Fatalf("a stale release cleared the claim: %+v", p)
+	}
+	if err := s.ReleaseConfirmMail(ctx, "p3", t0); err != nil {
+		t.Fatal(err)
+	}
+	if claimed, _ := s.SignUp(ctx, signUp("p3", t0.Add(time.Minute), people.Newsletter)); !claimed {
+		t.Fatal("after a release the next sign-up could not claim the mail slot")
+	}
+}
+
+func TestConfirmActivatesAndRefusesAStaleVersion(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	s.SignUp(ctx, signUp("p4", t0, people.Newsletter, people.Testimonials))
+	p, _ := s.Person(ctx, "p4")
+	evs := people.NewEvents("p4", people.Confirm, []people.Purpose{people.Newsletter}, t0.Add(time.Hour), people.Context{Source: "confirm-link"}, people.RandomID)
+	if err := s.Confirm(ctx, p, []people.Purpose{people.Newsletter}, evs, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Person(ctx, "p4")
+	if got.Status != people.Confirmed || !slices.Equal(got.Active, []people.Purpose{people.Newsletter}) ||
+		!slices.Equal(got.Pending, []people.Purpose{people.Testimonials}) || !got.ConfirmedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after Confirm = %+v", got)
+	}
+	err := s.Confirm(ctx, p, []people.Purpose{people.Testimonials}, nil, t0.Add(2*time.Hour))
+	if !errors.Is(err, people.ErrConflict) {
+		t.Fatalf("Confirm at a stale version = %v, want ErrConflict", err)
+	}
+	if ledger, _ := s.Consents(ctx, "p4"); len(ledger) != 3 {
+		t.Fatalf("ledger has %d entries, want 2 grants and 1 confirm", len(ledger))
+	}
+}
+
+func TestPersonNotFound(t *testing.T) {
+	if _, err := store.New(db, table).Person(context.Background(), "nobody"); !errors.Is(err, people.ErrNotFound) {
+		t.Fatalf("Person(nobody) = %v", err)
+	}
+}
+
+func TestConcurrentSignUpsClaimTheMailSlotOnce(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	claims, failures := 0, 0
+	for i := range 8 {
+		wg.Go(func() {
+			claimed, err := s.SignUp(ctx, signUp("p5", t0.Add(time.Duration(i)*time.Millisecond), people.Newsletter))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failures++
+			} else if claimed {
+				claims++
+			}
+		})
+	}
+	wg.Wait()
+	if claims != 1 {
+		t.Fatalf("%d concurrent sign-ups claimed the mail slot %d times (%d failed), want once", 8, claims, failures)
+	}
+}
