@@ -1,0 +1,50 @@
+// Command dev runs pledge locally on emulators (`make dev`) and prints where
+// to click. Ctrl-C stops everything it started.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/smartprotect/pledge/infra/localstack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	addr := os.Getenv("PLEDGE_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	if l, err := net.Listen("tcp", addr); err != nil {
+		fmt.Fprintf(os.Stderr, "%s is taken; using a free port instead\n", addr)
+		addr = ""
+	} else {
+		l.Close()
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	s, err := localstack.Start(startCtx, localstack.Options{Name: "dev", GatewayAddr: addr})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "make dev:", err)
+		os.Exit(1)
+	}
+	defer s.Close()
+	fmt.Printf(`
+pledge is running on emulators (logs in %s).
+
+  Sign-up page:        %s/signup
+  Captured mail:       %s
+  DynamoDB (moto):     %s   table %s
+
+Sign up on the page, open the confirmation mail in the viewer, follow its link.
+Press Ctrl-C to stop everything.
+`, s.LogDir, s.GatewayURL, s.SES.URL, s.DynamoDB.URL, s.Table)
+	<-ctx.Done()
+	fmt.Println("\nstopping…")
+}

@@ -1,0 +1,197 @@
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/config"
+)
+
+// Options shape a local stack.
+type Options struct {
+	// Name prefixes the table and log directory, so stacks can run side by side.
+	Name string
+	// PoolSize is the number of emulator instances per function (default 1).
+	PoolSize int
+	// Parameters override template parameter defaults.
+	Parameters map[string]string
+	// GatewayAddr is where the gateway listens (default: a free loopback port).
+	GatewayAddr string
+	// SESAccount is what SES's GetAccount answers.
+	SESAccount SESAccount
+	// Extra environment for every function, e.g. endpoints behind a counting proxy.
+	FunctionEnv func(*Stack) map[string]string
+}
+
+// Stack is the whole system running locally.
+type Stack struct {
+	Root       string
+	LogDir     string
+	Table      string
+	GatewayURL string
+	DynamoDB   *Emulator
+	SES        *Emulator
+	Mailbox    Mailbox
+	Secrets    config.Secrets
+	Functions  []Function
+	Pools      map[string]*Pool
+
+	server *http.Server
+	once   sync.Once
+}
+
+// Start builds every function, starts the emulators, creates the table and
+// serves the routes. Close stops all of it.
+func Start(ctx context.Context, opt Options) (s *Stack, err error) {
+	if opt.Name == "" {
+		opt.Name = "local"
+	}
+	if opt.PoolSize == 0 {
+		opt.PoolSize = 1
+	}
+	if opt.SESAccount == (SESAccount{}) {
+		opt.SESAccount = SESAccount{MaxSendRate: 14, Max24HourSend: 50000, SendingEnabled: true, ProductionMode: true}
+	}
+	root, err := Root()
+	if err != nil {
+		return nil, err
+	}
+	s = &Stack{Root: root, LogDir: filepath.Join(root, ".build/logs", opt.Name), Table: "pledge-" + opt.Name, Pools: map[string]*Pool{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	tmpl, err := LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if s.DynamoDB, err = StartDynamoDB(ctx, root, s.LogDir); err != nil {
+		return nil, err
+	}
+	if s.SES, err = StartSES(ctx, root, s.LogDir, opt.SESAccount); err != nil {
+		return nil, err
+	}
+	s.Mailbox = Mailbox{URL: s.SES.URL}
+	if err = CreateTable(ctx, s.DynamoDB.DynamoDBClient(), tmpl, "Table", s.Table); err != nil {
+		return nil, err
+	}
+
+	listener, err := listen(opt.GatewayAddr)
+	if err != nil {
+		return nil, err
+	}
+	s.GatewayURL = "http://" + listener.Addr().String()
+	s.Secrets = randomSecrets()
+	params := map[string]string{"PublicBaseUrl": s.GatewayURL, "SecretsArn": ""}
+	for k, v := range opt.Parameters {
+		params[k] = v
+	}
+	if s.Functions, err = tmpl.Functions(Refs{Parameters: params, Resources: map[string]string{"Table": s.Table}}); err != nil {
+		listener.Close()
+		return nil, err
+	}
+
+	var routes []Route
+	for _, f := range s.Functions {
+		bootstrap, err := BuildBootstrap(ctx, root, f.Dir, filepath.Join(root, ".build/local", f.LogicalID))
+		if err != nil {
+			listener.Close()
+			return nil, err
+		}
+		env := s.functionEnv(f)
+		if opt.FunctionEnv != nil {
+			for k, v := range opt.FunctionEnv(s) {
+				env[k] = v
+			}
+		}
+		pool, err := StartPool(ctx, root, s.LogDir, f.LogicalID, bootstrap, env, opt.PoolSize)
+		if err != nil {
+			listener.Close()
+			return nil, err
+		}
+		s.Pools[f.LogicalID] = pool
+		routes = append(routes, f.Routes...)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	s.server = &http.Server{Handler: NewGateway(routes, s.Pools, log), ReadHeaderTimeout: 10 * time.Second}
+	go s.server.Serve(listener)
+	return s, nil
+}
+
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return net.Listen("tcp", addr)
+}
+
+// functionEnv is what Lambda would give the function: the template's
+// variables, the region and credentials, plus the local endpoints and the
+// secrets that Secrets Manager holds in AWS.
+func (s *Stack) functionEnv(f Function) map[string]string {
+	env := map[string]string{
+		"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region,
+		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
+		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDB.URL, "AWS_ENDPOINT_URL_SESV2": s.SES.URL,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": "30",
+		"TOKEN_KEYS":                  s.Secrets.TokenKeys,
+		"TOKEN_ACTIVE_KEY_ID":         s.Secrets.TokenActiveKeyID,
+		"ADDRESS_PEPPER":              s.Secrets.AddressPepper,
+	}
+	for k, v := range f.Env {
+		env[k] = v
+	}
+	return env
+}
+
+// Config loads the configuration a function of this stack sees, for tests
+// that need its keys (to mint an expired link, to key a person).
+func (s *Stack) Config(ctx context.Context) (*config.Config, error) {
+	if len(s.Functions) == 0 {
+		return nil, errors.New("localstack: no functions")
+	}
+	env := s.functionEnv(s.Functions[0])
+	return config.Load(ctx, func(k string) string { return env[k] }, nil)
+}
+
+// Close stops the gateway, every function and the emulators.
+func (s *Stack) Close() {
+	s.once.Do(func() {
+		if s.server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			s.server.Shutdown(ctx)
+			cancel()
+		}
+		for _, p := range s.Pools {
+			p.Stop()
+		}
+		if s.SES != nil {
+			s.SES.Stop()
+		}
+		if s.DynamoDB != nil {
+			s.DynamoDB.Stop()
+		}
+	})
+}
+
+// randomSecrets makes fresh keys for one run of the local stack: its
+// emulators keep nothing across runs, so neither need the keys.
+func randomSecrets() config.Secrets {
+	key := func() string {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	return config.Secrets{TokenKeys: fmt.Sprintf("local1:%s", key()), TokenActiveKeyID: "local1", AddressPepper: key()}
+}
