@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -131,7 +132,7 @@ func (g *Gateway) event(r *http.Request, route gatewayRoute, params map[string]s
 		Cookies: cookies, Headers: headers, QueryStringParameters: query,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey: routeKey, AccountID: "123456789012", Stage: "$default", APIID: "local",
-			RequestID: fmt.Sprintf("local-%d-%d", now.UnixNano(), g.seq.Add(1)),
+			RequestID:  fmt.Sprintf("local-%d-%d", now.UnixNano(), g.seq.Add(1)),
 			DomainName: r.Host, DomainPrefix: strings.Split(r.Host, ".")[0],
 			Time: now.Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
@@ -143,10 +144,11 @@ func (g *Gateway) event(r *http.Request, route gatewayRoute, params map[string]s
 		ev.PathParameters = params
 	}
 	if len(body) > 0 {
-		if isText(r.Header.Get("Content-Type")) {
+		if isText(r.Header.Get("Content-Type")) && utf8.Valid(body) {
 			ev.Body = string(body)
 		} else {
-			// As HTTP API does for form posts and other non-text bodies.
+			// As HTTP API does for form posts and other non-text bodies; a
+			// "text" body that is not UTF-8 must reach the function as sent.
 			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 		}
 	}
