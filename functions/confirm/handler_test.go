@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/token"
+	"github.com/smartprotect/pledge/shared/web"
+)
+
+type recordingConfirmer struct {
+	calls []string
+	got   []people.Purpose
+	ctx   people.Context
+}
+
+func (r *recordingConfirmer) Confirm(_ context.Context, id string, ps []people.Purpose, c people.Context) (people.ConfirmOutcome, error) {
+	r.calls, r.got, r.ctx = append(r.calls, id), ps, c
+	return people.Activated, nil
+}
+
+var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func newHandler(t *testing.T) (*handler, *recordingConfirmer, *token.Keys) {
+	t.Helper()
+	keys, _ := token.NewKeys(map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")}, "k1")
+	site, err := web.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &recordingConfirmer{}
+	return &handler{svc: c, keys: keys, site: site, now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, c, keys
+}
+
+func TestGETShowsTheButtonAndChangesNothing(t *testing.T) {
+	h, c, keys := newHandler(t)
+	tok := keys.Issue(token.Confirm, "p1", []string{"newsletter", "surveys"}, now, time.Hour)
+	resp, err := h.handle(context.Background(), web.Request{RouteKey: "GET /confirm", QueryStringParameters: map[string]string{"t": tok}})
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `<input type="hidden" name="t" value="`+tok+`">`) ||
+		!strings.Contains(resp.Body, "<li>Customer surveys</li>") {
+		t.Fatalf("GET = %d %s, %v", resp.StatusCode, resp.Body, err)
+	}
+	if len(c.calls) != 0 {
+		t.Fatal("GET confirmed")
+	}
+}
+
+func TestPOSTConfirmsExactlyThePurposesOfTheLink(t *testing.T) {
+	h, c, keys := newHandler(t)
+	tok := keys.Issue(token.Confirm, "p1", []string{"surveys"}, now, time.Hour)
+	req := web.Request{RouteKey: "POST /confirm", Headers: map[string]string{"content-type": "application/x-www-form-urlencoded"},
+		Body: url.Values{"t": {tok}}.Encode()}
+	req.RequestContext.HTTP.SourceIP = "198.51.100.7"
+	resp, err := h.handle(context.Background(), req)
+	if err != nil || resp.StatusCode != 200 || resp.Body != `{"status":"confirmed"}` {
+		t.Fatalf("POST = %d %s, %v", resp.StatusCode, resp.Body, err)
+	}
+	if !slices.Equal(c.calls, []string{"p1"}) || !slices.Equal(c.got, []people.Purpose{people.Surveys}) || c.ctx.IP != "198.51.100.7" || c.ctx.Source != "confirm-link" {
+		t.Fatalf("confirmed %v %v %+v", c.calls, c.got, c.ctx)
+	}
+}
+
+func TestPOSTRefusesExpiredAndForeignTokens(t *testing.T) {
+	h, c, keys := newHandler(t)
+	for name, tok := range map[string]string{
+		"expired":     keys.Issue(token.Confirm, "p1", []string{"surveys"}, now.Add(-2*time.Hour), time.Hour),
+		"unsubscribe": keys.Issue(token.Unsubscribe, "p1", []string{"surveys"}, now, 0),
+		"no scope":    keys.Issue(token.Confirm, "p1", nil, now, time.Hour),
+		"bad scope":   keys.Issue(token.Confirm, "p1", []string{"resale"}, now, time.Hour),
+	} {
+		req := web.Request{RouteKey: "POST /confirm", Headers: map[string]string{"content-type": "application/json"}, Body: `{"t":"` + tok + `"}`}
+		resp, err := h.handle(context.Background(), req)
+		if err != nil || resp.StatusCode < 400 || resp.StatusCode > 499 {
+			t.Errorf("%s: POST = %d, %v; want a 4xx", name, resp.StatusCode, err)
+		}
+	}
+	if len(c.calls) != 0 {
+		t.Fatal("a refused token confirmed")
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/token"
+	"github.com/smartprotect/pledge/shared/web"
+)
+
+// recordingStore records the sign-up; the real store is tested against
+// DynamoDB in package store and end to end in infra/e2e.
+type recordingStore struct {
+	people.Store
+	got []people.SignUpRecord
+}
+
+func (s *recordingStore) SignUp(_ context.Context, r people.SignUpRecord) (bool, error) {
+	s.got = append(s.got, r)
+	return true, nil
+}
+
+type recordingMailer struct{ sent []people.ConfirmationMail }
+
+func (m *recordingMailer) SendConfirmation(_ context.Context, c people.ConfirmationMail) error {
+	m.sent = append(m.sent, c)
+	return nil
+}
+
+func newHandler(t *testing.T) (*handler, *recordingStore, *recordingMailer) {
+	t.Helper()
+	keys, err := token.NewKeys(map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")}, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := web.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, m := &recordingStore{}, &recordingMailer{}
+	cfg := &config.Config{PolicyVersion: "2015-03-22", PolicyURL: "https://example.com/privacy", ConfirmTTL: 48 * time.Hour, Keys: keys}
+	return &handler{site: site, cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), svc: people.Service{
+		Store: st, Mailer: m, PersonID: people.KeyedID([]byte("pepper")), NewID: people.RandomID, Now: time.Now,
+		ResendInterval: 10 * time.Minute, PolicyVersion: "2015-03-22",
+	}}, st, m
+}
+
+func golden(t *testing.T, name string) web.Request {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req web.Request
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestAFormPostAsHTTPAPIDeliversItIsRecordedAndRedirected(t *testing.T) {
+	h, st, m := newHandler(t)
+	resp, err := h.handle(context.Background(), golden(t, "form-post.json"))
+	if err != nil || resp.StatusCode != 303 || resp.Headers["Location"] != "/signup/thanks" {
+		t.Fatalf("handle = %d %v, %v", resp.StatusCode, resp.Headers, err)
+	}
+	if len(st.got) != 1 {
+		t.Fatalf("%d sign-ups recorded", len(st.got))
+	}
+	r := st.got[0]
+	if r.Email != "jo@example.com" || r.Name != "Jo Tester" || !slices.Equal(r.Purposes, []people.Purpose{people.Newsletter, people.Surveys}) ||
+		r.Events[0].IP != "198.51.100.7" || r.Events[0].Source != "signup-form" || r.Events[0].UserAgent != "Mozilla/5.0 (X11; Linux x86_64)" {
+		t.Fatalf("recorded %+v", r)
+	}
+	if len(m.sent) != 1 || !strings.HasPrefix(m.sent[0].Link, "https://abc123.execute-api.us-east-1.amazonaws.com/confirm?t=") {
+		t.Fatalf("mail = %+v; want a link on the API's own HTTPS domain", m.sent)
+	}
+}
+
+func TestTheFormShowsEveryPurposeUncheckedWithThePolicyVersion(t *testing.T) {
+	h, _, _ := newHandler(t)
+	resp, err := h.handle(context.Background(), web.Request{RouteKey: "GET /signup"})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /signup = %d, %v", resp.StatusCode, err)
+	}
+	for _, p := range people.Purposes {
+		if !strings.Contains(resp.Body, `value="`+string(p)+`"> <strong>`+p.Label()) {
+			t.Errorf("the form lacks an unchecked box for %s", p)
+		}
+	}
+	if strings.Contains(resp.Body, "checked") || !strings.Contains(resp.Body, `name="policy_version" value="2015-03-22"`) {
+		t.Fatal("the form pre-checks a box or lacks the policy version")
+	}
+}

@@ -1,0 +1,181 @@
+package people
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+// fakeStore keeps one person in memory: only the service's logic is under
+// test here; the real store is tested against DynamoDB in package store.
+type fakeStore struct {
+	person    Person
+	exists    bool
+	claimedAt time.Time
+	events    []ConsentEvent
+	released  bool
+	conflicts int // Confirm answers ErrConflict this many times first
+}
+
+func (f *fakeStore) SignUp(_ context.Context, r SignUpRecord) (bool, error) {
+	f.exists = true
+	f.person.ID, f.person.Email = r.PersonID, r.Email
+	for _, p := range r.Purposes {
+		if !slices.Contains(f.person.Pending, p) {
+			f.person.Pending = append(f.person.Pending, p)
+		}
+	}
+	f.events = append(f.events, r.Events...)
+	if f.claimedAt.IsZero() || f.claimedAt.Before(r.MailAfter) {
+		f.claimedAt = r.Now
+		return true, nil
+	}
+	return false, nil
+}
+
+func (f *fakeStore) ReleaseConfirmMail(_ context.Context, _ string, at time.Time) error {
+	if f.claimedAt.Equal(at) {
+		f.claimedAt, f.released = time.Time{}, true
+	}
+	return nil
+}
+
+func (f *fakeStore) Person(context.Context, string) (Person, error) {
+	if !f.exists {
+		return Person{}, ErrNotFound
+	}
+	return f.person, nil
+}
+
+func (f *fakeStore) Confirm(_ context.Context, _ Person, ps []Purpose, evs []ConsentEvent, _ time.Time) error {
+	if f.conflicts > 0 {
+		f.conflicts--
+		return ErrConflict
+	}
+	f.person.Active = append(f.person.Active, ps...)
+	f.events = append(f.events, evs...)
+	return nil
+}
+
+type fakeMailer struct {
+	sent []ConfirmationMail
+	err  error
+}
+
+func (m *fakeMailer) SendConfirmation(_ context.Context, c ConfirmationMail) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.sent = append(m.sent, c)
+	return nil
+}
+
+type fakeLinks struct{}
+
+func (fakeLinks) ConfirmLink(id string, _ []Purpose, now time.Time) (string, time.Time) {
+	return "https://x/confirm?t=" + id, now.Add(48 * time.Hour)
+}
+
+func newService(now *time.Time) (*Service, *fakeStore, *fakeMailer) {
+	st, m := &fakeStore{}, &fakeMailer{}
+	return &Service{
+		Store: st, Mailer: m, Links: fakeLinks{}, PersonID: KeyedID([]byte("pepper-pepper-pepper-pepper-pepp")),
+		NewID: RandomID, Now: func() time.Time { return *now }, ResendInterval: 10 * time.Minute, PolicyVersion: "v1",
+	}, st, m
+}
+
+func input(email string, purposes ...string) SignUpInput {
+	return SignUpInput{Email: email, Name: "Jo", Purposes: purposes, PolicyVersion: "v1", Context: Context{Source: "signup-form"}}
+}
+
+func TestSignUpMailsOncePerInterval(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	svc, _, mailer := newService(&now)
+	ctx := context.Background()
+	for _, step := range []struct {
+		after    time.Duration
+		wantMail bool
+	}{{0, true}, {5 * time.Minute, false}, {4 * time.Minute, false}, {2 * time.Minute, true}} {
+		now = now.Add(step.after)
+		res, err := svc.SignUp(ctx, input(" Jo@Example.com ", "newsletter"))
+		if err != nil || res.MailSent != step.wantMail {
+			t.Fatalf("after %v: SignUp = %+v, %v; want mail %v", step.after, res, err, step.wantMail)
+		}
+	}
+	if len(mailer.sent) != 2 || mailer.sent[0].To != "jo@example.com" {
+		t.Fatalf("sent %+v", mailer.sent)
+	}
+}
+
+func TestAFailedSendGivesTheMailSlotBack(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	svc, st, mailer := newService(&now)
+	mailer.err = errors.New("ses: throttled")
+	if _, err := svc.SignUp(context.Background(), input("jo@example.com", "surveys")); err == nil {
+		t.Fatal("a failed send was not reported")
+	}
+	if !st.released || len(st.events) != 1 {
+		t.Fatalf("after a failed send: released=%v, events=%d", st.released, len(st.events))
+	}
+	mailer.err = nil
+	if res, err := svc.SignUp(context.Background(), input("jo@example.com", "surveys")); err != nil || !res.MailSent {
+		t.Fatalf("the retry = %+v, %v; want a mail", res, err)
+	}
+}
+
+func TestSignUpRefusesBadInputBeforeTouchingTheStore(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name  string
+		in    SignUpInput
+		code  Code
+		field string
+	}{
+		{"no purpose", input("jo@example.com"), Invalid, "purposes"},
+		{"an unknown purpose", input("jo@example.com", "resale"), Invalid, "purposes"},
+		{"a bad address", input("jo@", "newsletter"), Invalid, "email"},
+		{"a stale policy", SignUpInput{Email: "jo@example.com", Purposes: []string{"offers"}, PolicyVersion: "v0", Context: Context{Source: "x"}}, Conflict, "policy_version"},
+		{"no policy", SignUpInput{Email: "jo@example.com", Purposes: []string{"offers"}, Context: Context{Source: "x"}}, Invalid, "policy_version"},
+		{"a bad form id", SignUpInput{Email: "jo@example.com", Purposes: []string{"offers"}, PolicyVersion: "v1", Context: Context{Source: "Bad Form"}}, Invalid, "form_id"},
+		{"a name with a line break", SignUpInput{Email: "jo@example.com", Name: "Jo\nBcc: x", Purposes: []string{"offers"}, PolicyVersion: "v1", Context: Context{Source: "x"}}, Invalid, "name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, st, mailer := newService(&now)
+			_, err := svc.SignUp(context.Background(), tt.in)
+			e, ok := AsError(err)
+			if !ok || e.Code != tt.code || e.Field != tt.field {
+				t.Fatalf("SignUp error = %v, want %s on %s", err, tt.code, tt.field)
+			}
+			if st.exists || len(mailer.sent) > 0 {
+				t.Fatal("bad input reached the store or the mailer")
+			}
+		})
+	}
+}
+
+func TestConfirmOutcomes(t *testing.T) {
+	now := time.Now()
+	svc, st, _ := newService(&now)
+	ctx := context.Background()
+	if _, err := svc.Confirm(ctx, "nobody", []Purpose{Newsletter}, Context{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Confirm for nobody = %v", err)
+	}
+	res, _ := svc.SignUp(ctx, input("jo@example.com", "newsletter", "offers"))
+	st.conflicts = 2
+	if got, err := svc.Confirm(ctx, res.PersonID, []Purpose{Newsletter}, Context{Source: "confirm-link"}); err != nil || got != Activated {
+		t.Fatalf("Confirm after two lost races = %v, %v; want Activated", got, err)
+	}
+	if got, _ := svc.Confirm(ctx, res.PersonID, []Purpose{Newsletter}, Context{}); got != AlreadyConfirmed {
+		t.Fatalf("a second press = %v, want AlreadyConfirmed", got)
+	}
+	if got, _ := svc.Confirm(ctx, res.PersonID, []Purpose{Surveys}, Context{}); got != NothingPending {
+		t.Fatalf("confirming what was never asked = %v, want NothingPending", got)
+	}
+	st.conflicts = 5
+	if _, err := svc.Confirm(ctx, res.PersonID, []Purpose{Offers}, Context{}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("Confirm that keeps losing races = %v, want ErrConflict", err)
+	}
+}
