@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -409,5 +410,30 @@ func TestBadInputGetsAClear4xxAndChangesNothing(t *testing.T) {
 	}
 	if n := countMails(t); n != mails {
 		t.Errorf("bad input sent %d mails", n-mails)
+	}
+}
+
+func TestASignUpCostsOneTransactionAndAtMostOneSend(t *testing.T) {
+	stack.DynamoDBCalls.Reset()
+	stack.SESCalls.Reset()
+	if got := postForm(t, "/signup", signupForm("calls@example.com", "newsletter", "offers")); got.Status != http.StatusSeeOther {
+		t.Fatalf("sign-up = %d", got.Status)
+	}
+	if db, ses := stack.DynamoDBCalls.Counts(), stack.SESCalls.Counts(); !maps.Equal(db, map[string]int{"TransactWriteItems": 1}) || !maps.Equal(ses, map[string]int{"SendEmail": 1}) {
+		t.Fatalf("a new sign-up made DynamoDB calls %v and SES calls %v; want one transaction and one send", db, ses)
+	}
+
+	stack.DynamoDBCalls.Reset()
+	stack.SESCalls.Reset()
+	postForm(t, "/signup", signupForm("calls@example.com", "surveys"))
+	// Mailed a moment ago: the claim fails and the sign-up is written without it.
+	if db, ses := stack.DynamoDBCalls.Counts(), stack.SESCalls.Total(); !maps.Equal(db, map[string]int{"TransactWriteItems": 2}) || ses != 0 {
+		t.Fatalf("a repeated sign-up made DynamoDB calls %v and %d SES calls; want two transactions and no send", db, ses)
+	}
+
+	stack.DynamoDBCalls.Reset()
+	postJSON(t, "/signup", `{"email":"calls@example.com"}`)
+	if n := stack.DynamoDBCalls.Total() + stack.SESCalls.Total(); n != 0 {
+		t.Fatalf("a refused sign-up made %d calls", n)
 	}
 }

@@ -29,8 +29,6 @@ type Options struct {
 	GatewayAddr string
 	// SESAccount is what SES's GetAccount answers.
 	SESAccount SESAccount
-	// Extra environment for every function, e.g. endpoints behind a counting proxy.
-	FunctionEnv func(*Stack) map[string]string
 }
 
 // Stack is the whole system running locally.
@@ -42,9 +40,13 @@ type Stack struct {
 	DynamoDB   *Emulator
 	SES        *Emulator
 	Mailbox    Mailbox
-	Secrets    config.Secrets
-	Functions  []Function
-	Pools      map[string]*Pool
+	// DynamoDBCalls and SESCalls count what the functions send to the
+	// emulators: the functions reach them only through these proxies.
+	DynamoDBCalls *CallCounter
+	SESCalls      *CallCounter
+	Secrets       config.Secrets
+	Functions     []Function
+	Pools         map[string]*Pool
 
 	server *http.Server
 	once   sync.Once
@@ -83,6 +85,12 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Mailbox = Mailbox{URL: s.SES.URL}
+	if s.DynamoDBCalls, err = StartCounter(s.DynamoDB.URL, DynamoDBOperation); err != nil {
+		return nil, err
+	}
+	if s.SESCalls, err = StartCounter(s.SES.URL, SESOperation); err != nil {
+		return nil, err
+	}
 	if err = CreateTable(ctx, s.DynamoDB.DynamoDBClient(), tmpl, "Table", s.Table); err != nil {
 		return nil, err
 	}
@@ -109,12 +117,7 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 			listener.Close()
 			return nil, err
 		}
-		env := s.functionEnv(f)
-		if opt.FunctionEnv != nil {
-			for k, v := range opt.FunctionEnv(s) {
-				env[k] = v
-			}
-		}
+		env := s.FunctionEnv(f)
 		pool, err := StartPool(ctx, root, s.LogDir, f.LogicalID, bootstrap, env, opt.PoolSize)
 		if err != nil {
 			listener.Close()
@@ -136,14 +139,14 @@ func listen(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
-// functionEnv is what Lambda would give the function: the template's
+// FunctionEnv is what Lambda would give the function: the template's
 // variables, the region and credentials, plus the local endpoints and the
 // secrets that Secrets Manager holds in AWS.
-func (s *Stack) functionEnv(f Function) map[string]string {
+func (s *Stack) FunctionEnv(f Function) map[string]string {
 	env := map[string]string{
 		"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region,
 		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
-		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDB.URL, "AWS_ENDPOINT_URL_SESV2": s.SES.URL,
+		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDBCalls.URL, "AWS_ENDPOINT_URL_SESV2": s.SESCalls.URL,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": "30",
 		"TOKEN_KEYS":                  s.Secrets.TokenKeys,
 		"TOKEN_ACTIVE_KEY_ID":         s.Secrets.TokenActiveKeyID,
@@ -161,7 +164,7 @@ func (s *Stack) Config(ctx context.Context) (*config.Config, error) {
 	if len(s.Functions) == 0 {
 		return nil, errors.New("localstack: no functions")
 	}
-	env := s.functionEnv(s.Functions[0])
+	env := s.FunctionEnv(s.Functions[0])
 	return config.Load(ctx, func(k string) string { return env[k] }, nil)
 }
 
@@ -176,6 +179,8 @@ func (s *Stack) Close() {
 		for _, p := range s.Pools {
 			p.Stop()
 		}
+		s.DynamoDBCalls.Close()
+		s.SESCalls.Close()
 		if s.SES != nil {
 			s.SES.Stop()
 		}

@@ -1,0 +1,103 @@
+package localstack
+
+import (
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// CallCounter is a loopback reverse proxy in front of an emulator that
+// counts the API calls passing through it, so tests and benchmarks can see
+// how many DynamoDB and SES requests the deployed binaries really make.
+type CallCounter struct {
+	URL      string
+	classify func(*http.Request) string
+	server   *http.Server
+
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// StartCounter proxies to target, naming each call with classify.
+func StartCounter(target string, classify func(*http.Request) string) (*CallCounter, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	c := &CallCounter{URL: "http://" + l.Addr().String(), classify: classify, counts: map[string]int{}}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
+	c.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := c.classify(r)
+		c.mu.Lock()
+		c.counts[name]++
+		c.mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	})}
+	go c.server.Serve(l)
+	return c, nil
+}
+
+// Counts returns the calls so far by name.
+func (c *CallCounter) Counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.counts))
+	for k, v := range c.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// Total is the number of calls so far.
+func (c *CallCounter) Total() int {
+	n := 0
+	for _, v := range c.Counts() {
+		n += v
+	}
+	return n
+}
+
+// Reset forgets the counts.
+func (c *CallCounter) Reset() {
+	c.mu.Lock()
+	c.counts = map[string]int{}
+	c.mu.Unlock()
+}
+
+// Close stops the proxy.
+func (c *CallCounter) Close() {
+	if c != nil {
+		c.server.Close()
+	}
+}
+
+// DynamoDBOperation names a DynamoDB call by its X-Amz-Target operation.
+func DynamoDBOperation(r *http.Request) string {
+	t := r.Header.Get("X-Amz-Target")
+	if i := strings.LastIndexByte(t, '.'); i >= 0 {
+		return t[i+1:]
+	}
+	return "unknown"
+}
+
+// SESOperation names an SES v2 call by its REST path.
+func SESOperation(r *http.Request) string {
+	switch p := r.URL.Path; {
+	case p == "/v2/email/outbound-emails":
+		return "SendEmail"
+	case p == "/v2/email/outbound-bulk-emails":
+		return "SendBulkEmail"
+	case p == "/v2/email/account":
+		return "GetAccount"
+	default:
+		return r.Method + " " + p
+	}
+}
