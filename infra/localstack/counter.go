@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // CallCounter is a loopback reverse proxy in front of an emulator that
@@ -19,10 +20,16 @@ type CallCounter struct {
 
 	mu     sync.Mutex
 	counts map[string]int
+	busy   time.Duration // summed time the target took to answer
+	serial sync.Mutex    // held around each call when the target is not thread-safe
 }
 
-// StartCounter proxies to target, naming each call with classify.
-func StartCounter(target string, classify func(*http.Request) string) (*CallCounter, error) {
+// StartCounter proxies to target, naming each call with classify. With
+// oneAtATime, calls reach the target one at a time: moto_server answers on
+// many threads but its DynamoDB transactions are not thread-safe (each
+// deep-copies the table while other threads write to it, and concurrent ones
+// fail with a 500), which real DynamoDB never does.
+func StartCounter(target string, classify func(*http.Request) string, oneAtATime bool) (*CallCounter, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -39,7 +46,15 @@ func StartCounter(target string, classify func(*http.Request) string) (*CallCoun
 		c.mu.Lock()
 		c.counts[name]++
 		c.mu.Unlock()
+		if oneAtATime {
+			c.serial.Lock()
+			defer c.serial.Unlock()
+		}
+		start := time.Now()
 		proxy.ServeHTTP(w, r)
+		c.mu.Lock()
+		c.busy += time.Since(start)
+		c.mu.Unlock()
 	})}
 	go c.server.Serve(l)
 	return c, nil
@@ -65,10 +80,17 @@ func (c *CallCounter) Total() int {
 	return n
 }
 
-// Reset forgets the counts.
+// Busy is the summed time the target took to answer the calls so far.
+func (c *CallCounter) Busy() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy
+}
+
+// Reset forgets the counts and the busy time.
 func (c *CallCounter) Reset() {
 	c.mu.Lock()
-	c.counts = map[string]int{}
+	c.counts, c.busy = map[string]int{}, 0
 	c.mu.Unlock()
 }
 

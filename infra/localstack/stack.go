@@ -85,10 +85,10 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Mailbox = Mailbox{URL: s.SES.URL}
-	if s.DynamoDBCalls, err = StartCounter(s.DynamoDB.URL, DynamoDBOperation); err != nil {
+	if s.DynamoDBCalls, err = StartCounter(s.DynamoDB.URL, DynamoDBOperation, true); err != nil {
 		return nil, err
 	}
-	if s.SESCalls, err = StartCounter(s.SES.URL, SESOperation); err != nil {
+	if s.SESCalls, err = StartCounter(s.SES.URL, SESOperation, false); err != nil {
 		return nil, err
 	}
 	if err = CreateTable(ctx, s.DynamoDB.DynamoDBClient(), tmpl, "Table", s.Table); err != nil {
