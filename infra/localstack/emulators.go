@@ -22,13 +22,34 @@ const (
 	secretKey = "local"
 )
 
-// Emulator is a started emulator and its base URL.
+// Emulator is a started emulator behind a call-counting proxy. URL is the
+// proxy's: every client reaches the emulator through it.
 type Emulator struct {
 	*Process
-	URL string
+	URL   string
+	Calls *CallCounter
 }
 
-// StartDynamoDB starts moto_server from the project's virtualenv.
+// front puts the counting proxy in front of a ready emulator at direct.
+func front(p *Process, direct string, classify func(*http.Request) string, oneAtATime bool) (*Emulator, error) {
+	calls, err := StartCounter(direct, classify, oneAtATime)
+	if err != nil {
+		p.Stop()
+		return nil, err
+	}
+	return &Emulator{Process: p, URL: calls.URL, Calls: calls}, nil
+}
+
+// Stop stops the proxy and the emulator.
+func (e *Emulator) Stop() {
+	if e != nil {
+		e.Calls.Close()
+		e.Process.Stop()
+	}
+}
+
+// StartDynamoDB starts moto_server from the project's virtualenv. Its calls
+// go through one at a time (see StartCounter).
 func StartDynamoDB(ctx context.Context, root, logDir string) (*Emulator, error) {
 	addr, err := FreeAddr()
 	if err != nil {
@@ -38,12 +59,11 @@ func StartDynamoDB(ctx context.Context, root, logDir string) (*Emulator, error) 
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{Process: p, URL: "http://" + addr}
-	if err := p.WaitHTTP(ctx, e.URL+"/moto-api/"); err != nil {
+	if err := p.WaitHTTP(ctx, "http://"+addr+"/moto-api/"); err != nil {
 		p.Stop()
 		return nil, err
 	}
-	return e, nil
+	return front(p, "http://"+addr, DynamoDBOperation, true)
 }
 
 // SESAccount is what the SES emulator's GetAccount answers: it sets the
@@ -77,12 +97,11 @@ func StartSES(ctx context.Context, root, logDir string, account SESAccount) (*Em
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{Process: p, URL: "http://" + addr}
-	if err := p.WaitHTTP(ctx, e.URL+"/health-check"); err != nil {
+	if err := p.WaitHTTP(ctx, "http://"+addr+"/health-check"); err != nil {
 		p.Stop()
 		return nil, err
 	}
-	return e, nil
+	return front(p, "http://"+addr, SESOperation, false)
 }
 
 // AWSConfig is an SDK configuration with the local credentials and region.

@@ -40,8 +40,7 @@ type Stack struct {
 	DynamoDB   *Emulator
 	SES        *Emulator
 	Mailbox    Mailbox
-	// DynamoDBCalls and SESCalls count what the functions send to the
-	// emulators: the functions reach them only through these proxies.
+	// DynamoDBCalls and SESCalls count what reaches the emulators.
 	DynamoDBCalls *CallCounter
 	SESCalls      *CallCounter
 	Secrets       config.Secrets
@@ -85,12 +84,7 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Mailbox = Mailbox{URL: s.SES.URL}
-	if s.DynamoDBCalls, err = StartCounter(s.DynamoDB.URL, DynamoDBOperation, true); err != nil {
-		return nil, err
-	}
-	if s.SESCalls, err = StartCounter(s.SES.URL, SESOperation, false); err != nil {
-		return nil, err
-	}
+	s.DynamoDBCalls, s.SESCalls = s.DynamoDB.Calls, s.SES.Calls
 	if err = CreateTable(ctx, s.DynamoDB.DynamoDBClient(), tmpl, "Table", s.Table); err != nil {
 		return nil, err
 	}
@@ -146,7 +140,7 @@ func (s *Stack) FunctionEnv(f Function) map[string]string {
 	env := map[string]string{
 		"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region,
 		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
-		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDBCalls.URL, "AWS_ENDPOINT_URL_SESV2": s.SESCalls.URL,
+		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDB.URL, "AWS_ENDPOINT_URL_SESV2": s.SES.URL,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": "30",
 		"TOKEN_KEYS":                  s.Secrets.TokenKeys,
 		"TOKEN_ACTIVE_KEY_ID":         s.Secrets.TokenActiveKeyID,
@@ -179,14 +173,8 @@ func (s *Stack) Close() {
 		for _, p := range s.Pools {
 			p.Stop()
 		}
-		s.DynamoDBCalls.Close()
-		s.SESCalls.Close()
-		if s.SES != nil {
-			s.SES.Stop()
-		}
-		if s.DynamoDB != nil {
-			s.DynamoDB.Stop()
-		}
+		s.SES.Stop()
+		s.DynamoDB.Stop()
 	})
 }
 

@@ -18,8 +18,21 @@ const (
 	Testimonials Purpose = "testimonials"
 )
 
-// Purposes lists every purpose in display order.
+// Purposes lists every purpose a person can choose, in display order.
 var Purposes = []Purpose{Newsletter, Offers, Surveys, Testimonials}
+
+// AllMarketing names, in a ledger entry, every marketing purpose at once: a
+// one-click unsubscribe or "stop all marketing" withdraws them together. It
+// is not a purpose anyone can sign up for.
+const AllMarketing Purpose = "all-marketing"
+
+// MarketingPurposes are the purposes we send marketing mail for (policy
+// section 11: newsletters and other marketing email). Testimonials are a
+// consent to publish, not to mail, so stopping marketing leaves them alone.
+var MarketingPurposes = []Purpose{Newsletter, Offers, Surveys}
+
+// Marketing reports whether p is a marketing-mail purpose.
+func (p Purpose) Marketing() bool { return slices.Contains(MarketingPurposes, p) }
 
 // consentTexts are the words shown beside each unchecked box. The ledger keeps
 // their hash, so what a person agreed to can be proven later; changing a text
@@ -29,6 +42,7 @@ var consentTexts = map[Purpose]string{
 	Offers:       "Tell me by email about other products and services from SmartProtect and its affiliates.",
 	Surveys:      "Invite me to voluntary customer surveys. My answers stay confidential and are only used in aggregate.",
 	Testimonials: "You may publish a testimonial I give you, together with my name.",
+	AllMarketing: "Stop all marketing mail: newsletters, product offers and survey invitations.",
 }
 
 // Label is a short human name for the purpose.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -18,9 +19,8 @@ type Store interface {
 	ReleaseConfirmMail(ctx context.Context, personID string, claimedAt time.Time) error
 	// Person reads one person; ErrNotFound if there is none.
 	Person(ctx context.Context, personID string) (Person, error)
-	// Confirm activates purposes and appends the events atomically, provided
-	// the person is still at version p.Version; ErrConflict otherwise.
-	Confirm(ctx context.Context, p Person, purposes []Purpose, events []ConsentEvent, now time.Time) error
+	// ChangeConsent applies ch if p is still at p.Version; ErrConflict otherwise.
+	ChangeConsent(ctx context.Context, p Person, ch ConsentChange) error
 }
 
 // SignUpRecord is one sign-up as the store writes it.
@@ -174,11 +174,7 @@ func (s *Service) Confirm(ctx context.Context, personID string, purposes []Purpo
 		var todo []Purpose
 		already := true
 		for _, want := range purposes {
-			pending := false
-			for _, q := range p.Pending {
-				pending = pending || q == want
-			}
-			if pending && !p.Has(want) {
+			if slices.Contains(p.Pending, want) && !p.Has(want) {
 				todo = append(todo, want)
 			}
 			already = already && p.Has(want)
@@ -193,8 +189,12 @@ func (s *Service) Confirm(ctx context.Context, personID string, purposes []Purpo
 			c.PolicyVersion = p.PolicyVersion
 		}
 		now := s.Now().UTC()
-		events := NewEvents(personID, Confirm, todo, now, c, s.NewID)
-		err = s.Store.Confirm(ctx, p, todo, events, now)
+		err = s.Store.ChangeConsent(ctx, p, ConsentChange{
+			Active:  append(slices.Clone(p.Active), todo...),
+			Pending: slices.DeleteFunc(slices.Clone(p.Pending), func(q Purpose) bool { return slices.Contains(todo, q) }),
+			Status:  Confirmed, Joined: todo, Now: now,
+			Events: NewEvents(personID, Confirm, todo, now, c, s.NewID),
+		})
 		if err == ErrConflict {
 			continue // someone wrote in between: read again and decide again
 		}

@@ -49,13 +49,13 @@ func (f *fakeStore) Person(context.Context, string) (Person, error) {
 	return f.person, nil
 }
 
-func (f *fakeStore) Confirm(_ context.Context, _ Person, ps []Purpose, evs []ConsentEvent, _ time.Time) error {
+func (f *fakeStore) ChangeConsent(_ context.Context, _ Person, ch ConsentChange) error {
 	if f.conflicts > 0 {
 		f.conflicts--
 		return ErrConflict
 	}
-	f.person.Active = append(f.person.Active, ps...)
-	f.events = append(f.events, evs...)
+	f.person.Active, f.person.Pending, f.person.Status = ch.Active, ch.Pending, ch.Status
+	f.events = append(f.events, ch.Events...)
 	return nil
 }
 

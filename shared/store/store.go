@@ -249,39 +249,147 @@ func (s *Store) Person(ctx context.Context, personID string) (p people.Person, e
 	return it.person(), nil
 }
 
-// Confirm moves purposes from pending to active and appends the confirm
-// events, if the person is still at p.Version.
-func (s *Store) Confirm(ctx context.Context, p people.Person, ps []people.Purpose, evs []people.ConsentEvent, now time.Time) (err error) {
-	defer wrap(&err, "store.Confirm(%s)", p.ID)
-	events, err := s.appendOnly(evs)
+// ChangeConsent writes the person's new consent sets and status, the ledger
+// entries and the list memberships in one transaction, if the person is
+// still at p.Version.
+func (s *Store) ChangeConsent(ctx context.Context, p people.Person, ch people.ConsentChange) (err error) {
+	defer wrap(&err, "store.ChangeConsent(%s)", p.ID)
+	upd := expression.
+		Set(expression.Name("status"), expression.Value(string(ch.Status))).
+		Set(expression.Name("updatedAt"), expression.Value(stamp(ch.Now))).
+		Add(expression.Name("version"), expression.Value(1))
+	if ch.Status == people.Confirmed {
+		upd = upd.Set(expression.Name("confirmedAt"), expression.IfNotExists(expression.Name("confirmedAt"), expression.Value(stamp(ch.Now))))
+	}
+	for name, set := range map[string][]people.Purpose{"active": ch.Active, "pending": ch.Pending} {
+		if len(set) == 0 {
+			upd = upd.Remove(expression.Name(name)) // DynamoDB has no empty sets
+		} else {
+			upd = upd.Set(expression.Name(name), expression.Value(stringSet(set)))
+		}
+	}
+	expr, err := expression.NewBuilder().WithUpdate(upd).
+		WithCondition(expression.Name("version").Equal(expression.Value(p.Version))).Build()
 	if err != nil {
 		return err
 	}
-	expr, err := expression.NewBuilder().
-		WithUpdate(expression.
-			Set(expression.Name("status"), expression.Value(string(people.Confirmed))).
-			Set(expression.Name("updatedAt"), expression.Value(stamp(now))).
-			Set(expression.Name("confirmedAt"), expression.IfNotExists(expression.Name("confirmedAt"), expression.Value(stamp(now)))).
-			Add(expression.Name("active"), expression.Value(stringSet(ps))).
-			Delete(expression.Name("pending"), expression.Value(stringSet(ps))).
-			Add(expression.Name("version"), expression.Value(1))).
-		WithCondition(expression.Name("version").Equal(expression.Value(p.Version))).
-		Build()
-	if err != nil {
-		return err
-	}
-	update := types.TransactWriteItem{Update: &types.Update{
+	items := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: aws.String(s.table), Key: key(personPK(p.ID), profileSK),
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: append([]types.TransactWriteItem{update}, events...),
-	})
+	}}}
+	for _, q := range ch.Joined {
+		av, err := attributevalue.MarshalMap(memberItem{PK: listPK(q), SK: personPK(p.ID), Since: stamp(ch.Now)})
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av}})
+	}
+	items = append(items, s.leave(p.ID, ch.Left)...)
+	events, err := s.appendOnly(ch.Events)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(items, events...)})
 	if conditionFailedAt(err, 0) {
 		return people.ErrConflict
 	}
 	return err
+}
+
+// leave deletes the person's memberships of the lists of purposes.
+func (s *Store) leave(personID string, purposes []people.Purpose) []types.TransactWriteItem {
+	var items []types.TransactWriteItem
+	for _, q := range purposes {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: aws.String(s.table), Key: key(listPK(q), personPK(personID)),
+		}})
+	}
+	return items
+}
+
+// StopMarketing withdraws every marketing purpose in one transaction, with
+// no read first: the update's condition says whether there was anything to
+// withdraw, and when there was not, nothing at all is written.
+func (s *Store) StopMarketing(ctx context.Context, personID string, e people.ConsentEvent) (changed bool, err error) {
+	defer wrap(&err, "store.StopMarketing(%s)", personID)
+	marketing := stringSet(people.MarketingPurposes)
+	var anyMarketing []expression.ConditionBuilder
+	for _, q := range people.MarketingPurposes {
+		anyMarketing = append(anyMarketing,
+			expression.Contains(expression.Name("active"), string(q)),
+			expression.Contains(expression.Name("pending"), string(q)))
+	}
+	cond := expression.And(expression.AttributeExists(expression.Name("pk")),
+		expression.Or(anyMarketing[0], anyMarketing[1], anyMarketing[2:]...))
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(expression.
+		Delete(expression.Name("active"), expression.Value(marketing)).
+		Delete(expression.Name("pending"), expression.Value(marketing)).
+		Set(expression.Name("status"), expression.Value(string(people.Unsubscribed))).
+		Set(expression.Name("updatedAt"), expression.Value(stamp(e.At))).
+		Add(expression.Name("version"), expression.Value(1))).Build()
+	if err != nil {
+		return false, err
+	}
+	items := []types.TransactWriteItem{{Update: &types.Update{
+		TableName: aws.String(s.table), Key: key(personPK(personID), profileSK),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}}
+	items = append(items, s.leave(personID, people.MarketingPurposes)...)
+	event, err := s.appendOnly([]people.ConsentEvent{e})
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(items, event...)})
+	if conditionFailedAt(err, 0) {
+		return false, nil // nothing left to withdraw, or nobody: already unsubscribed
+	}
+	return err == nil, err
+}
+
+// memberItem lists a person under a purpose they are subscribed to, so that
+// a send to a list queries the list, never scans the table.
+type memberItem struct {
+	PK    string `dynamodbav:"pk"`
+	SK    string `dynamodbav:"sk"`
+	Since string `dynamodbav:"since"`
+}
+
+func listPK(p people.Purpose) string { return "L#" + string(p) }
+
+// Members returns one page of the ids of people subscribed to purpose,
+// starting after cursor ("" for the first page), and the cursor of the next
+// page ("" after the last).
+func (s *Store) Members(ctx context.Context, purpose people.Purpose, cursor string, limit int32) (ids []string, next string, err error) {
+	defer wrap(&err, "store.Members(%s)", purpose)
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.
+		Key("pk").Equal(expression.Value(listPK(purpose)))).Build()
+	if err != nil {
+		return nil, "", err
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(limit),
+	}
+	if cursor != "" {
+		in.ExclusiveStartKey = key(listPK(purpose), cursor)
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", err
+	}
+	var items []memberItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, "", err
+	}
+	for _, it := range items {
+		ids = append(ids, it.SK[len("P#"):])
+	}
+	if len(out.LastEvaluatedKey) > 0 && len(items) > 0 {
+		next = items[len(items)-1].SK
+	}
+	return ids, next, nil
 }
 
 // Consents returns a person's ledger, oldest first.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,26 +129,109 @@ func TestReleaseConfirmMailFreesOnlyItsOwnClaim(t *testing.T) {
 	}
 }
 
-func TestConfirmActivatesAndRefusesAStaleVersion(t *testing.T) {
+func confirmAll(t *testing.T, s *store.Store, id string, at time.Time) people.Person {
+	t.Helper()
+	p, err := s.Person(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.ChangeConsent(context.Background(), p, people.ConsentChange{
+		Active: p.Pending, Status: people.Confirmed, Joined: p.Pending, Now: at,
+		Events: people.NewEvents(id, people.Confirm, p.Pending, at, people.Context{Source: "confirm-link"}, people.RandomID),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ = s.Person(context.Background(), id)
+	return p
+}
+
+func TestChangeConsentAppliesOnceAndRefusesAStaleVersion(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
 	s.SignUp(ctx, signUp("p4", t0, people.Newsletter, people.Testimonials))
-	p, _ := s.Person(ctx, "p4")
-	evs := people.NewEvents("p4", people.Confirm, []people.Purpose{people.Newsletter}, t0.Add(time.Hour), people.Context{Source: "confirm-link"}, people.RandomID)
-	if err := s.Confirm(ctx, p, []people.Purpose{people.Newsletter}, evs, t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	before, _ := s.Person(ctx, "p4")
+	got := confirmAll(t, s, "p4", t0.Add(time.Hour))
+	if got.Status != people.Confirmed || !slices.Equal(got.Active, []people.Purpose{people.Newsletter, people.Testimonials}) ||
+		len(got.Pending) != 0 || !got.ConfirmedAt.Equal(t0.Add(time.Hour)) || got.Version != before.Version+1 {
+		t.Fatalf("after confirming = %+v", got)
 	}
-	got, _ := s.Person(ctx, "p4")
-	if got.Status != people.Confirmed || !slices.Equal(got.Active, []people.Purpose{people.Newsletter}) ||
-		!slices.Equal(got.Pending, []people.Purpose{people.Testimonials}) || !got.ConfirmedAt.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("after Confirm = %+v", got)
-	}
-	err := s.Confirm(ctx, p, []people.Purpose{people.Testimonials}, nil, t0.Add(2*time.Hour))
+	err := s.ChangeConsent(ctx, before, people.ConsentChange{Status: people.Unsubscribed, Now: t0.Add(2 * time.Hour)})
 	if !errors.Is(err, people.ErrConflict) {
-		t.Fatalf("Confirm at a stale version = %v, want ErrConflict", err)
+		t.Fatalf("ChangeConsent at a stale version = %v, want ErrConflict", err)
 	}
-	if ledger, _ := s.Consents(ctx, "p4"); len(ledger) != 3 {
-		t.Fatalf("ledger has %d entries, want 2 grants and 1 confirm", len(ledger))
+	if ledger, _ := s.Consents(ctx, "p4"); len(ledger) != 4 {
+		t.Fatalf("ledger has %d entries, want 2 grants and 2 confirms", len(ledger))
+	}
+	if ids, _, _ := s.Members(ctx, people.Newsletter, "", 100); !slices.Contains(ids, "p4") {
+		t.Fatalf("newsletter members = %v, want p4 among them", ids)
+	}
+}
+
+func TestStopMarketingIsOneWriteThatHappensOnce(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	s.SignUp(ctx, signUp("p6", t0, people.Newsletter, people.Offers, people.Testimonials))
+	confirmAll(t, s, "p6", t0)
+	s.SignUp(ctx, signUp("p6", t0.Add(time.Hour), people.Surveys)) // pending
+	e := people.NewEvents("p6", people.Withdraw, []people.Purpose{people.AllMarketing}, t0.Add(2*time.Hour), people.Context{Source: "one-click"}, people.RandomID)[0]
+
+	changed, err := s.StopMarketing(ctx, "p6", e)
+	if err != nil || !changed {
+		t.Fatalf("StopMarketing = %v, %v", changed, err)
+	}
+	p, _ := s.Person(ctx, "p6")
+	if p.Status != people.Unsubscribed || !slices.Equal(p.Active, []people.Purpose{people.Testimonials}) || len(p.Pending) != 0 {
+		t.Fatalf("after StopMarketing = %+v; want only the testimonial consent left", p)
+	}
+	for _, q := range people.MarketingPurposes {
+		if ids, _, _ := s.Members(ctx, q, "", 100); slices.Contains(ids, "p6") {
+			t.Errorf("p6 is still on the %s list", q)
+		}
+	}
+	e.ID = people.RandomID()
+	if changed, err := s.StopMarketing(ctx, "p6", e); err != nil || changed {
+		t.Fatalf("a second StopMarketing = %v, %v; want no change", changed, err)
+	}
+	if changed, err := s.StopMarketing(ctx, "nobody", e); err != nil || changed {
+		t.Fatalf("StopMarketing for nobody = %v, %v; want no change", changed, err)
+	}
+	ledger, _ := s.Consents(ctx, "p6")
+	withdrawals := 0
+	for _, le := range ledger {
+		if le.Action == people.Withdraw {
+			withdrawals++
+		}
+	}
+	if withdrawals != 1 {
+		t.Fatalf("%d withdrawals in the ledger, want 1", withdrawals)
+	}
+}
+
+func TestMembersPagesThroughAList(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	for i := range 7 {
+		id := fmt.Sprintf("m%d", i)
+		s.SignUp(ctx, signUp(id, t0, people.Offers))
+		confirmAll(t, s, id, t0)
+	}
+	var all []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		ids, next, err := s.Members(ctx, people.Offers, cursor, 3)
+		if err != nil || pages > 5 {
+			t.Fatalf("Members: %v after %d pages", err, pages)
+		}
+		all = append(all, ids...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	slices.Sort(all)
+	if strings.Join(all, ",") != "m0,m1,m2,m3,m4,m5,m6" {
+		t.Fatalf("members = %v", all)
 	}
 }
 
