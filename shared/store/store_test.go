@@ -244,12 +244,13 @@ func TestPersonNotFound(t *testing.T) {
 func TestConcurrentSignUpsClaimTheMailSlotOnce(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
+	id := "p5-" + people.RandomID() // a fresh person on every run
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	claims, failures := 0, 0
 	for i := range 8 {
 		wg.Go(func() {
-			claimed, err := s.SignUp(ctx, signUp("p5", t0.Add(time.Duration(i)*time.Millisecond), people.Newsletter))
+			claimed, err := s.SignUp(ctx, signUp(id, t0.Add(time.Duration(i)*time.Millisecond), people.Newsletter))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
