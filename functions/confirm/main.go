@@ -18,21 +18,13 @@ import (
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	awsCfg, cfg, err := config.FromEnvironment(context.Background())
-	must(log, err)
+	config.Must(log, err)
 	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
-	must(log, err)
+	config.Must(log, err)
 	svc := &people.Service{
 		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName),
 		NewID: people.RandomID, Now: time.Now, PolicyVersion: cfg.PolicyVersion,
 	}
 	h := &handler{svc: svc, keys: cfg.Keys, site: site, now: time.Now, log: log}
 	lambda.Start(h.handle)
-}
-
-// must stops the cold start on a wiring error: Lambda reports the failed init.
-func must(log *slog.Logger, err error) {
-	if err != nil {
-		log.Error("init failed", "err", err)
-		os.Exit(1)
-	}
 }

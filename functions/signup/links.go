@@ -1,11 +1,11 @@
 package main
 
 import (
-	"net/url"
 	"time"
 
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
+	"github.com/smartprotect/pledge/shared/web"
 )
 
 // confirmLinks mints signed confirm links under one base URL.
@@ -21,5 +21,5 @@ func (l confirmLinks) ConfirmLink(personID string, purposes []people.Purpose, no
 		scope[i] = string(p)
 	}
 	t := l.keys.Issue(token.Confirm, personID, scope, now, l.ttl)
-	return l.base + "/confirm?t=" + url.QueryEscape(t), now.Add(l.ttl)
+	return web.TokenURL(l.base, "/confirm", t), now.Add(l.ttl)
 }

@@ -19,23 +19,15 @@ import (
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	awsCfg, cfg, err := config.FromEnvironment(context.Background())
-	must(log, err)
+	config.Must(log, err)
 	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
-	must(log, err)
+	config.Must(log, err)
 	sender, err := mail.NewSender(config.SESv2(awsCfg), cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
-	must(log, err)
+	config.Must(log, err)
 	h := &handler{site: site, cfg: cfg, log: log, svc: people.Service{
 		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mailer: sender,
 		PersonID: people.KeyedID(cfg.AddressPepper), NewID: people.RandomID, Now: time.Now,
 		ResendInterval: cfg.ResendInterval, PolicyVersion: cfg.PolicyVersion,
 	}}
 	lambda.Start(h.handle)
-}
-
-// must stops the cold start on a wiring error: Lambda reports the failed init.
-func must(log *slog.Logger, err error) {
-	if err != nil {
-		log.Error("init failed", "err", err)
-		os.Exit(1)
-	}
 }

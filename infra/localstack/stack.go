@@ -121,7 +121,10 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		routes = append(routes, f.Routes...)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	s.server = &http.Server{Handler: NewGateway(routes, s.Pools, log), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", NewGateway(routes, s.Pools, log))
+	mux.HandleFunc("/_dev/newsletter", s.devPage)
+	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.server.Serve(listener)
 	return s, nil
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -65,4 +66,12 @@ func DynamoDB(awsCfg aws.Config) *dynamodb.Client {
 // SESv2 returns an SES v2 client for awsCfg.
 func SESv2(awsCfg aws.Config) *sesv2.Client {
 	return sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = endpoint("SESV2") })
+}
+
+// Must ends a cold start that failed to wire: Lambda reports the failed init.
+func Must(log *slog.Logger, err error) {
+	if err != nil {
+		log.Error("init failed", "err", err)
+		os.Exit(1)
+	}
 }

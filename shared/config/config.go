@@ -28,6 +28,7 @@ type Config struct {
 	PolicyURL      string
 	ConfirmTTL     time.Duration
 	ResendInterval time.Duration
+	UnsubscribeTTL time.Duration // 0: unsubscribe links never expire
 	Keys           *token.Keys
 	AddressPepper  []byte
 }
@@ -74,6 +75,12 @@ func Load(ctx context.Context, getenv func(string) string, fetch SecretFetcher) 
 		PolicyURL:      need("POLICY_URL"),
 		ConfirmTTL:     duration("CONFIRM_TTL", 48*time.Hour),
 		ResendInterval: duration("CONFIRM_RESEND_INTERVAL", 10*time.Minute),
+	}
+	// Mail providers expect an unsubscribe link to work for at least 30 days.
+	if v := getenv("UNSUBSCRIBE_TTL"); v != "" && v != "0" {
+		if c.UnsubscribeTTL = duration("UNSUBSCRIBE_TTL", 0); c.UnsubscribeTTL > 0 && c.UnsubscribeTTL < 30*24*time.Hour {
+			errs = append(errs, fmt.Errorf("UNSUBSCRIBE_TTL=%q is shorter than 30 days (720h); use 0 for no expiry", v))
+		}
 	}
 	if c.FromAddress != "" {
 		if _, err := mail.ParseAddress(c.FromAddress); err != nil {

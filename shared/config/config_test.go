@@ -29,7 +29,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ConfirmTTL != 48*time.Hour || c.ResendInterval != 10*time.Minute || c.PublicBaseURL != nil {
+	if c.ConfirmTTL != 48*time.Hour || c.ResendInterval != 10*time.Minute || c.PublicBaseURL != nil || c.UnsubscribeTTL != 0 {
 		t.Fatalf("defaults = %v %v %v", c.ConfirmTTL, c.ResendInterval, c.PublicBaseURL)
 	}
 }
@@ -46,6 +46,7 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 		{"a short pepper", map[string]string{"ADDRESS_PEPPER": "c2hvcnQ="}, "ADDRESS_PEPPER"},
 		{"an active key without a key", map[string]string{"TOKEN_ACTIVE_KEY_ID": "k2"}, "active key id"},
 		{"a base URL that is not http", map[string]string{"PUBLIC_BASE_URL": "ftp://x"}, "PUBLIC_BASE_URL"},
+		{"unsubscribe links shorter-lived than 30 days", map[string]string{"UNSUBSCRIBE_TTL": "240h"}, "UNSUBSCRIBE_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -106,3 +106,38 @@ func (s *Sender) SendConfirmation(ctx context.Context, m people.ConfirmationMail
 		stencil.Values{"purposes": textList.String(), "link": m.Link, "expires": expires},
 		nil)
 }
+
+// MarketingMail is a mail sent because of a marketing consent. It cannot be
+// sent without an unsubscribe URL: every marketing mail carries the RFC 8058
+// one-click headers and a visible link.
+type MarketingMail struct {
+	PersonID       string // for logs; the address is never logged
+	To, Name       string
+	List           people.Purpose
+	Subject        string
+	Paragraphs     []string // plain text; escaped for the HTML part
+	UnsubscribeURL string   // HTTPS (HTTP only on the local stack), carries a signed token
+}
+
+// SendMarketing sends a marketing mail with List-Unsubscribe and
+// List-Unsubscribe-Post headers and the unsubscribe link in both parts.
+func (s *Sender) SendMarketing(ctx context.Context, m MarketingMail) error {
+	if !m.List.Marketing() {
+		return fmt.Errorf("mail.SendMarketing: %q is not a marketing list", m.List)
+	}
+	if !strings.HasPrefix(m.UnsubscribeURL, "https://") && !strings.HasPrefix(m.UnsubscribeURL, "http://") {
+		return fmt.Errorf("mail.SendMarketing: a marketing mail needs an unsubscribe URL")
+	}
+	var htmlBody, textBody strings.Builder
+	for _, p := range m.Paragraphs {
+		htmlBody.WriteString("<p>" + html.EscapeString(p) + "</p>\n")
+		textBody.WriteString(p + "\n\n")
+	}
+	common := func(body string) stencil.Values {
+		return stencil.Values{"body": body, "list": m.List.Label(), "unsubscribe_url": m.UnsubscribeURL}
+	}
+	return s.send(ctx, m.To, m.Subject, m.Name, "marketing", common(htmlBody.String()), common(textBody.String()), []Header{
+		{"List-Unsubscribe", "<" + m.UnsubscribeURL + ">"},
+		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+	})
+}

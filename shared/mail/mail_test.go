@@ -84,3 +84,42 @@ func TestSendFailsLoudlyWhenSESRefuses(t *testing.T) {
 		t.Fatal("a send without a From address was not reported")
 	}
 }
+
+func TestSendMarketingCarriesOneClickHeadersAndAVisibleLink(t *testing.T) {
+	ctx := context.Background()
+	sender, _ := mail.NewSender(ses.SESClient(), "news@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	link := "https://pledge.example/unsubscribe?t=tok.sig"
+	err := sender.SendMarketing(ctx, mail.MarketingMail{
+		To: "reader@example.com", List: people.Newsletter, Subject: "News",
+		Paragraphs: []string{"First <news>", "Second"}, UnsubscribeURL: link,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := localstack.Mailbox{URL: ses.URL}.To(ctx, "reader@example.com")
+	if len(got) != 1 {
+		t.Fatalf("%d mails", len(got))
+	}
+	headers := map[string]string{}
+	for _, h := range got[0].Headers {
+		headers[h.Name] = h.Value
+	}
+	if headers["List-Unsubscribe"] != "<"+link+">" || headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+		t.Fatalf("headers = %v", headers)
+	}
+	if !strings.Contains(got[0].Body.Text, link) || !strings.Contains(got[0].Body.HTML, `href="`+link+`"`) || !strings.Contains(got[0].Body.HTML, "<p>First &lt;news&gt;</p>") {
+		t.Fatalf("bodies = %s\n%s", got[0].Body.Text, got[0].Body.HTML)
+	}
+}
+
+func TestSendMarketingRefusesAMailWithoutAnUnsubscribeLink(t *testing.T) {
+	sender, _ := mail.NewSender(ses.SESClient(), "news@example.com", "SmartProtect, Inc.", "street")
+	for _, m := range []mail.MarketingMail{
+		{To: "r@example.com", List: people.Newsletter, Subject: "x"},
+		{To: "r@example.com", List: people.Testimonials, Subject: "x", UnsubscribeURL: "https://x/unsubscribe?t=1"},
+	} {
+		if err := sender.SendMarketing(context.Background(), m); err == nil {
+			t.Errorf("SendMarketing(%+v) sent", m)
+		}
+	}
+}

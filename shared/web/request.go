@@ -86,3 +86,8 @@ func BaseURL(req Request, configured *url.URL) string {
 	}
 	return "https://" + req.RequestContext.DomainName
 }
+
+// TokenURL is the link to path carrying a signed token in its query.
+func TokenURL(base, path, token string) string {
+	return base + path + "?t=" + url.QueryEscape(token)
+}

@@ -40,11 +40,13 @@ pledge is running on emulators (logs in %s).
 
   Sign-up page:        %s/signup
   Captured mail:       %s
+  Sample newsletter:   %s/_dev/newsletter
   DynamoDB (moto):     %s   table %s
 
 Sign up on the page, open the confirmation mail in the viewer, follow its link.
+Then send the sample newsletter and try its unsubscribe link (or one-click POST).
 Press Ctrl-C to stop everything.
-`, s.LogDir, s.GatewayURL, s.SES.URL, s.DynamoDB.URL, s.Table)
+`, s.LogDir, s.GatewayURL, s.SES.URL, s.GatewayURL, s.DynamoDB.URL, s.Table)
 	<-ctx.Done()
 	fmt.Println("\nstopping…")
 }

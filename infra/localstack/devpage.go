@@ -1,0 +1,44 @@
+package localstack
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"time"
+)
+
+// Invoke runs a function that has no HTTP route (a scheduled or
+// operator-invoked one) with payload, as `aws lambda invoke` would.
+func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) ([]byte, error) {
+	pool, ok := s.Pools[logicalID]
+	if !ok {
+		return nil, fmt.Errorf("localstack: no function %s", logicalID)
+	}
+	return pool.Invoke(ctx, payload)
+}
+
+// devPage serves /_dev/newsletter on the local stack only: a button that
+// sends the sample newsletter to everyone subscribed, so a person can try
+// unsubscribing from the captured-mail viewer. API Gateway has no such route.
+func (s *Stack) devPage(w http.ResponseWriter, r *http.Request) {
+	msg := ""
+	if r.Method == http.MethodPost {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
+		out, err := s.Invoke(ctx, "NewsletterFunction", []byte(`{"list":"newsletter"}`))
+		cancel()
+		if err != nil {
+			msg = "Failed: " + err.Error()
+		} else {
+			msg = "Sent: " + string(out)
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>pledge local tools</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto">
+<h1>Local stack tools</h1>
+<form method="post"><button type="submit">Send the sample newsletter to everyone subscribed</button></form>
+<p>%s</p>
+<p><a href="/signup">Sign-up page</a> · <a href="%s">Captured mail</a></p>
+</body></html>`, html.EscapeString(msg), html.EscapeString(s.SES.URL))
+}
