@@ -9,6 +9,8 @@ TOOLS     := $(CURDIR)/.tools
 VENV      := $(TOOLS)/venv
 RIE       := $(TOOLS)/bin/aws-lambda-rie
 SESEMU    := infra/sesemu/node_modules/.bin/aws-ses-v2-local
+# Debian's Chromium for the browser test (a browser download of a test tool's own fails here).
+CHROMIUM  := /usr/bin/chromium
 # The RIE publishes no tags the module proxy serves: pin the pseudo-version.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w'
@@ -28,7 +30,7 @@ help:
 
 # ---- tools, pinned in the repository --------------------------------------
 
-tools: $(VENV)/.installed $(SESEMU) $(RIE)
+tools: $(VENV)/.installed $(SESEMU) $(RIE) $(CHROMIUM)
 
 $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -38,6 +40,10 @@ $(VENV)/.installed: infra/requirements.txt
 $(SESEMU): infra/sesemu/package.json infra/sesemu/package-lock.json
 	cd infra/sesemu && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+$(CHROMIUM):
+	@sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium
 
 $(RIE):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)

@@ -181,8 +181,12 @@ func (h *handler) show(req web.Request, p people.Person, note string) web.Respon
 		}
 		rows = append(rows, stencil.Values{"name": string(q), "label": q.Label(), "text": q.ConsentText(), "checked": checked, "state": state})
 	}
+	var notes []stencil.Values
+	if note != "" {
+		notes = append(notes, stencil.Values{"note": note})
+	}
 	return h.site.Page(http.StatusOK, "preferences", "Your email preferences", stencil.Values{
-		"email": people.MaskEmail(p.Email), "action": web.TokenURL("", "/unsubscribe", web.Query(req, "t")), "note": note,
+		"email": people.MaskEmail(p.Email), "action": web.TokenURL("", "/unsubscribe", web.Query(req, "t")), "note": h.site.Each("note", notes),
 		"purposes": h.site.Each("purpose-preference", rows),
 	})
 }
