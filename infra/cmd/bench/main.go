@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -21,21 +22,26 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/store"
+	"github.com/smartprotect/pledge/shared/token"
+	"github.com/smartprotect/pledge/shared/web"
 )
 
 func main() {
 	requests := flag.Int("n", 500, "sign-ups in the load test")
+	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	concurrency := flag.Int("c", 8, "concurrent clients in the load test")
 	pool := flag.Int("pool", 2, "emulator instances per function (Lambda sandboxes)")
 	coldRuns := flag.Int("cold", 7, "cold starts per function")
 	flag.Parse()
-	if err := run(*requests, *concurrency, *pool, *coldRuns); err != nil {
+	if err := run(*requests, *oneClicks, *concurrency, *pool, *coldRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(requests, concurrency, pool, coldRuns int) error {
+func run(requests, oneClicks, concurrency, pool, coldRuns int) error {
 	ctx := context.Background()
 	s, err := localstack.Start(ctx, localstack.Options{Name: "bench", PoolSize: pool})
 	if err != nil {
@@ -69,7 +75,28 @@ func run(requests, concurrency, pool, coldRuns int) error {
 
 	fmt.Println()
 	fmt.Printf("## Sign-up load through the local stack (%d JSON sign-ups, %d clients, %d instances per function)\n\n", requests, concurrency, pool)
-	return load(ctx, s, requests, concurrency)
+	if err := load(ctx, s, requests, concurrency); err != nil {
+		return err
+	}
+	s.Close()
+
+	// A fresh stack, so that the table holds only the subscribers: moto's
+	// transactions copy the whole table, which real DynamoDB does not.
+	s, err = localstack.Start(ctx, localstack.Options{Name: "bench-unsub", PoolSize: pool})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Println()
+	fmt.Printf("## One-click unsubscribe through the local stack (%d subscribers, RFC 8058 POSTs)\n\n", oneClicks)
+	fmt.Println("| clients | one-clicks/s | p50 | p99 | failed | DynamoDB calls per one-click | time in moto per call | mean latency less moto time (1 client: gateway + RIE + function) |")
+	fmt.Println("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+	for _, c := range []int{1, concurrency} {
+		if err := unsubscribeLoad(ctx, s, oneClicks, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deploySize builds the function with the Makefile's deploy recipe.
@@ -91,8 +118,13 @@ func deploySize(root, logicalID string) (int64, error) {
 	return st.Size(), nil
 }
 
-// probe is a request every function answers without touching the table.
+// probe is a request every function answers without touching the table or
+// sending mail: a GET page for HTTP functions, an input refused at once for
+// the others.
 func probe(f localstack.Function) []byte {
+	if len(f.Routes) == 0 {
+		return []byte(`{"list":"not-a-list"}`)
+	}
 	route := f.Routes[0]
 	for _, r := range f.Routes {
 		if r.Method == http.MethodGet {
@@ -121,7 +153,8 @@ func coldStarts(ctx context.Context, s *localstack.Stack, f localstack.Function,
 		_, err = in.Invoke(ctx, event)
 		elapsed := time.Since(start)
 		in.Stop()
-		if err != nil {
+		var refused *localstack.FunctionError
+		if err != nil && !errors.As(err, &refused) { // a refusal is a response too
 			return nil, nil, fmt.Errorf("cold start of %s: %w", f.LogicalID, err)
 		}
 		total, listen = append(total, elapsed), append(listen, listening)
@@ -207,3 +240,73 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// unsubscribeLoad subscribes n people through the store, then sends each
+// one's one-click POST through the gateway as a mail provider would.
+func unsubscribeLoad(ctx context.Context, s *localstack.Stack, n, concurrency int) error {
+	cfg, err := s.Config(ctx)
+	if err != nil {
+		return err
+	}
+	st := store.New(s.DynamoDB.DynamoDBClient(), s.Table)
+	run := fmt.Sprintf("%d", time.Now().UnixNano())
+	ids := make([]string, n)
+	now := time.Now()
+	for i := range ids {
+		ids[i] = people.KeyedID(cfg.AddressPepper)(fmt.Sprintf("unsub-%s-%d@example.com", run, i))
+		purposes := []people.Purpose{people.Newsletter, people.Offers}
+		rec := people.SignUpRecord{PersonID: ids[i], Email: fmt.Sprintf("unsub-%s-%d@example.com", run, i), Purposes: purposes,
+			PolicyVersion: cfg.PolicyVersion, Now: now, MailAfter: now}
+		if _, err := st.SignUp(ctx, rec); err != nil {
+			return err
+		}
+		p, err := st.Person(ctx, ids[i])
+		if err != nil {
+			return err
+		}
+		if err := st.ChangeConsent(ctx, p, people.ConsentChange{Active: purposes, Joined: purposes, Status: people.Confirmed, Now: now}); err != nil {
+			return err
+		}
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	s.DynamoDBCalls.Reset()
+	var next, failed atomic.Int64
+	latencies := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range concurrency {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				tok := cfg.Keys.Issue(token.Unsubscribe, ids[i], []string{"newsletter"}, now, 0)
+				t0 := time.Now()
+				resp, err := client.Post(web.TokenURL(s.GatewayURL, "/unsubscribe", tok), "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+				latencies[i] = time.Since(t0)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	calls := s.DynamoDBCalls.Counts()
+	slices.Sort(latencies)
+	var sum time.Duration
+	for _, l := range latencies {
+		sum += l
+	}
+	moto := s.DynamoDBCalls.Busy() / time.Duration(n)
+	fmt.Printf("| %d | %.0f | %s | %s | %d | %.2f %v | %s | %s |\n", concurrency, float64(n)/wall.Seconds(), ms(latencies[n/2]), ms(latencies[n*99/100]),
+		failed.Load(), float64(total(calls))/float64(n), calls, ms(moto), ms(sum/time.Duration(n)-moto))
+	return nil
+}
