@@ -1,0 +1,85 @@
+package localstack
+
+import (
+	"encoding/base64"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestGatewayBuildsPayload2EventsAsHTTPAPIDoes(t *testing.T) {
+	g := NewGateway([]Route{{Method: "POST", Path: "/signup", Function: "S"}, {Method: "GET", Path: "/admin/policies/{version}", Function: "P"}}, nil, nil)
+	tests := []struct {
+		name, method, target, contentType, body string
+		wantRoute                               string
+		wantBase64                              bool
+	}{
+		{"a form post is base64-encoded", "POST", "/signup", "application/x-www-form-urlencoded", "email=a%40b.c", "POST /signup", true},
+		{"a multipart post is base64-encoded", "POST", "/signup", "multipart/form-data; boundary=x", "--x--", "POST /signup", true},
+		{"JSON stays text", "POST", "/signup", "application/json", `{"a":1}`, "POST /signup", false},
+		{"text that is not UTF-8 is base64-encoded", "POST", "/signup", "application/json", "{\"a\":\"\xff\"}", "POST /signup", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", tt.contentType)
+			r.Header.Set("Cookie", "a=1; b=2")
+			route, params, ok := g.match(r.Method, r.URL.Path)
+			if !ok {
+				t.Fatal("no route")
+			}
+			ev := g.event(r, route, params, []byte(tt.body))
+			body := ev.Body
+			if ev.IsBase64Encoded {
+				b, _ := base64.StdEncoding.DecodeString(ev.Body)
+				body = string(b)
+			}
+			if ev.Version != "2.0" || ev.RouteKey != tt.wantRoute || ev.IsBase64Encoded != tt.wantBase64 || body != tt.body ||
+				ev.Headers["content-type"] != tt.contentType || strings.Join(ev.Cookies, "|") != "a=1|b=2" || ev.Headers["cookie"] != "" {
+				t.Fatalf("event = %+v", ev)
+			}
+		})
+	}
+	route, params, ok := g.match("GET", "/admin/policies/2026-12-01")
+	if !ok || route.Function != "P" || params["version"] != "2026-12-01" {
+		t.Fatalf("path parameters: %v %v %v", route, params, ok)
+	}
+	if _, _, ok := g.match("GET", "/signup"); ok {
+		t.Fatal("a route matched another method")
+	}
+}
+
+func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
+	root, err := Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tmpl.Functions(Refs{Parameters: map[string]string{"SecretsArn": ""}, Resources: map[string]string{"Table": "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string]string{}
+	for _, f := range fns {
+		if f.Env["TABLE_NAME"] != "t" || f.Env["POLICY_VERSION"] == "" {
+			t.Errorf("%s env = %v", f.LogicalID, f.Env)
+		}
+		for _, r := range f.Routes {
+			routes[r.Method+" "+r.Path] = f.LogicalID
+		}
+	}
+	for key, fn := range map[string]string{"GET /signup": "SignupFunction", "POST /signup": "SignupFunction", "GET /confirm": "ConfirmFunction",
+		"POST /confirm": "ConfirmFunction", "GET /unsubscribe": "UnsubscribeFunction", "POST /unsubscribe": "UnsubscribeFunction"} {
+		if routes[key] != fn {
+			t.Errorf("%s is served by %q, want %s", key, routes[key], fn)
+		}
+	}
+	in, ttl, err := tmpl.Table("Table", "t")
+	if err != nil || ttl != "ttl" || len(in.GlobalSecondaryIndexes) != 1 || *in.GlobalSecondaryIndexes[0].IndexName != "due" || len(in.KeySchema) != 2 {
+		t.Fatalf("table = %+v, ttl %q, %v", in, ttl, err)
+	}
+}
