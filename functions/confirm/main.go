@@ -24,6 +24,7 @@ func main() {
 	svc := &people.Service{
 		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName),
 		NewID: people.RandomID, Now: time.Now, PolicyVersion: cfg.PolicyVersion,
+		PersonID: people.KeyedID(cfg.AddressPepper), Retention: cfg.Retention,
 	}
 	h := &handler{svc: svc, keys: cfg.Keys, site: site, now: time.Now, log: log}
 	lambda.Start(h.handle)

@@ -78,7 +78,7 @@ func TestAFormPostAsHTTPAPIDeliversItIsRecordedAndRedirected(t *testing.T) {
 	}
 	r := st.got[0]
 	if r.Email != "jo@example.com" || r.Name != "Jo Tester" || !slices.Equal(r.Purposes, []people.Purpose{people.Newsletter, people.Surveys}) ||
-		r.Events[0].IP != "198.51.100.7" || r.Events[0].Source != "signup-form" || r.Events[0].UserAgent != "Mozilla/5.0 (X11; Linux x86_64)" {
+		r.Events[0].IP != people.KeyedID([]byte("pepper"))("ip:198.51.100.7") || r.Events[0].Source != "signup-form" || r.Events[0].UserAgent != "Mozilla/5.0 (X11; Linux x86_64)" {
 		t.Fatalf("recorded %+v", r)
 	}
 	if len(m.sent) != 1 || !strings.HasPrefix(m.sent[0].Link, "https://abc123.execute-api.us-east-1.amazonaws.com/confirm?t=") {

@@ -27,7 +27,7 @@ func main() {
 	h := &handler{site: site, cfg: cfg, log: log, svc: people.Service{
 		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mailer: sender,
 		PersonID: people.KeyedID(cfg.AddressPepper), NewID: people.RandomID, Now: time.Now,
-		ResendInterval: cfg.ResendInterval, PolicyVersion: cfg.PolicyVersion,
+		ResendInterval: cfg.ResendInterval, PolicyVersion: cfg.PolicyVersion, Retention: cfg.Retention,
 	}}
 	lambda.Start(h.handle)
 }

@@ -22,7 +22,8 @@ func main() {
 	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
 	config.Must(log, err)
 	st := store.New(config.DynamoDB(awsCfg), cfg.TableName)
-	subs := &people.Subscriptions{Store: st, NewID: people.RandomID, Now: time.Now}
+	subs := &people.Subscriptions{Store: st, NewID: people.RandomID, Now: time.Now,
+		Pseudonym: people.KeyedID(cfg.AddressPepper), Retention: cfg.Retention}
 	h := &handler{subs: subs, people: st, keys: cfg.Keys, site: site, now: time.Now, log: log}
 	lambda.Start(h.handle)
 }

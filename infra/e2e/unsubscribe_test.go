@@ -152,7 +152,7 @@ func TestOneClickUnsubscribeAsAMailProviderDoesIt(t *testing.T) {
 			for _, e := range ledgerOf(t, email) {
 				if e.Action == people.Withdraw {
 					withdrawals++
-					if e.Source != "one-click" || e.Purpose != people.AllMarketing || e.IP != "127.0.0.1" {
+					if e.Source != "one-click" || e.Purpose != people.AllMarketing || e.IP != keyedIP("127.0.0.1") {
 						t.Errorf("withdrawal entry = %+v", e)
 					}
 				}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
 )
 
@@ -29,6 +30,7 @@ type Config struct {
 	ConfirmTTL     time.Duration
 	ResendInterval time.Duration
 	UnsubscribeTTL time.Duration // 0: unsubscribe links never expire
+	Retention      people.Retention
 	Keys           *token.Keys
 	AddressPepper  []byte
 }
@@ -75,6 +77,15 @@ func Load(ctx context.Context, getenv func(string) string, fetch SecretFetcher) 
 		PolicyURL:      need("POLICY_URL"),
 		ConfirmTTL:     duration("CONFIRM_TTL", 48*time.Hour),
 		ResendInterval: duration("CONFIRM_RESEND_INTERVAL", 10*time.Minute),
+	}
+	d := people.DefaultRetention
+	c.Retention = people.Retention{
+		Unconfirmed:   duration("RETENTION_UNCONFIRMED", d.Unconfirmed),
+		NoPurpose:     duration("RETENTION_NO_PURPOSE", d.NoPurpose),
+		ClosedAccount: duration("RETENTION_CLOSED_ACCOUNT", d.ClosedAccount),
+		Inactive:      duration("RETENTION_INACTIVE", d.Inactive),
+		LedgerProof:   duration("RETENTION_LEDGER_PROOF", d.LedgerProof),
+		NoticeRecords: duration("RETENTION_NOTICE_RECORDS", d.NoticeRecords),
 	}
 	// Mail providers expect an unsubscribe link to work for at least 30 days.
 	if v := getenv("UNSUBSCRIBE_TTL"); v != "" && v != "0" {

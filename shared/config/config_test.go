@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
 )
 
 var key32 = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
@@ -29,7 +31,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ConfirmTTL != 48*time.Hour || c.ResendInterval != 10*time.Minute || c.PublicBaseURL != nil || c.UnsubscribeTTL != 0 {
+	if c.ConfirmTTL != 48*time.Hour || c.ResendInterval != 10*time.Minute || c.PublicBaseURL != nil || c.UnsubscribeTTL != 0 || c.Retention != people.DefaultRetention {
 		t.Fatalf("defaults = %v %v %v", c.ConfirmTTL, c.ResendInterval, c.PublicBaseURL)
 	}
 }
@@ -46,6 +48,8 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 		{"a short pepper", map[string]string{"ADDRESS_PEPPER": "c2hvcnQ="}, "ADDRESS_PEPPER"},
 		{"an active key without a key", map[string]string{"TOKEN_ACTIVE_KEY_ID": "k2"}, "active key id"},
 		{"a base URL that is not http", map[string]string{"PUBLIC_BASE_URL": "ftp://x"}, "PUBLIC_BASE_URL"},
+		{"a retention period that is not a duration", map[string]string{"RETENTION_INACTIVE": "3y"}, "RETENTION_INACTIVE"},
+		{"a zero retention period", map[string]string{"RETENTION_UNCONFIRMED": "0s"}, "RETENTION_UNCONFIRMED"},
 		{"unsubscribe links shorter-lived than 30 days", map[string]string{"UNSUBSCRIBE_TTL": "240h"}, "UNSUBSCRIBE_TTL"},
 	}
 	for _, tt := range tests {

@@ -49,8 +49,19 @@ const (
 type Context struct {
 	Source        string // form id or channel, e.g. "signup-form", "confirm-link"
 	PolicyVersion string
-	IP            string
+	IP            string // a keyed hash of the client's IP once Pseudonymised
 	UserAgent     string
+}
+
+// Pseudonymised replaces the client IP by its keyed hash: the ledger can
+// still prove "this act came from that address" to whoever holds the IP and
+// the key, but a dump of the table (or what an erasure leaves for the proof
+// period) holds no IP address.
+func (c Context) Pseudonymised(keyed func(string) string) Context {
+	if c.IP != "" {
+		c.IP = keyed("ip:" + c.IP)
+	}
+	return c
 }
 
 // ConsentEvent is one append-only ledger entry.

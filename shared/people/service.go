@@ -32,6 +32,7 @@ type SignUpRecord struct {
 	Events        []ConsentEvent
 	Now           time.Time
 	MailAfter     time.Time // claim the mail slot only if the last claim is before this
+	Clock         Clock     // the unconfirmed clock, started only if no clock runs yet
 }
 
 // ConfirmationMail is the double opt-in mail.
@@ -63,6 +64,7 @@ type Service struct {
 	Now            func() time.Time
 	ResendInterval time.Duration // at most one confirmation mail per address per interval
 	PolicyVersion  string        // the version in force, which forms must show
+	Retention      Retention     // the clocks every write starts or moves
 }
 
 // SignUpInput is what a sign-up form or script sends.
@@ -128,8 +130,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, err
 	rec := SignUpRecord{
 		PersonID: id, Email: email, Name: name, Purposes: purposes,
 		PolicyVersion: in.PolicyVersion,
-		Events:        NewEvents(id, Grant, purposes, now, in.Context, s.NewID),
+		Events:        NewEvents(id, Grant, purposes, now, in.Context.Pseudonymised(s.PersonID), s.NewID),
 		Now:           now, MailAfter: now.Add(-s.ResendInterval),
+		Clock: s.Retention.PersonClock(Unconfirmed, nil, now),
 	}
 	claimed, err := s.Store.SignUp(ctx, rec)
 	if err != nil {
@@ -189,11 +192,13 @@ func (s *Service) Confirm(ctx context.Context, personID string, purposes []Purpo
 			c.PolicyVersion = p.PolicyVersion
 		}
 		now := s.Now().UTC()
+		active := append(slices.Clone(p.Active), todo...)
 		err = s.Store.ChangeConsent(ctx, p, ConsentChange{
-			Active:  append(slices.Clone(p.Active), todo...),
+			Active:  active,
 			Pending: slices.DeleteFunc(slices.Clone(p.Pending), func(q Purpose) bool { return slices.Contains(todo, q) }),
 			Status:  Confirmed, Joined: todo, Now: now,
-			Events: NewEvents(personID, Confirm, todo, now, c, s.NewID),
+			Events: NewEvents(personID, Confirm, todo, now, c.Pseudonymised(s.PersonID), s.NewID),
+			Clock:  s.Retention.PersonClock(Confirmed, active, now),
 		})
 		if err == ErrConflict {
 			continue // someone wrote in between: read again and decide again

@@ -19,6 +19,7 @@ type ConsentChange struct {
 	Left    []Purpose // purposes that stopped being active: the person leaves their lists
 	Events  []ConsentEvent
 	Now     time.Time
+	Clock   Clock // the person's retention clock from now on
 }
 
 // SubscriptionStore is what unsubscribing and the preferences page need.
@@ -29,14 +30,17 @@ type SubscriptionStore interface {
 	// StopMarketing withdraws every marketing purpose, active or pending, and
 	// appends e, in one write. It reports false, changing nothing, when the
 	// person has no marketing purpose left or does not exist.
-	StopMarketing(ctx context.Context, personID string, e ConsentEvent) (bool, error)
+	// It restarts the clock as clock, which assumes no purpose is left.
+	StopMarketing(ctx context.Context, personID string, e ConsentEvent, clock Clock) (bool, error)
 }
 
 // Subscriptions runs unsubscribing and the preferences page.
 type Subscriptions struct {
-	Store SubscriptionStore
-	NewID func() string
-	Now   func() time.Time
+	Store     SubscriptionStore
+	NewID     func() string
+	Now       func() time.Time
+	Pseudonym func(string) string // keyed hash for client IPs in the ledger
+	Retention Retention
 }
 
 // StopMarketing stops every marketing purpose at once (one-click unsubscribe
@@ -45,8 +49,8 @@ type Subscriptions struct {
 // including for a person who no longer exists.
 func (s *Subscriptions) StopMarketing(ctx context.Context, personID string, c Context) (bool, error) {
 	now := s.Now().UTC()
-	e := NewEvents(personID, Withdraw, []Purpose{AllMarketing}, now, c, s.NewID)[0]
-	changed, err := s.Store.StopMarketing(ctx, personID, e)
+	e := NewEvents(personID, Withdraw, []Purpose{AllMarketing}, now, c.Pseudonymised(s.Pseudonym), s.NewID)[0]
+	changed, err := s.Store.StopMarketing(ctx, personID, e, s.Retention.PersonClock(Unsubscribed, nil, now))
 	if err != nil {
 		return false, fmt.Errorf("people.StopMarketing: %w", err)
 	}
@@ -80,10 +84,12 @@ func (s *Subscriptions) SetPreferences(ctx context.Context, personID string, wan
 		if c.PolicyVersion == "" {
 			c.PolicyVersion = p.PolicyVersion
 		}
+		pc := c.Pseudonymised(s.Pseudonym)
+		status := statusFor(want, p.Status)
 		ch := ConsentChange{
 			Active: want, Pending: pending, Joined: joined, Left: left, Now: now,
-			Events: append(NewEvents(personID, Grant, joined, now, c, s.NewID), NewEvents(personID, Withdraw, left, now, c, s.NewID)...),
-			Status: statusFor(want, p.Status),
+			Events: append(NewEvents(personID, Grant, joined, now, pc, s.NewID), NewEvents(personID, Withdraw, left, now, pc, s.NewID)...),
+			Status: status, Clock: s.Retention.PersonClock(status, want, now),
 		}
 		err = s.Store.ChangeConsent(ctx, p, ch)
 		if err == ErrConflict {

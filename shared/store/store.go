@@ -23,6 +23,8 @@ type API interface {
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // Store keeps people and their consent ledger in one table.
@@ -78,6 +80,8 @@ type personItem struct {
 	ConfirmedAt   string   `dynamodbav:"confirmedAt,omitempty"`
 	ConfirmMailAt string   `dynamodbav:"confirmMailAt,omitempty"`
 	Version       int64    `dynamodbav:"version"`
+	DuePK         string   `dynamodbav:"duePK,omitempty"` // the retention clock, see due.go
+	DueSK         string   `dynamodbav:"dueSK,omitempty"`
 }
 
 func (it personItem) person() people.Person {
@@ -179,6 +183,12 @@ func (s *Store) SignUp(ctx context.Context, r people.SignUpRecord) (claimed bool
 			Set(expression.Name("status"), expression.IfNotExists(expression.Name("status"), expression.Value(string(people.Unconfirmed)))).
 			Add(expression.Name("pending"), expression.Value(stringSet(r.Purposes))).
 			Add(expression.Name("version"), expression.Value(1))
+		if !r.Clock.IsZero() {
+			duePK, dueSK := dueKeys(r.Clock, personPK(r.PersonID))
+			upd = upd.
+				Set(expression.Name("duePK"), expression.IfNotExists(expression.Name("duePK"), expression.Value(duePK))).
+				Set(expression.Name("dueSK"), expression.IfNotExists(expression.Name("dueSK"), expression.Value(dueSK)))
+		}
 		b := expression.NewBuilder()
 		if claim {
 			upd = upd.Set(expression.Name("confirmMailAt"), expression.Value(stamp(r.Now)))
@@ -261,6 +271,10 @@ func (s *Store) ChangeConsent(ctx context.Context, p people.Person, ch people.Co
 	if ch.Status == people.Confirmed {
 		upd = upd.Set(expression.Name("confirmedAt"), expression.IfNotExists(expression.Name("confirmedAt"), expression.Value(stamp(ch.Now))))
 	}
+	if !ch.Clock.IsZero() { // a change that starts no clock leaves the running one
+		duePK, dueSK := dueKeys(ch.Clock, personPK(p.ID))
+		upd = upd.Set(expression.Name("duePK"), expression.Value(duePK)).Set(expression.Name("dueSK"), expression.Value(dueSK))
+	}
 	for name, set := range map[string][]people.Purpose{"active": ch.Active, "pending": ch.Pending} {
 		if len(set) == 0 {
 			upd = upd.Remove(expression.Name(name)) // DynamoDB has no empty sets
@@ -311,8 +325,11 @@ func (s *Store) leave(personID string, purposes []people.Purpose) []types.Transa
 // StopMarketing withdraws every marketing purpose in one transaction, with
 // no read first: the update's condition says whether there was anything to
 // withdraw, and when there was not, nothing at all is written.
-func (s *Store) StopMarketing(ctx context.Context, personID string, e people.ConsentEvent) (changed bool, err error) {
+func (s *Store) StopMarketing(ctx context.Context, personID string, e people.ConsentEvent, clock people.Clock) (changed bool, err error) {
 	defer wrap(&err, "store.StopMarketing(%s)", personID)
+	if clock.IsZero() {
+		return false, errors.New("no retention clock given")
+	}
 	marketing := stringSet(people.MarketingPurposes)
 	var anyMarketing []expression.ConditionBuilder
 	for _, q := range people.MarketingPurposes {
@@ -322,11 +339,16 @@ func (s *Store) StopMarketing(ctx context.Context, personID string, e people.Con
 	}
 	cond := expression.And(expression.AttributeExists(expression.Name("pk")),
 		expression.Or(anyMarketing[0], anyMarketing[1], anyMarketing[2:]...))
+	duePK, dueSK := dueKeys(clock, personPK(personID))
 	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(expression.
 		Delete(expression.Name("active"), expression.Value(marketing)).
 		Delete(expression.Name("pending"), expression.Value(marketing)).
 		Set(expression.Name("status"), expression.Value(string(people.Unsubscribed))).
 		Set(expression.Name("updatedAt"), expression.Value(stamp(e.At))).
+		// The no-purpose clock; if a testimonial consent is left, the sweep
+		// finds it and restarts the clock (see Store.Erase).
+		Set(expression.Name("duePK"), expression.Value(duePK)).
+		Set(expression.Name("dueSK"), expression.Value(dueSK)).
 		Add(expression.Name("version"), expression.Value(1))).Build()
 	if err != nil {
 		return false, err

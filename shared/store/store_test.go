@@ -176,7 +176,8 @@ func TestStopMarketingIsOneWriteThatHappensOnce(t *testing.T) {
 	s.SignUp(ctx, signUp("p6", t0.Add(time.Hour), people.Surveys)) // pending
 	e := people.NewEvents("p6", people.Withdraw, []people.Purpose{people.AllMarketing}, t0.Add(2*time.Hour), people.Context{Source: "one-click"}, people.RandomID)[0]
 
-	changed, err := s.StopMarketing(ctx, "p6", e)
+	clock := people.DefaultRetention.PersonClock(people.Unsubscribed, nil, t0)
+	changed, err := s.StopMarketing(ctx, "p6", e, clock)
 	if err != nil || !changed {
 		t.Fatalf("StopMarketing = %v, %v", changed, err)
 	}
@@ -190,10 +191,10 @@ func TestStopMarketingIsOneWriteThatHappensOnce(t *testing.T) {
 		}
 	}
 	e.ID = people.RandomID()
-	if changed, err := s.StopMarketing(ctx, "p6", e); err != nil || changed {
+	if changed, err := s.StopMarketing(ctx, "p6", e, clock); err != nil || changed {
 		t.Fatalf("a second StopMarketing = %v, %v; want no change", changed, err)
 	}
-	if changed, err := s.StopMarketing(ctx, "nobody", e); err != nil || changed {
+	if changed, err := s.StopMarketing(ctx, "nobody", e, clock); err != nil || changed {
 		t.Fatalf("StopMarketing for nobody = %v, %v; want no change", changed, err)
 	}
 	ledger, _ := s.Consents(ctx, "p6")

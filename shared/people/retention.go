@@ -1,0 +1,80 @@
+package people
+
+import (
+	"fmt"
+	"time"
+)
+
+// Rule is a retention rule: what is done with an item once its clock runs out.
+type Rule string
+
+// The retention rules (policy section 11: kept while the account is active or
+// as needed, then gone; sections 2 and 5: only aggregate counts stay).
+const (
+	RuleUnconfirmed   Rule = "unconfirmed"    // signed up, never confirmed
+	RuleNoPurpose     Rule = "no-purpose"     // no active purpose and no account
+	RuleClosedAccount Rule = "closed-account" // an account was closed
+	RuleInactive      Rule = "inactive"       // no confirmed activity, no open account
+	RuleLedgerProof   Rule = "ledger-proof"   // the consent ledger's proof period ended
+	RuleNoticeRecords Rule = "notice-records" // per-recipient notice records of an old policy version
+)
+
+// Retention is how long each clock runs.
+type Retention struct {
+	Unconfirmed   time.Duration
+	NoPurpose     time.Duration
+	ClosedAccount time.Duration
+	Inactive      time.Duration
+	LedgerProof   time.Duration
+	NoticeRecords time.Duration
+}
+
+// DefaultRetention is what the policy lets us keep when nothing is configured.
+var DefaultRetention = Retention{
+	Unconfirmed:   7 * 24 * time.Hour,
+	NoPurpose:     90 * 24 * time.Hour,
+	ClosedAccount: 365 * 24 * time.Hour,
+	Inactive:      3 * 365 * 24 * time.Hour,
+	LedgerProof:   6 * 365 * 24 * time.Hour,
+	NoticeRecords: 365 * 24 * time.Hour,
+}
+
+// Clock is when an item becomes due under a rule.
+type Clock struct {
+	Rule Rule
+	Due  time.Time
+}
+
+// IsZero reports whether no clock runs.
+func (c Clock) IsZero() bool { return c.Rule == "" }
+
+// PersonClock is the clock of a person after a change at now: unconfirmed
+// people go after Unconfirmed; people with an active purpose after Inactive
+// without confirmed activity; people with none after NoPurpose. A rule with
+// no period configured starts no clock (never "due at once").
+func (r Retention) PersonClock(status Status, active []Purpose, now time.Time) Clock {
+	rule, d := RuleNoPurpose, r.NoPurpose
+	switch {
+	case len(active) > 0:
+		rule, d = RuleInactive, r.Inactive
+	case status == Unconfirmed:
+		rule, d = RuleUnconfirmed, r.Unconfirmed
+	}
+	if d <= 0 {
+		return Clock{}
+	}
+	return Clock{rule, now.Add(d)}
+}
+
+// Validate refuses retention periods that are not positive.
+func (r Retention) Validate() error {
+	for name, d := range map[string]time.Duration{
+		"unconfirmed": r.Unconfirmed, "no-purpose": r.NoPurpose, "closed-account": r.ClosedAccount,
+		"inactive": r.Inactive, "ledger-proof": r.LedgerProof, "notice-records": r.NoticeRecords,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("retention %s must be positive, not %v", name, d)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+// Package retention applies the retention rules to what is due. Every write
+// that starts or moves a clock also files the item under its due day in the
+// sparse "due" index; a sweep reads only the due days up to today, so its
+// cost follows what is due, never the size of the table.
+package retention
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
+)
+
+// Entry is one item in the due index.
+type Entry struct {
+	PK, SK string
+	Day    string // yyyy-mm-dd
+	Rule   people.Rule
+	Due    time.Time
+	DueSK  string // the index sort key, as stored, for conditions
+}
+
+// PersonID is the person an entry belongs to.
+func (e Entry) PersonID() string {
+	if len(e.PK) > 2 && e.PK[:2] == "P#" {
+		return e.PK[2:]
+	}
+	return ""
+}
+
+// Outcome is what became of one due entry.
+type Outcome int
+
+// The outcomes.
+const (
+	Erased      Outcome = iota // the person (or their old ledger) is gone
+	Moved                      // the clock moved since it was filed (they came back): skipped
+	Rescheduled                // still held, but the rule no longer applies: a new clock runs
+)
+
+// Store is what a sweep needs from the table.
+type Store interface {
+	// DueEntries returns one page of the entries due on day, after cursor.
+	DueEntries(ctx context.Context, day string, cursor string) (entries []Entry, next string, err error)
+	// Erase carries out e's rule in one transaction, if e's clock has not moved.
+	Erase(ctx context.Context, e Entry, r people.Retention, now time.Time) (Outcome, error)
+	// Cursor is the first day not yet swept clean ("" before the first run).
+	Cursor(ctx context.Context) (string, error)
+	SetCursor(ctx context.Context, day string) error
+	SaveRun(ctx context.Context, s Summary) error
+}
+
+// Summary is what one run did; it holds counts only, never personal data.
+type Summary struct {
+	Started, Finished time.Time
+	DryRun            bool
+	FirstDay, LastDay string // the due days looked at
+	Done              bool   // every due day up to today was swept clean
+	Due               map[people.Rule]int
+	Erased            map[people.Rule]int
+	Moved             int
+	Rescheduled       int
+	Failed            int
+}
+
+// Sweep applies the rules to every entry due up to today.
+type Sweep struct {
+	Store     Store
+	Retention people.Retention
+	Log       *slog.Logger
+	// Epoch is the first day to sweep when no run has recorded a cursor:
+	// the day pledge started filing clocks.
+	Epoch string
+	// Margin is how long before the context's deadline a run stops.
+	Margin time.Duration
+}
+
+const dayLayout = "2006-01-02"
+
+// Run sweeps the due days from the cursor through today. It stops before
+// ctx's deadline less Margin, and the next run resumes where it stopped. An
+// entry that fails is counted, logged without personal data, and retried
+// next run: the cursor does not move past its day.
+func (s *Sweep) Run(ctx context.Context, now time.Time, dryRun bool) (Summary, error) {
+	sum := Summary{Started: now, DryRun: dryRun, Due: map[people.Rule]int{}, Erased: map[people.Rule]int{}}
+	cursor, err := s.Store.Cursor(ctx)
+	if err != nil {
+		return sum, err
+	}
+	if cursor == "" {
+		cursor = s.Epoch
+	}
+	day, err := time.Parse(dayLayout, cursor)
+	if err != nil {
+		return sum, fmt.Errorf("retention: cursor %q: %w", cursor, err)
+	}
+	today := now.UTC().Format(dayLayout)
+	sum.FirstDay = cursor
+	deadline, hasDeadline := ctx.Deadline()
+	outOfTime := func() bool { return hasDeadline && time.Now().Add(s.Margin).After(deadline) }
+
+	newCursor := cursor
+	clean := true // every day so far was swept without failures
+	for d := day; d.Format(dayLayout) <= today; d = d.AddDate(0, 0, 1) {
+		name := d.Format(dayLayout)
+		sum.LastDay = name
+		failedBefore := sum.Failed
+		finished, err := s.sweepDay(ctx, name, now, dryRun, &sum, outOfTime)
+		if err != nil {
+			return s.finish(ctx, sum, newCursor, dryRun, err)
+		}
+		if !finished {
+			return s.finish(ctx, sum, newCursor, dryRun, nil)
+		}
+		if sum.Failed > failedBefore {
+			clean = false
+		}
+		if clean && name < today {
+			// Everything due that day is gone: never look at it again. Today
+			// stays, as more may fall due before midnight.
+			newCursor = d.AddDate(0, 0, 1).Format(dayLayout)
+		}
+	}
+	sum.Done = true
+	return s.finish(ctx, sum, newCursor, dryRun, nil)
+}
+
+func (s *Sweep) sweepDay(ctx context.Context, day string, now time.Time, dryRun bool, sum *Summary, outOfTime func() bool) (bool, error) {
+	page := ""
+	for {
+		if outOfTime() {
+			return false, nil
+		}
+		entries, next, err := s.Store.DueEntries(ctx, day, page)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range entries {
+			if e.Due.After(now) {
+				continue // due later today
+			}
+			sum.Due[e.Rule]++
+			if dryRun {
+				continue
+			}
+			if outOfTime() {
+				return false, nil
+			}
+			outcome, err := s.Store.Erase(ctx, e, s.Retention, now)
+			switch {
+			case err != nil:
+				sum.Failed++
+				s.Log.ErrorContext(ctx, "retention: entry failed, retried next run", "person", e.PersonID(), "rule", e.Rule, "err", err)
+			case outcome == Erased:
+				sum.Erased[e.Rule]++
+			case outcome == Moved:
+				sum.Moved++
+			case outcome == Rescheduled:
+				sum.Rescheduled++
+			}
+		}
+		if next == "" {
+			return true, nil
+		}
+		page = next
+	}
+}
+
+func (s *Sweep) finish(ctx context.Context, sum Summary, cursor string, dryRun bool, runErr error) (Summary, error) {
+	sum.Finished = time.Now().UTC()
+	if dryRun {
+		return sum, runErr // a dry run changes nothing, not even the cursor
+	}
+	if err := s.Store.SetCursor(ctx, cursor); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := s.Store.SaveRun(ctx, sum); err != nil && runErr == nil {
+		runErr = err
+	}
+	return sum, runErr
+}
