@@ -20,6 +20,7 @@ import (
 
 var (
 	db    *dynamodb.Client
+	moto  *localstack.Emulator
 	table = "pledge-store-test"
 )
 
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		moto, err := localstack.StartDynamoDB(ctx, root, filepath.Join(root, ".build/logs/store-test"))
+		moto, err = localstack.StartDynamoDB(ctx, root, filepath.Join(root, ".build/logs/store-test"))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
