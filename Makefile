@@ -20,11 +20,12 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools dev test lint unit e2e bench fuzz sam-validate sam-build clean
+.PHONY: help tools dev test lint unit e2e bench fuzz sam-validate sam-build clean sweep
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
 	@echo "make test   - everything CI checks (installs what it needs)"
+	@echo "make sweep  - run the retention sweep on the running dev stack (DRY_RUN=true: change nothing)"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up"
 	@echo "make fuzz   - fuzz the body decoder and the token verifier (FUZZTIME=30s each)"
 
@@ -70,6 +71,12 @@ sam-build: tools
 unit: tools
 	$(GO) test -count=1 ./...
 
+# Run the retention sweep on the running `make dev` stack; DRY_RUN=true reports
+# what it would do and changes nothing.
+DRY_RUN ?= false
+sweep:
+	$(GO) run ./infra/cmd/sweep -dry-run=$(DRY_RUN)
+
 bench: tools
 	$(GO) run ./infra/cmd/bench
 
@@ -91,6 +98,9 @@ build-UnsubscribeFunction:
 
 build-NewsletterFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/newsletter
+
+build-RetentionFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/retention
 
 clean:
 	rm -rf .aws-sam .build

@@ -2,6 +2,7 @@ package localstack
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -41,4 +42,23 @@ func (s *Stack) devPage(w http.ResponseWriter, r *http.Request) {
 <p>%s</p>
 <p><a href="/signup">Sign-up page</a> · <a href="%s">Captured mail</a></p>
 </body></html>`, html.EscapeString(msg), html.EscapeString(s.SES.URL))
+}
+
+// devSweep runs the retention sweep (POST, ?dry=true for a dry run), as the
+// daily schedule would, and answers its summary: `make sweep` calls it.
+func (s *Stack) devSweep(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST to run the sweep", http.StatusMethodNotAllowed)
+		return
+	}
+	in, _ := json.Marshal(map[string]any{"dryRun": r.URL.Query().Get("dry") == "true", "now": r.URL.Query().Get("now")})
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Minute)
+	defer cancel()
+	out, err := s.Invoke(ctx, "RetentionFunction", in)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(out)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -124,6 +125,7 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", NewGateway(routes, s.Pools, log))
 	mux.HandleFunc("/_dev/newsletter", s.devPage)
+	mux.HandleFunc("/_dev/sweep", s.devSweep)
 	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.server.Serve(listener)
 	return s, nil
@@ -144,10 +146,12 @@ func (s *Stack) FunctionEnv(f Function) map[string]string {
 		"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region,
 		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
 		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDB.URL, "AWS_ENDPOINT_URL_SESV2": s.SES.URL,
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": "30",
-		"TOKEN_KEYS":                  s.Secrets.TokenKeys,
-		"TOKEN_ACTIVE_KEY_ID":         s.Secrets.TokenActiveKeyID,
-		"ADDRESS_PEPPER":              s.Secrets.AddressPepper,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(max(f.Timeout, 3)), // as the template says
+		// Lets tests and `make sweep` run the retention sweep as of another day.
+		"CLOCK_OVERRIDE":      "allow",
+		"TOKEN_KEYS":          s.Secrets.TokenKeys,
+		"TOKEN_ACTIVE_KEY_ID": s.Secrets.TokenActiveKeyID,
+		"ADDRESS_PEPPER":      s.Secrets.AddressPepper,
 	}
 	for k, v := range f.Env {
 		env[k] = v

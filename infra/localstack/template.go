@@ -26,6 +26,7 @@ type Template struct {
 	Globals struct {
 		Function struct {
 			Environment environment `yaml:"Environment"`
+			Timeout     int         `yaml:"Timeout"`
 		} `yaml:"Function"`
 	} `yaml:"Globals"`
 	Resources map[string]resource `yaml:"Resources"`
@@ -42,6 +43,7 @@ type resource struct {
 
 type functionProps struct {
 	CodeURI     string      `yaml:"CodeUri"`
+	Timeout     int         `yaml:"Timeout"`
 	Environment environment `yaml:"Environment"`
 	Events      map[string]struct {
 		Type       string `yaml:"Type"`
@@ -58,6 +60,7 @@ type Function struct {
 	Dir       string            // e.g. functions/signup
 	Env       map[string]string // resolved environment
 	Routes    []Route
+	Timeout   int // seconds
 }
 
 // Route is one HttpApi event: "POST /signup" served by a function.
@@ -116,7 +119,10 @@ func (t *Template) Functions(refs Refs) ([]Function, error) {
 		if err := r.Properties.Decode(&p); err != nil {
 			return nil, fmt.Errorf("localstack: %s: %w", id, err)
 		}
-		f := Function{LogicalID: id, Dir: functionDir(id), Env: map[string]string{}}
+		f := Function{LogicalID: id, Dir: functionDir(id), Env: map[string]string{}, Timeout: t.Globals.Function.Timeout}
+		if p.Timeout > 0 {
+			f.Timeout = p.Timeout
+		}
 		for _, vars := range []map[string]yaml.Node{t.Globals.Function.Environment.Variables, p.Environment.Variables} {
 			for k, n := range vars {
 				v, err := t.resolve(n, refs)

@@ -31,6 +31,7 @@ type Config struct {
 	ResendInterval time.Duration
 	UnsubscribeTTL time.Duration // 0: unsubscribe links never expire
 	Retention      people.Retention
+	SweepEpoch     string // yyyy-mm-dd: the first day a sweep looks at before it has a cursor
 	Keys           *token.Keys
 	AddressPepper  []byte
 }
@@ -86,6 +87,11 @@ func Load(ctx context.Context, getenv func(string) string, fetch SecretFetcher) 
 		Inactive:      duration("RETENTION_INACTIVE", d.Inactive),
 		LedgerProof:   duration("RETENTION_LEDGER_PROOF", d.LedgerProof),
 		NoticeRecords: duration("RETENTION_NOTICE_RECORDS", d.NoticeRecords),
+	}
+	if c.SweepEpoch = getenv("SWEEP_EPOCH"); c.SweepEpoch == "" {
+		c.SweepEpoch = "2026-11-01"
+	} else if _, err := time.Parse("2006-01-02", c.SweepEpoch); err != nil {
+		errs = append(errs, fmt.Errorf("SWEEP_EPOCH=%q is not a yyyy-mm-dd day", c.SweepEpoch))
 	}
 	// Mail providers expect an unsubscribe link to work for at least 30 days.
 	if v := getenv("UNSUBSCRIBE_TTL"); v != "" && v != "0" {

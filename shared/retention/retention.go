@@ -99,7 +99,11 @@ func (s *Sweep) Run(ctx context.Context, now time.Time, dryRun bool) (Summary, e
 	today := now.UTC().Format(dayLayout)
 	sum.FirstDay = cursor
 	deadline, hasDeadline := ctx.Deadline()
-	outOfTime := func() bool { return hasDeadline && time.Now().Add(s.Margin).After(deadline) }
+	margin := s.Margin
+	if remaining := time.Until(deadline); hasDeadline && remaining < 4*margin {
+		margin = remaining / 4 // a short invocation keeps most of its time for work
+	}
+	outOfTime := func() bool { return hasDeadline && time.Now().Add(margin).After(deadline) }
 
 	newCursor := cursor
 	clean := true // every day so far was swept without failures

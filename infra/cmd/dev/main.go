@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -35,6 +36,11 @@ func main() {
 		os.Exit(1)
 	}
 	defer s.Close()
+	// `make sweep` finds the running stack here.
+	if err := os.WriteFile(filepath.Join(s.Root, ".build", "dev-gateway"), []byte(s.GatewayURL), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "make dev:", err)
+	}
+	defer os.Remove(filepath.Join(s.Root, ".build", "dev-gateway"))
 	fmt.Printf(`
 pledge is running on emulators (logs in %s).
 
@@ -45,6 +51,7 @@ pledge is running on emulators (logs in %s).
 
 Sign up on the page, open the confirmation mail in the viewer, follow its link.
 Then send the sample newsletter and try its unsubscribe link (or one-click POST).
+In another shell, "make sweep" runs the retention sweep (DRY_RUN=true to change nothing).
 Press Ctrl-C to stop everything.
 `, s.LogDir, s.GatewayURL, s.SES.URL, s.GatewayURL, s.DynamoDB.URL, s.Table)
 	<-ctx.Done()

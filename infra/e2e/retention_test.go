@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/smartprotect/pledge/infra/localstack"
+)
+
+type sweepResult struct {
+	DryRun bool
+	Done   bool
+	Due    map[string]int
+	Erased map[string]int
+	Failed int
+}
+
+// TestTheDailySweepErasesWhatIsDueLeavingNoPersonalData runs on a stack of
+// its own: sweeping as of a later day would erase the other tests' people.
+func TestTheDailySweepErasesWhatIsDueLeavingNoPersonalData(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-retention"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	post := func(form url.Values) {
+		t.Helper()
+		resp, err := http.PostForm(own.GatewayURL+"/signup", form)
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("sign-up = %v, %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	post(url.Values{"email": {"erin@example.com"}, "name": {"Erin Erasable"}, "purposes": {"newsletter"}, "policy_version": {policy}})
+	post(url.Values{"email": {"kim@example.com"}, "name": {"Kim Kept"}, "purposes": {"surveys"}, "policy_version": {policy}})
+	// Kim confirms; Erin never does.
+	mails, _ := own.Mailbox.To(ctx, "kim@example.com")
+	link := linkPattern.FindString(mails[0].Body.Text)
+	resp, err := http.PostForm(own.GatewayURL+"/confirm", url.Values{"t": {tokenOf(t, link)}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("confirm = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+
+	sweep := func(dry bool, at time.Time) sweepResult {
+		t.Helper()
+		in := fmt.Sprintf(`{"dryRun":%v,"now":%q}`, dry, at.UTC().Format(time.RFC3339))
+		out, err := own.Invoke(ctx, "RetentionFunction", []byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r sweepResult
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("sweep answered %s", out)
+		}
+		return r
+	}
+	later := time.Now().Add(8 * 24 * time.Hour)
+	before := dump(t, own)
+	if r := sweep(true, later); !r.DryRun || r.Due["unconfirmed"] != 1 || len(r.Erased) != 0 {
+		t.Fatalf("dry run = %+v", r)
+	}
+	if dump(t, own) != before {
+		t.Fatal("DRY_RUN changed the table")
+	}
+	if r := sweep(false, later); !r.Done || r.Erased["unconfirmed"] != 1 || r.Failed != 0 {
+		t.Fatalf("sweep = %+v", r)
+	}
+	after := dump(t, own)
+	for _, personal := range []string{"erin@example.com", "Erin Erasable", "127.0.0.1"} {
+		if strings.Contains(after, personal) {
+			t.Errorf("a scan of the whole table still finds %q", personal)
+		}
+	}
+	if !strings.Contains(after, "kim@example.com") || !strings.Contains(after, "#erased#unconfirmed") {
+		t.Fatal("the sweep took the confirmed person, or left no aggregate count")
+	}
+	if r := sweep(false, later); len(r.Erased) != 0 {
+		t.Fatalf("a second sweep erased again: %+v", r)
+	}
+}
+
+// dump is every item of the table as text, in a stable order.
+func dump(t *testing.T, s *localstack.Stack) string {
+	t.Helper()
+	out, err := s.DynamoDB.DynamoDBClient().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.Table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []map[string]any
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		t.Fatal(err)
+	}
+	lines := make([]string, 0, len(items))
+	for _, it := range items {
+		b, _ := json.Marshal(it) // encoding/json sorts map keys
+		lines = append(lines, string(b))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
