@@ -177,6 +177,10 @@ func (s *Sweep) finish(ctx context.Context, sum Summary, cursor string, dryRun b
 	if dryRun {
 		return sum, runErr // a dry run changes nothing, not even the cursor
 	}
+	// The checkpoint is written even when the run's own time is up: that is
+	// what the margin before the deadline is for.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if err := s.Store.SetCursor(ctx, cursor); err != nil && runErr == nil {
 		runErr = err
 	}
