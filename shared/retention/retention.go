@@ -112,7 +112,7 @@ func (s *Sweep) Run(ctx context.Context, now time.Time, dryRun bool) (Summary, e
 		sum.LastDay = name
 		failedBefore := sum.Failed
 		finished, err := s.sweepDay(ctx, name, now, dryRun, &sum, outOfTime)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			return s.finish(ctx, sum, newCursor, dryRun, err)
 		}
 		if !finished {
@@ -139,7 +139,7 @@ func (s *Sweep) sweepDay(ctx context.Context, day string, now time.Time, dryRun 
 		}
 		entries, next, err := s.Store.DueEntries(ctx, day, page)
 		if err != nil {
-			return false, err
+			return false, err // the caller tells a deadline from a fault
 		}
 		for _, e := range entries {
 			if e.Due.After(now) {
@@ -154,6 +154,8 @@ func (s *Sweep) sweepDay(ctx context.Context, day string, now time.Time, dryRun 
 			}
 			outcome, err := s.Store.Erase(ctx, e, s.Retention, now)
 			switch {
+			case err != nil && ctx.Err() != nil:
+				return false, nil // cut off by the deadline: the next run retries it
 			case err != nil:
 				sum.Failed++
 				s.Log.ErrorContext(ctx, "retention: entry failed, retried next run", "person", e.PersonID(), "rule", e.Rule, "err", err)

@@ -1,0 +1,96 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
+)
+
+// dayStore holds due entries by day; the real store is tested against
+// DynamoDB in package store.
+type dayStore struct {
+	due     map[string][]Entry
+	failing map[string]bool // person ids whose erasure fails
+	cursor  string
+	runs    []Summary
+	queries []string
+}
+
+func (d *dayStore) DueEntries(_ context.Context, day, _ string) ([]Entry, string, error) {
+	d.queries = append(d.queries, day)
+	return d.due[day], "", nil
+}
+
+func (d *dayStore) Erase(_ context.Context, e Entry, _ people.Retention, _ time.Time) (Outcome, error) {
+	if d.failing[e.PersonID()] {
+		return 0, errors.New("throttled")
+	}
+	list := d.due[e.Day]
+	for i, x := range list {
+		if x.PK == e.PK {
+			d.due[e.Day] = append(list[:i:i], list[i+1:]...)
+		}
+	}
+	return Erased, nil
+}
+
+func (d *dayStore) Cursor(context.Context) (string, error)       { return d.cursor, nil }
+func (d *dayStore) SetCursor(_ context.Context, day string) error { d.cursor = day; return nil }
+func (d *dayStore) SaveRun(_ context.Context, s Summary) error    { d.runs = append(d.runs, s); return nil }
+
+func entry(id, day string) Entry {
+	due, _ := time.Parse("2006-01-02", day)
+	return Entry{PK: "P#" + id, SK: "PROFILE", Day: day, Rule: people.RuleUnconfirmed, Due: due}
+}
+
+func TestAFailedErasureIsCountedAndRetriedWithoutFailingTheRun(t *testing.T) {
+	st := &dayStore{
+		due: map[string][]Entry{
+			"2026-11-02": {entry("a", "2026-11-02"), entry("b", "2026-11-02")},
+			"2026-11-03": {entry("c", "2026-11-03")},
+		},
+		failing: map[string]bool{"b": true},
+	}
+	var logged []byte
+	s := &Sweep{Store: st, Epoch: "2026-11-01", Log: slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) { logged = append(logged, p...) }), nil))}
+	now := time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC)
+
+	sum, err := s.Run(context.Background(), now, false)
+	if err != nil || sum.Failed != 1 || sum.Erased[people.RuleUnconfirmed] != 2 || !sum.Done {
+		t.Fatalf("first run = %+v, %v", sum, err)
+	}
+	if st.cursor != "2026-11-02" {
+		t.Fatalf("cursor = %s; it must not pass the day with a failure", st.cursor)
+	}
+	if len(logged) == 0 || strings.Contains(string(logged), "a@") {
+		t.Fatalf("log = %s", logged)
+	}
+	st.failing = nil
+	sum, err = s.Run(context.Background(), now, false)
+	if err != nil || sum.Failed != 0 || sum.Erased[people.RuleUnconfirmed] != 1 || st.cursor != "2026-11-05" {
+		t.Fatalf("retry = %+v, cursor %s, %v", sum, st.cursor, err)
+	}
+	if len(st.runs) != 2 {
+		t.Fatalf("%d run summaries recorded, want 2", len(st.runs))
+	}
+}
+
+func TestASweepNeverLooksPastToday(t *testing.T) {
+	st := &dayStore{due: map[string][]Entry{}}
+	s := &Sweep{Store: st, Epoch: "2026-11-01", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.Run(context.Background(), time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC), false)
+	if len(st.queries) != 3 || st.queries[2] != "2026-11-03" || st.cursor != "2026-11-03" {
+		t.Fatalf("queries %v, cursor %s", st.queries, st.cursor)
+	}
+}
+
+type writerFunc func([]byte)
+
+func (w writerFunc) Write(p []byte) (int, error) { w(p); return len(p), nil }
+
