@@ -40,9 +40,12 @@ func (d *dayStore) Erase(_ context.Context, e Entry, _ people.Retention, _ time.
 	return Erased, nil
 }
 
-func (d *dayStore) Cursor(context.Context) (string, error)       { return d.cursor, nil }
+func (d *dayStore) Cursor(context.Context) (string, error)        { return d.cursor, nil }
 func (d *dayStore) SetCursor(_ context.Context, day string) error { d.cursor = day; return nil }
-func (d *dayStore) SaveRun(_ context.Context, s Summary) error    { d.runs = append(d.runs, s); return nil }
+func (d *dayStore) SaveRun(_ context.Context, s Summary) error {
+	d.runs = append(d.runs, s)
+	return nil
+}
 
 func entry(id, day string) Entry {
 	due, _ := time.Parse("2006-01-02", day)
@@ -93,4 +96,3 @@ func TestASweepNeverLooksPastToday(t *testing.T) {
 type writerFunc func([]byte)
 
 func (w writerFunc) Write(p []byte) (int, error) { w(p); return len(p), nil }
-

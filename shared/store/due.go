@@ -324,3 +324,52 @@ func (s *Store) SaveRun(ctx context.Context, sum retention.Summary) (err error) 
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
 	return err
 }
+
+// Imported is a person brought in from another system, with the clock the
+// retention rules give them.
+type Imported struct {
+	Person people.Person
+	Clock  people.Clock
+}
+
+// Import writes people in batches of 25, without ledger entries (there is no
+// proof to import) or list memberships: for moving an existing subscriber
+// base in, and for benchmarks that need large tables quickly.
+func (s *Store) Import(ctx context.Context, in []Imported) (err error) {
+	defer wrap(&err, "store.Import(%d)", len(in))
+	var reqs []types.WriteRequest
+	for i, im := range in {
+		p := im.Person
+		it := personItem{
+			PK: personPK(p.ID), SK: profileSK, Email: p.Email, Name: p.Name, Status: string(p.Status),
+			Active: names(p.Active), Pending: names(p.Pending), PolicyVersion: p.PolicyVersion,
+			CreatedAt: stamp(p.CreatedAt), UpdatedAt: stamp(p.UpdatedAt), Version: 1,
+		}
+		if !im.Clock.IsZero() {
+			it.DuePK, it.DueSK = dueKeys(im.Clock, it.PK)
+		}
+		av, err := attributevalue.MarshalMap(it)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		if len(reqs) == 25 || i == len(in)-1 {
+			if err := s.batchWrite(ctx, reqs); err != nil {
+				return err
+			}
+			reqs = nil
+		}
+	}
+	return nil
+}
+
+func names(ps []people.Purpose) []string {
+	if len(ps) == 0 {
+		return nil // no attribute at all: DynamoDB has no empty sets
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}

@@ -31,10 +31,30 @@ import (
 func main() {
 	requests := flag.Int("n", 500, "sign-ups in the load test")
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
+	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
+	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe or sweep")
 	concurrency := flag.Int("c", 8, "concurrent clients in the load test")
 	pool := flag.Int("pool", 2, "emulator instances per function (Lambda sandboxes)")
 	coldRuns := flag.Int("cold", 7, "cold starts per function")
 	flag.Parse()
+	var sizes []int
+	for _, f := range strings.Split(*sweepSizes, ",") {
+		var n int
+		if _, err := fmt.Sscan(f, &n); err != nil || n < *sweepDue {
+			fmt.Fprintf(os.Stderr, "bench: -sweep-sizes %q: each size must be a number of at least -sweep-due\n", *sweepSizes)
+			os.Exit(2)
+		}
+		sizes = append(sizes, n)
+	}
+	if *only == "sweep" {
+		fmt.Printf("## Retention sweep as deployed (%d due people; one daily run)\n\n", *sweepDue)
+		if err := sweepCost(context.Background(), *pool, *sweepDue, sizes); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*requests, *oneClicks, *concurrency, *pool, *coldRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -310,5 +330,83 @@ func unsubscribeLoad(ctx context.Context, s *localstack.Stack, n, concurrency in
 	moto := s.DynamoDBCalls.Busy() / time.Duration(n)
 	fmt.Printf("| %d | %.0f | %s | %s | %d | %.2f %v | %s | %s |\n", concurrency, float64(n)/wall.Seconds(), ms(latencies[n/2]), ms(latencies[n*99/100]),
 		failed.Load(), float64(total(calls))/float64(n), calls, ms(moto), ms(sum/time.Duration(n)-moto))
+	return nil
+}
+
+// sweepCost measures the retention sweep, as deployed, on fresh tables of
+// each size holding the same number of due people.
+func sweepCost(ctx context.Context, pool, due int, sizes []int) error {
+	fmt.Println("| people in the table | due | erased | Query | TransactWriteItems | other calls | reads / 1,000 erased | writes / 1,000 erased | wall time | wall time less time in moto |")
+	fmt.Println("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+	var base struct {
+		calls int
+		wall  time.Duration
+		own   time.Duration
+	}
+	for i, size := range sizes {
+		s, err := localstack.Start(ctx, localstack.Options{Name: fmt.Sprintf("bench-sweep-%d", size), PoolSize: pool})
+		if err != nil {
+			return err
+		}
+		cfg, err := s.Config(ctx)
+		if err != nil {
+			s.Close()
+			return err
+		}
+		st := store.New(s.DynamoDB.DynamoDBClient(), s.Table)
+		now := time.Now().UTC()
+		var batch []store.Imported
+		for j := range size {
+			p := people.Person{ID: fmt.Sprintf("bench-%07d", j), Email: fmt.Sprintf("bench-%07d@example.com", j), Name: "Bench Person",
+				PolicyVersion: cfg.PolicyVersion, CreatedAt: now, UpdatedAt: now}
+			if j < due { // signed up 8 days ago, never confirmed
+				p.Status, p.Pending = people.Unconfirmed, []people.Purpose{people.Newsletter}
+				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Unconfirmed, nil, now.Add(-8*24*time.Hour))})
+			} else {
+				p.Status, p.Active = people.Confirmed, []people.Purpose{people.Newsletter}
+				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Confirmed, p.Active, now)})
+			}
+		}
+		if err := st.Import(ctx, batch); err != nil {
+			s.Close()
+			return err
+		}
+		// The first run from the epoch queries each day since; settle that
+		// yesterday, a minute before anyone fell due, so that the measured
+		// run is a daily one: yesterday's leftovers and today.
+		if _, err := s.Invoke(ctx, "RetentionFunction", []byte(fmt.Sprintf(`{"now":%q}`, now.Add(-24*time.Hour-time.Minute).Format(time.RFC3339)))); err != nil {
+			s.Close()
+			return err
+		}
+		s.DynamoDBCalls.Reset()
+		start := time.Now()
+		out, err := s.Invoke(ctx, "RetentionFunction", []byte(fmt.Sprintf(`{"now":%q}`, now.Format(time.RFC3339))))
+		wall := time.Since(start)
+		calls, moto := s.DynamoDBCalls.Counts(), s.DynamoDBCalls.Busy()
+		s.Close()
+		if err != nil {
+			return err
+		}
+		var res struct{ Erased map[string]int }
+		json.Unmarshal(out, &res)
+		erased := res.Erased["unconfirmed"]
+		reads := calls["Query"] + calls["GetItem"] + calls["Scan"]
+		writes := calls["TransactWriteItems"] + calls["PutItem"] + calls["UpdateItem"] + calls["BatchWriteItem"] + calls["DeleteItem"]
+		other := map[string]int{}
+		for k, v := range calls {
+			if k != "Query" && k != "TransactWriteItems" {
+				other[k] = v
+			}
+		}
+		per := func(n int) float64 { return float64(n) * 1000 / float64(max(erased, 1)) }
+		fmt.Printf("| %d | %d | %d | %d | %d | %v | %.0f | %.0f | %s | %s |\n", size, due, erased, calls["Query"], calls["TransactWriteItems"], other,
+			per(reads), per(writes), wall.Round(time.Millisecond), (wall - moto).Round(time.Millisecond))
+		if i == 0 {
+			base.calls, base.wall, base.own = total(calls), wall, wall-moto
+		} else {
+			fmt.Printf("\nratio %d : %d people: requests %.2f, wall time %.2f, wall time less moto %.2f\n", size, sizes[0],
+				float64(total(calls))/float64(base.calls), wall.Seconds()/base.wall.Seconds(), (wall-moto).Seconds()/base.own.Seconds())
+		}
+	}
 	return nil
 }
