@@ -18,6 +18,7 @@ type dayStore struct {
 	due     map[string][]Entry
 	failing map[string]bool // person ids whose erasure fails
 	cursor  string
+	readErr error // what reading the cursor fails with, if anything
 	runs    []Summary
 	queries []string
 }
@@ -40,7 +41,12 @@ func (d *dayStore) Erase(_ context.Context, e Entry, _ people.Retention, _ time.
 	return Erased, nil
 }
 
-func (d *dayStore) Cursor(context.Context) (string, error)        { return d.cursor, nil }
+func (d *dayStore) Cursor(ctx context.Context) (string, error) {
+	if d.readErr != nil {
+		return "", d.readErr
+	}
+	return d.cursor, ctx.Err()
+}
 func (d *dayStore) SetCursor(_ context.Context, day string) error { d.cursor = day; return nil }
 func (d *dayStore) SaveRun(_ context.Context, s Summary) error {
 	d.runs = append(d.runs, s)
@@ -90,6 +96,22 @@ func TestASweepNeverLooksPastToday(t *testing.T) {
 	s.Run(context.Background(), time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC), false)
 	if len(st.queries) != 3 || st.queries[2] != "2026-11-03" || st.cursor != "2026-11-03" {
 		t.Fatalf("queries %v, cursor %s", st.queries, st.cursor)
+	}
+}
+
+func TestARunOutOfTimeBeforeItsCursorStopsCleanlyButAFaultIsAnError(t *testing.T) {
+	st := &dayStore{due: map[string][]Entry{"2026-11-02": {entry("a", "2026-11-02")}}}
+	s := &Sweep{Store: st, Epoch: "2026-11-01", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	now := time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC)
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	sum, err := s.Run(expired, now, false)
+	if err != nil || sum.Done || len(st.queries) != 0 || len(st.due["2026-11-02"]) != 1 {
+		t.Fatalf("a run without time = %+v, %v, queries %v; want a clean stop that changed nothing", sum, err, st.queries)
+	}
+	st.readErr = errors.New("access denied")
+	if _, err := s.Run(context.Background(), now, false); err == nil {
+		t.Fatal("a cursor that cannot be read for another reason must fail the run")
 	}
 }
 
