@@ -20,12 +20,14 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools dev test lint unit e2e bench fuzz sam-validate sam-build clean sweep
+.PHONY: help tools dev test lint unit e2e bench fuzz sam-validate sam-build clean sweep publish-policy notice-status notices
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
 	@echo "make test   - everything CI checks (installs what it needs)"
 	@echo "make sweep  - run the retention sweep on the running dev stack (DRY_RUN=true: change nothing)"
+	@echo "make publish-policy VERSION=v2 EFFECTIVE=2027-01-31 [SUMMARY=... MATERIAL=true] - publish a policy version on the dev stack"
+	@echo "make notice-status VERSION=v2 - how far its notice has got; make notices - run the sender now"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up"
 	@echo "make fuzz   - fuzz the body decoder and the token verifier (FUZZTIME=30s each)"
 
@@ -77,6 +79,22 @@ DRY_RUN ?= false
 sweep:
 	$(GO) run ./infra/cmd/sweep -dry-run=$(DRY_RUN)
 
+# Policy notices on the running dev stack, as an operator: publish a version
+# (signed like an AWS_IAM call), watch its progress, run the sender now.
+VERSION   ?=
+EFFECTIVE ?=
+SUMMARY   ?= We now keep sign-up records for a shorter time and explain your rights more plainly.
+POLICY_URL ?= https://www.smartprotectusa.com/privacy-policy
+MATERIAL  ?= true
+publish-policy:
+	$(GO) run ./infra/cmd/admin publish -version='$(VERSION)' -effective='$(EFFECTIVE)' -summary='$(SUMMARY)' -url='$(POLICY_URL)' -material=$(MATERIAL)
+
+notice-status:
+	$(GO) run ./infra/cmd/admin status -version='$(VERSION)'
+
+notices:
+	$(GO) run ./infra/cmd/admin notices
+
 bench: tools
 	$(GO) run ./infra/cmd/bench
 
@@ -101,6 +119,12 @@ build-NewsletterFunction:
 
 build-RetentionFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/retention
+
+build-PoliciesFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/policies
+
+build-NoticesFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/notices
 
 clean:
 	rm -rf .aws-sam .build

@@ -1,6 +1,9 @@
 package localstack
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -22,6 +25,15 @@ type CallCounter struct {
 	counts map[string]int
 	busy   time.Duration // summed time the target took to answer
 	serial sync.Mutex    // held around each call when the target is not thread-safe
+	sends  []Send        // SES sends the target accepted, when recordSends
+	record bool
+}
+
+// Send is one SES send call the emulator accepted: when its answer left,
+// and the addresses it was for.
+type Send struct {
+	At time.Time
+	To []string
 }
 
 // StartCounter proxies to target, naming each call with classify. With
@@ -45,19 +57,67 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		name := c.classify(r)
 		c.mu.Lock()
 		c.counts[name]++
+		record := c.record
 		c.mu.Unlock()
 		if oneAtATime {
 			c.serial.Lock()
 			defer c.serial.Unlock()
 		}
+		var body []byte
+		if record && (name == "SendEmail" || name == "SendBulkEmail") {
+			body, _ = io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
-		proxy.ServeHTTP(w, r)
+		proxy.ServeHTTP(sw, r)
+		end := time.Now()
 		c.mu.Lock()
-		c.busy += time.Since(start)
+		c.busy += end.Sub(start)
+		if body != nil && sw.status == http.StatusOK {
+			c.sends = append(c.sends, Send{At: end, To: sendAddresses(body)})
+		}
 		c.mu.Unlock()
 	})}
 	go c.server.Serve(l)
 	return c, nil
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+
+// sendAddresses reads the To addresses of a SendEmail or SendBulkEmail body.
+func sendAddresses(body []byte) []string {
+	var in struct {
+		Destination      struct{ ToAddresses []string }
+		BulkEmailEntries []struct {
+			Destination struct{ ToAddresses []string }
+		}
+	}
+	json.Unmarshal(body, &in)
+	to := in.Destination.ToAddresses
+	for _, e := range in.BulkEmailEntries {
+		to = append(to, e.Destination.ToAddresses...)
+	}
+	return to
+}
+
+// RecordSends makes the proxy keep every send call the target accepts.
+func (c *CallCounter) RecordSends() {
+	c.mu.Lock()
+	c.record = true
+	c.mu.Unlock()
+}
+
+// Sends returns the send calls recorded so far, oldest first.
+func (c *CallCounter) Sends() []Send {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Send(nil), c.sends...)
 }
 
 // Counts returns the calls so far by name.
@@ -90,7 +150,7 @@ func (c *CallCounter) Busy() time.Duration {
 // Reset forgets the counts and the busy time.
 func (c *CallCounter) Reset() {
 	c.mu.Lock()
-	c.counts, c.busy = map[string]int{}, 0
+	c.counts, c.busy, c.sends = map[string]int{}, 0, nil
 	c.mu.Unlock()
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -58,6 +60,41 @@ func (s *Stack) devSweep(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(out)
+}
+
+// lambdaInvoke serves Lambda's Invoke API for functions that invoke others
+// (AWS_ENDPOINT_URL_LAMBDA points here). An Event invocation is queued and
+// answered 202, as Lambda does; the function runs in the background.
+func (s *Stack) lambdaInvoke(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok := s.Pools[name]; !ok {
+		writeJSON(w, http.StatusNotFound, `{"Type":"User","message":"Function not found: `+name+`"}`)
+		return
+	}
+	payload, err := io.ReadAll(io.LimitReader(r.Body, 256<<10))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, `{"message":"unreadable payload"}`)
+		return
+	}
+	if r.Header.Get("X-Amz-Invocation-Type") == "Event" {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			defer cancel()
+			if _, err := s.Invoke(ctx, name, payload); err != nil {
+				slog.Warn("async invocation failed", "function", name, "err", err)
+			}
+		}()
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	out, err := s.Invoke(r.Context(), name, payload)
+	if err != nil {
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		b, _ := json.Marshal(map[string]string{"errorMessage": err.Error()})
+		out = b
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(out)

@@ -82,6 +82,10 @@ func (a SESAccount) json() string {
 		"ProductionAccessEnabled":      a.ProductionMode,
 		"SendingEnabled":               a.SendingEnabled,
 		"SendQuota":                    map[string]float64{"Max24HourSend": a.Max24HourSend, "MaxSendRate": a.MaxSendRate, "SentLast24Hours": 0},
+		// The emulator's schema requires these, though nothing reads them.
+		"Details": map[string]any{"AdditionalContactEmailAddresses": []string{}, "ContactLanguage": "EN", "MailType": "TRANSACTIONAL",
+			"ReviewDetails": map[string]string{"CaseId": "local", "Status": "GRANTED"}, "UseCaseDescription": "local", "WebsiteURL": "https://example.com"},
+		"SuppressionAttributes": map[string][]string{"SuppressedReasons": {"BOUNCE", "COMPLAINT"}},
 	})
 	return string(b)
 }

@@ -74,12 +74,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, `{"message":"Not Found"}`)
 		return
 	}
+	var iam *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription
+	if route.IAM {
+		if iam = signedBy(r); iam == nil {
+			writeJSON(w, http.StatusForbidden, `{"message":"Forbidden"}`)
+			return
+		}
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
 	if err != nil || len(body) > maxPayload {
 		writeJSON(w, http.StatusRequestEntityTooLarge, `{"message":"Request Entity Too Large"}`)
 		return
 	}
-	event, err := json.Marshal(g.event(r, route, params, body))
+	ev := g.event(r, route, params, body)
+	if iam != nil {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: iam}
+	}
+	event, err := json.Marshal(ev)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, `{"message":"Internal Server Error"}`)
 		return
@@ -194,4 +205,28 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	io.WriteString(w, body)
+}
+
+// signedBy stands in for API Gateway's AWS_IAM authorizer: the request must
+// carry a SigV4 Authorization header for the local stack's access key. (It
+// does not recompute the signature: the local credentials are not secret.)
+func signedBy(r *http.Request) *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription {
+	auth := r.Header.Get("Authorization")
+	rest, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 ")
+	if !ok || r.Header.Get("X-Amz-Date") == "" {
+		return nil
+	}
+	for part := range strings.SplitSeq(rest, ",") {
+		cred, ok := strings.CutPrefix(strings.TrimSpace(part), "Credential=")
+		if !ok {
+			continue
+		}
+		if keyID, _, _ := strings.Cut(cred, "/"); keyID == accessKey {
+			return &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+				AccessKey: keyID, AccountID: "123456789012", CallerID: keyID, UserID: keyID,
+				UserARN: "arn:aws:iam::123456789012:user/local-operator",
+			}
+		}
+	}
+	return nil
 }

@@ -79,7 +79,7 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 		}
 	}
 	in, ttl, err := tmpl.Table("Table", "t")
-	if err != nil || ttl != "ttl" || len(in.GlobalSecondaryIndexes) != 1 || *in.GlobalSecondaryIndexes[0].IndexName != "due" || len(in.KeySchema) != 2 {
+	if err != nil || ttl != "ttl" || len(in.GlobalSecondaryIndexes) != 2 || *in.GlobalSecondaryIndexes[0].IndexName != "due" || len(in.KeySchema) != 2 {
 		t.Fatalf("table = %+v, ttl %q, %v", in, ttl, err)
 	}
 }

@@ -106,13 +106,16 @@ type Pool struct {
 	Name      string
 	free      chan *Instance
 	instances []*Instance
+	start     func(ctx context.Context, i int) (*Instance, error)
 }
 
 // StartPool starts n instances of a function.
 func StartPool(ctx context.Context, root, logDir, name, bootstrap string, env map[string]string, n int) (*Pool, error) {
-	p := &Pool{Name: name, free: make(chan *Instance, n)}
+	p := &Pool{Name: name, free: make(chan *Instance, n), start: func(ctx context.Context, i int) (*Instance, error) {
+		return StartInstance(ctx, root, logDir, fmt.Sprintf("%s-%d", name, i), bootstrap, env)
+	}}
 	for i := range n {
-		in, err := StartInstance(ctx, root, logDir, fmt.Sprintf("%s-%d", name, i), bootstrap, env)
+		in, err := p.start(ctx, i)
 		if err != nil {
 			p.Stop()
 			return nil, err
@@ -133,6 +136,27 @@ func (p *Pool) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	}
 	defer func() { p.free <- in }()
 	return in.Invoke(ctx, event)
+}
+
+// KillAll kills every instance mid-whatever, as Lambda reclaims a crashed
+// sandbox, and starts fresh ones: what was running is cut off where it was.
+// Invocations in flight return an error.
+func (p *Pool) KillAll(ctx context.Context) error {
+	for _, in := range p.instances {
+		in.Kill()
+	}
+	for i := range p.instances {
+		<-p.free // every invocation in flight has returned its instance
+		in, err := p.start(ctx, i)
+		if err != nil {
+			return err
+		}
+		p.instances[i] = in
+	}
+	for _, in := range p.instances {
+		p.free <- in
+	}
+	return nil
 }
 
 // Stop stops every instance.

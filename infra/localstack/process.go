@@ -1,6 +1,7 @@
 package localstack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -94,6 +96,7 @@ func (p *Process) Stop() {
 		return
 	}
 	pgid := -p.cmd.Process.Pid
+	children := descendants(p.cmd.Process.Pid)
 	syscall.Kill(pgid, syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -101,6 +104,53 @@ func (p *Process) Stop() {
 		syscall.Kill(pgid, syscall.SIGKILL)
 		<-p.done
 	}
+	for _, pid := range children { // what left the group (a function under the RIE) goes too
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// Kill ends the process and everything it started at once, as a crash or
+// an out-of-memory kill would: nothing gets to clean up. The emulator puts
+// the function's process in a group of its own, so the group is not enough.
+func (p *Process) Kill() {
+	if p == nil || p.Exited() {
+		return
+	}
+	victims := descendants(p.cmd.Process.Pid) // before the parent dies and they are re-parented
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	for _, pid := range victims {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	<-p.done
+}
+
+// descendants lists the processes below pid, from /proc (Linux).
+func descendants(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	children := map[int][]int{}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The fields after the command name, which is in parentheses: state ppid ...
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) > 1 {
+			if ppid, err := strconv.Atoi(fields[1]); err == nil {
+				children[ppid] = append(children[ppid], child)
+			}
+		}
+	}
+	var out []int
+	for queue := children[pid]; len(queue) > 0; queue = queue[1:] {
+		out = append(out, queue[0])
+		queue = append(queue, children[queue[0]]...)
+	}
+	return out
 }
 
 // WaitHTTP polls url until it answers (any status) or ctx ends.

@@ -126,6 +126,7 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 	mux.Handle("/", NewGateway(routes, s.Pools, log))
 	mux.HandleFunc("/_dev/newsletter", s.devPage)
 	mux.HandleFunc("/_dev/sweep", s.devSweep)
+	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", s.lambdaInvoke)
 	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.server.Serve(listener)
 	return s, nil
@@ -146,6 +147,7 @@ func (s *Stack) FunctionEnv(f Function) map[string]string {
 		"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region,
 		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
 		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDB.URL, "AWS_ENDPOINT_URL_SESV2": s.SES.URL,
+		"AWS_ENDPOINT_URL_LAMBDA":     s.GatewayURL,                    // the Invoke API, served beside the routes
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(max(f.Timeout, 3)), // as the template says
 		// Lets tests and `make sweep` run the retention sweep as of another day.
 		"CLOCK_OVERRIDE":      "allow",

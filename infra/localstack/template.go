@@ -50,6 +50,9 @@ type functionProps struct {
 		Properties struct {
 			Path   string `yaml:"Path"`
 			Method string `yaml:"Method"`
+			Auth   struct {
+				Authorizer string `yaml:"Authorizer"`
+			} `yaml:"Auth"`
 		} `yaml:"Properties"`
 	} `yaml:"Events"`
 }
@@ -67,6 +70,7 @@ type Function struct {
 type Route struct {
 	Method, Path string
 	Function     string
+	IAM          bool // Auth: Authorizer: AWS_IAM: only SigV4-signed requests pass
 }
 
 // LoadTemplate reads template.yaml.
@@ -101,6 +105,9 @@ func (t *Template) resolve(n yaml.Node, refs Refs) (string, error) {
 		if v, ok := refs.Resources[n.Value]; ok {
 			return v, nil
 		}
+		if r, ok := t.Resources[n.Value]; ok && r.Type == "AWS::Serverless::Function" {
+			return n.Value, nil // locally a function is named by its logical id
+		}
 		return "", fmt.Errorf("!Ref %s has no local value", n.Value)
 	case n.Kind == yaml.ScalarNode && !strings.HasPrefix(n.Tag, "!"):
 		return n.Value, nil
@@ -134,7 +141,8 @@ func (t *Template) Functions(refs Refs) ([]Function, error) {
 		}
 		for _, e := range p.Events {
 			if e.Type == "HttpApi" {
-				f.Routes = append(f.Routes, Route{Method: e.Properties.Method, Path: e.Properties.Path, Function: id})
+				f.Routes = append(f.Routes, Route{Method: e.Properties.Method, Path: e.Properties.Path, Function: id,
+					IAM: e.Properties.Auth.Authorizer == "AWS_IAM"})
 			}
 		}
 		out = append(out, f)

@@ -47,8 +47,12 @@ func FromEnvironment(ctx context.Context) (aws.Config, *Config, error) {
 	return awsCfg, cfg, err
 }
 
-// endpoint returns the endpoint override for a service, by the SDK's
-// variable names, or nil for the service's regional AWS endpoint.
+// Endpoint returns the endpoint override for a service, by the SDK's
+// variable names, or nil for the service's regional AWS endpoint. Clients
+// that only one function needs are built there, with this, so the others
+// do not link them.
+func Endpoint(serviceID string) *string { return endpoint(serviceID) }
+
 func endpoint(serviceID string) *string {
 	for _, key := range []string{"AWS_ENDPOINT_URL_" + serviceID, "AWS_ENDPOINT_URL"} {
 		if v := strings.TrimSpace(os.Getenv(key)); v != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
 )
 
@@ -121,5 +122,64 @@ func TestSendMarketingRefusesAMailWithoutAnUnsubscribeLink(t *testing.T) {
 		if err := sender.SendMarketing(context.Background(), m); err == nil {
 			t.Errorf("SendMarketing(%+v) sent", m)
 		}
+	}
+}
+
+func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T) {
+	ctx := context.Background()
+	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	notices := mail.NewNoticeSender(ses.SESClient(), sender)
+	if rate, err := notices.MaxSendRate(ctx); err != nil || rate != 14 {
+		t.Fatalf("max send rate = %v, %v; want the account's 14", rate, err)
+	}
+	pol := notice.Policy{Version: "v7", Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), Material: true,
+		Summary: "We keep <survey> answers for 12 months.\n\nNothing else changes.", URL: "https://example.com/privacy/v7"}
+	to := []notice.Recipient{{ID: "n-1", Email: "n1@example.com"}, {ID: "n-2", Email: "n2@example.com"}, {ID: "n-3", Email: "not an address"}}
+	ds, err := notices.SendNotice(ctx, pol, to)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("SendNotice = %+v, %v", ds, err)
+	}
+	if ds[0].Result != notice.Accepted || ds[1].Result != notice.Accepted || ds[0].MessageID == "" || ds[2].Result != notice.Rejected {
+		t.Fatalf("deliveries = %+v; want two accepted and the bad address rejected", ds)
+	}
+	box := localstack.Mailbox{URL: ses.URL}
+	for _, r := range to[:2] {
+		got, err := box.To(ctx, r.Email)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%d notices to %s, %v", len(got), r.Email, err)
+		}
+		m := got[0]
+		headers := map[string]string{}
+		for _, h := range m.Headers {
+			headers[h.Name] = h.Value
+		}
+		checks := []struct {
+			what string
+			ok   bool
+		}{
+			{"the effective date in the subject", m.Subject == "Changes to the SmartProtect, Inc. privacy policy, effective 31 January 2027"},
+			{"the summary escaped in HTML, paragraphs kept", strings.Contains(m.Body.HTML, "<p>We keep &lt;survey&gt; answers for 12 months.</p>") && strings.Contains(m.Body.HTML, "<p>Nothing else changes.</p>")},
+			{"the summary as written in text", strings.Contains(m.Body.Text, "We keep <survey> answers for 12 months.")},
+			{"the policy link", strings.Contains(m.Body.HTML, `href="https://example.com/privacy/v7"`) && strings.Contains(m.Body.Text, "https://example.com/privacy/v7")},
+			{"the postal address", strings.Contains(m.Body.Text, "514 S. Stratford Road")},
+			{"its own recipient header", headers[mail.RecipientHeader] == r.ID},
+			{"no unsubscribe header: this is not marketing", headers["List-Unsubscribe"] == ""},
+		}
+		for _, c := range checks {
+			if !c.ok {
+				t.Errorf("the notice to %s lacks %s:\n%+v", r.Email, c.what, m)
+			}
+		}
+	}
+	// One recipient goes by SendEmail, with the same content.
+	one, err := notices.SendNotice(ctx, pol, []notice.Recipient{{ID: "n-4", Email: "n4@example.com"}})
+	if err != nil || len(one) != 1 || one[0].Result != notice.Accepted {
+		t.Fatalf("a single notice = %+v, %v", one, err)
+	}
+	if got, _ := box.To(ctx, "n4@example.com"); len(got) != 1 || !strings.Contains(got[0].Body.Text, "Nothing else changes.") {
+		t.Fatalf("the single notice = %+v", got)
+	}
+	if _, err := notices.SendNotice(ctx, pol, make([]notice.Recipient, 51)); err == nil {
+		t.Fatal("a call of 51 recipients must be refused before SES sees it")
 	}
 }

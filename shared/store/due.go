@@ -352,6 +352,9 @@ func (s *Store) Import(ctx context.Context, in []Imported) (err error) {
 		if err != nil {
 			return err
 		}
+		if p.Status != people.Unconfirmed {
+			av["rcpt"] = &types.AttributeValueMemberS{Value: recipientShard(p.ID)}
+		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 		if len(reqs) == 25 || i == len(in)-1 {
 			if err := s.batchWrite(ctx, reqs); err != nil {

@@ -269,7 +269,10 @@ func (s *Store) ChangeConsent(ctx context.Context, p people.Person, ch people.Co
 		Set(expression.Name("updatedAt"), expression.Value(stamp(ch.Now))).
 		Add(expression.Name("version"), expression.Value(1))
 	if ch.Status == people.Confirmed {
-		upd = upd.Set(expression.Name("confirmedAt"), expression.IfNotExists(expression.Name("confirmedAt"), expression.Value(stamp(ch.Now))))
+		upd = upd.Set(expression.Name("confirmedAt"), expression.IfNotExists(expression.Name("confirmedAt"), expression.Value(stamp(ch.Now)))).
+			// A confirmed address joins the recipients of policy notices,
+			// and stays there after unsubscribing from marketing.
+			Set(expression.Name("rcpt"), expression.Value(recipientShard(p.ID)))
 	}
 	if !ch.Clock.IsZero() { // a change that starts no clock leaves the running one
 		duePK, dueSK := dueKeys(ch.Clock, personPK(p.ID))

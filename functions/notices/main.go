@@ -1,0 +1,43 @@
+// Command notices tells every recipient of a material policy version about
+// it, once, at the SES account's pace, resuming where the last run stopped.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/store"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	awsCfg, cfg, err := config.FromEnvironment(context.Background())
+	config.Must(log, err)
+	ses := config.SESv2(awsCfg)
+	sender, err := mail.NewSender(ses, cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
+	config.Must(log, err)
+	h := &handler{fanout: &notice.Fanout{
+		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mail: mail.NewNoticeSender(ses, sender),
+		MaxRate: cfg.NoticeMaxRate, Lease: cfg.NoticeLease, Margin: 10 * time.Second, PageSize: 500, ClaimConcurrency: 8,
+		NewRunID: people.RandomID, Now: time.Now, Sleep: sleep, Log: log,
+	}, log: log}
+	lambda.Start(h.handle)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

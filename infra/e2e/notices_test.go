@@ -1,0 +1,307 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/store"
+)
+
+// admin calls an IAM-authorised admin route of s, signed as an operator's
+// AWS tools sign it (or unsigned).
+func admin(t *testing.T, s *localstack.Stack, method, path, contentType, body string, sign bool) answer {
+	t.Helper()
+	ctx := context.Background()
+	req, err := http.NewRequestWithContext(ctx, method, s.GatewayURL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if sign {
+		if err := localstack.SignAdmin(ctx, req, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+type noticeStatus struct {
+	Version, State                 string
+	Total, Sent, Failed, Remaining int
+	StartedAt, FinishedAt          time.Time
+	Late                           bool
+	Rate                           float64
+}
+
+func publication(version string, effective time.Time, summary string) string {
+	b, _ := json.Marshal(map[string]any{"version": version, "effective": effective.UTC().Format("2006-01-02"), "material": true,
+		"summary": summary, "url": "https://smartprotect.example/privacy/" + version})
+	return string(b)
+}
+
+// waitDone polls the status route until the version's notice is done.
+func waitDone(t *testing.T, s *localstack.Stack, version string, within time.Duration) noticeStatus {
+	t.Helper()
+	var st noticeStatus
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		got := admin(t, s, http.MethodGet, "/admin/policies/"+version, "", "", true)
+		if got.Status != http.StatusOK {
+			t.Fatalf("status = %d %s", got.Status, got.Body)
+		}
+		st = noticeStatus{}
+		if err := json.Unmarshal([]byte(got.Body), &st); err != nil {
+			t.Fatalf("status body %s: %v", got.Body, err)
+		}
+		if st.State == "done" {
+			return st
+		}
+	}
+	t.Fatalf("the notice of %s is not done after %v: %+v", version, within, st)
+	return st
+}
+
+// noticesBySubject counts, per address, the mails whose subject contains marker.
+func noticesBySubject(t *testing.T, s *localstack.Stack, marker string) map[string]int {
+	t.Helper()
+	all, err := s.Mailbox.Messages(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, m := range all {
+		if strings.Contains(m.Subject, marker) {
+			for _, to := range m.Destination.To {
+				got[to]++
+			}
+		}
+	}
+	return got
+}
+
+// importPeople writes n people with status straight into the table.
+func importPeople(t *testing.T, s *localstack.Stack, prefix string, n int, status people.Status) []string {
+	t.Helper()
+	var in []store.Imported
+	var emails []string
+	now := time.Now().UTC()
+	for i := range n {
+		email := fmt.Sprintf("%s-%04d@example.com", prefix, i)
+		in = append(in, store.Imported{Person: people.Person{ID: people.RandomID(), Email: email, Name: "Imported", Status: status,
+			Active: []people.Purpose{people.Newsletter}, CreatedAt: now, UpdatedAt: now, ConfirmedAt: now}})
+		emails = append(emails, email)
+	}
+	if err := store.New(s.DynamoDB.DynamoDBClient(), s.Table).Import(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	return emails
+}
+
+// TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect runs on a
+// stack of its own: the notice goes to everyone the table holds.
+func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-notices", Parameters: map[string]string{"NoticeLease": "2s"},
+		SESAccount: localstack.SESAccount{MaxSendRate: 100, Max24HourSend: 100000, SendingEnabled: true, ProductionMode: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	own.SESCalls.RecordSends()
+
+	// One person signs up and confirms through the pages; one signs up and
+	// never confirms (no proven address: no notice).
+	for _, email := range []string{"noa@example.com", "una@example.com"} {
+		resp, err := http.PostForm(own.GatewayURL+"/signup", url.Values{"email": {email}, "name": {"N"}, "purposes": {"newsletter"}, "policy_version": {policy}})
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("sign-up = %v, %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	mails, _ := own.Mailbox.To(ctx, "noa@example.com")
+	resp, err := http.PostForm(own.GatewayURL+"/confirm", url.Values{"t": {tokenOf(t, linkPattern.FindString(mails[0].Body.Text))}})
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("confirm = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	recipients := append([]string{"noa@example.com"}, importPeople(t, own, "conf", 230, people.Confirmed)...)
+	recipients = append(recipients, importPeople(t, own, "unsub", 3, people.Unsubscribed)...) // not marketing: they are told too
+	importPeople(t, own, "unconf", 2, people.Unconfirmed)
+
+	effective := time.Now().Add(45 * 24 * time.Hour)
+	body := publication("2027-02", effective, "We now keep survey answers for 12 months.\n\nNothing else changes.")
+
+	// The route is IAM-authorised, and bad publications change nothing.
+	if got := admin(t, own, http.MethodPost, "/admin/policies", "application/json", body, false); got.Status != http.StatusForbidden {
+		t.Fatalf("an unsigned publish = %d %s; want 403", got.Status, got.Body)
+	}
+	for name, c := range map[string]struct {
+		contentType, body string
+		status            int
+	}{
+		"too soon":           {"application/json", publication("2027-02", time.Now().Add(10*24*time.Hour), "x"), 400},
+		"not JSON":           {"application/x-www-form-urlencoded", "version=2027-02", 415},
+		"an unknown field":   {"application/json", strings.Replace(body, `{`, `{"sendTo":"all",`, 1), 400},
+		"broken JSON":        {"application/json", body[:20], 400},
+		"a bad version":      {"application/json", strings.Replace(body, `"2027-02"`, `"../x"`, 1), 400},
+		"a header injection": {"application/json", strings.Replace(body, `12 months.`, `12 months.\r\nBcc: x@example.com`, 1), 400},
+		"an oversized body":  {"application/json", strings.Replace(body, `12 months.`, strings.Repeat("a", 20000), 1), 413},
+	} {
+		if got := admin(t, own, http.MethodPost, "/admin/policies", c.contentType, c.body, true); got.Status != c.status || !strings.Contains(got.Header.Get("Content-Type"), "json") {
+			t.Errorf("%s: %d %s; want %d in JSON", name, got.Status, got.Body, c.status)
+		}
+	}
+	if got := admin(t, own, http.MethodGet, "/admin/policies/2027-02", "", "", true); got.Status != http.StatusNotFound {
+		t.Fatalf("a version that bad requests must not exist: %d %s", got.Status, got.Body)
+	}
+
+	if got := admin(t, own, http.MethodPost, "/admin/policies", "application/json", body, true); got.Status != http.StatusCreated {
+		t.Fatalf("publish = %d %s", got.Status, got.Body)
+	}
+	st := waitDone(t, own, "2027-02", 2*time.Minute) // the publish kicked the notices function
+	if st.Sent != len(recipients) || st.Failed != 0 || st.Remaining != 0 || st.Total != len(recipients) || st.Late || st.FinishedAt.IsZero() {
+		t.Fatalf("status = %+v; want all %d sent", st, len(recipients))
+	}
+	marker := "effective " + effective.UTC().Format("2 January 2006")
+	got := noticesBySubject(t, own, marker)
+	for _, r := range recipients {
+		if got[r] != 1 {
+			t.Errorf("%s got %d notices, want 1", r, got[r])
+		}
+	}
+	if len(got) != len(recipients) {
+		t.Fatalf("%d addresses got the notice, want %d (no unconfirmed address): %v", len(got), len(recipients), got)
+	}
+	calls := own.SESCalls.Counts()
+	if calls["SendBulkEmail"] != (len(recipients)+49)/50 || calls["SendEmail"] != 2 { // and the two confirmation mails
+		t.Fatalf("SES calls %v for %d recipients; want full bulk calls of 50", calls, len(recipients))
+	}
+	if most := maxPerSecond(own.SESCalls.Sends()); most > 100 {
+		t.Fatalf("%d notices left within one second; the account allows 100", most)
+	}
+
+	// Publishing it again changes nothing and sends nothing; changing it is refused.
+	before := len(own.SESCalls.Sends())
+	if again := admin(t, own, http.MethodPost, "/admin/policies", "application/json", body, true); again.Status != http.StatusOK {
+		t.Fatalf("the same version again = %d %s; want 200", again.Status, again.Body)
+	}
+	changed := strings.Replace(body, "12 months", "24 months", 1)
+	if again := admin(t, own, http.MethodPost, "/admin/policies", "application/json", changed, true); again.Status != http.StatusConflict {
+		t.Fatalf("a changed version = %d %s; want 409", again.Status, again.Body)
+	}
+	if out, err := own.Invoke(ctx, "NoticesFunction", []byte("{}")); err != nil || len(own.SESCalls.Sends()) != before {
+		t.Fatalf("a scheduled run after the notice was done = %s, %v; sent %d calls more", out, err, len(own.SESCalls.Sends())-before)
+	}
+}
+
+// maxPerSecond is the most recipients SES took within any one second.
+func maxPerSecond(sends []localstack.Send) int {
+	most := 0
+	for i, a := range sends {
+		n := 0
+		for _, b := range sends[i:] {
+			if b.At.Sub(a.At) < time.Second {
+				n += len(b.To)
+			}
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+// TestARunKilledAnywhereLosesNobody kills the notices function at random
+// moments and checks, from what SES accepted, that everyone got the notice.
+func TestARunKilledAnywhereLosesNobody(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-notice-kills", Parameters: map[string]string{"NoticeLease": "1s"},
+		SESAccount: localstack.SESAccount{MaxSendRate: 100, Max24HourSend: 100000, SendingEnabled: true, ProductionMode: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	own.SESCalls.RecordSends()
+	recipients := importPeople(t, own, "k", 600, people.Confirmed)
+	if got := admin(t, own, http.MethodPost, "/admin/policies", "application/json",
+		publication("2027-03", time.Now().Add(40*24*time.Hour), "Kill test."), true); got.Status != http.StatusCreated {
+		t.Fatalf("publish = %d %s", got.Status, got.Body)
+	}
+	kills := KillAtRandom(ctx, t, own, 5, rand.New(rand.NewPCG(1, 2)))
+	waitDone(t, own, "2027-03", 3*time.Minute)
+	lost, doubled := lostAndDoubled(own.SESCalls.Sends(), recipients)
+	t.Logf("%d kills: %d lost, %d doubled of %d", kills, lost, doubled, len(recipients))
+	if lost != 0 {
+		t.Fatalf("%d recipients lost after %d kills", lost, kills)
+	}
+	// A kill between SES accepting a call and the records saying so resends
+	// that call (at most one call, 50, per kill); see the README.
+	if doubled > kills*50 {
+		t.Fatalf("%d recipients doubled after %d kills; at most one call per kill may be", doubled, kills)
+	}
+}
+
+// KillAtRandom kills the notices function n times at random points of its
+// runs and starts it again each time, as Lambda does after a crash and the
+// next scheduled run. It returns how many kills hit a running invocation.
+func KillAtRandom(ctx context.Context, t testing.TB, s *localstack.Stack, n int, rng *rand.Rand) int {
+	pool := s.Pools["NoticesFunction"]
+	kills := 0
+	for range n {
+		done := make(chan struct{})
+		go func() {
+			s.Invoke(ctx, "NoticesFunction", []byte("{}")) // a killed run fails; that is the point
+			close(done)
+		}()
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		select {
+		case <-done:
+			continue // it ended before this kill point: nothing to cut off
+		default:
+			kills++
+		}
+		if err := pool.KillAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		time.Sleep(1100 * time.Millisecond) // the killed run's lease lapses
+	}
+	s.Invoke(ctx, "NoticesFunction", []byte("{}")) // the next scheduled run
+	return kills
+}
+
+// lostAndDoubled compares what SES accepted with who should have got it.
+func lostAndDoubled(sends []localstack.Send, recipients []string) (lost, doubled int) {
+	got := map[string]int{}
+	for _, s := range sends {
+		for _, to := range s.To {
+			got[to]++
+		}
+	}
+	for _, r := range recipients {
+		switch n := got[r]; {
+		case n == 0:
+			lost++
+		case n > 1:
+			doubled += n - 1
+		}
+	}
+	return lost, doubled
+}

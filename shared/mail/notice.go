@@ -1,0 +1,193 @@
+package mail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/stencil"
+)
+
+// BulkAPI is the part of the SES v2 client that sends notices.
+type BulkAPI interface {
+	API
+	SendBulkEmail(context.Context, *sesv2.SendBulkEmailInput, ...func(*sesv2.Options)) (*sesv2.SendBulkEmailOutput, error)
+	GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error)
+}
+
+// NoticeSender sends policy-change notices: the same mail to many people,
+// up to 50 to a SendBulkEmail call.
+type NoticeSender struct {
+	ses BulkAPI
+	*Sender
+}
+
+var _ notice.Mailer = (*NoticeSender)(nil)
+
+// NewNoticeSender wraps a Sender with the bulk calls.
+func NewNoticeSender(ses BulkAPI, s *Sender) *NoticeSender { return &NoticeSender{ses: ses, Sender: s} }
+
+// maxBulk is SES's limit of destinations per SendBulkEmail call.
+const maxBulk = 50
+
+// MaxBatch is the most recipients one call takes.
+func (s *NoticeSender) MaxBatch() int { return maxBulk }
+
+// MaxSendRate reads the account's max send rate (messages per second); 0
+// when sending is disabled.
+func (s *NoticeSender) MaxSendRate(ctx context.Context) (float64, error) {
+	out, err := s.ses.GetAccount(ctx, &sesv2.GetAccountInput{})
+	if err != nil {
+		return 0, fmt.Errorf("mail: GetAccount: %w", err)
+	}
+	if !out.SendingEnabled || out.SendQuota == nil {
+		return 0, nil
+	}
+	return out.SendQuota.MaxSendRate, nil
+}
+
+// noticeTemplate carries the whole rendered mail as template data: nothing
+// of the policy text is ever parsed as a template, and the triple braces
+// keep SES from escaping what is already HTML.
+var noticeTemplate = &types.EmailTemplateContent{
+	Subject: aws.String("{{{subject}}}"),
+	Html:    aws.String("{{{html}}}"),
+	Text:    aws.String("{{{text}}}"),
+}
+
+// render fills the notice for pol; it is the same for every recipient.
+func (s *NoticeSender) render(pol notice.Policy) (string, error) {
+	effective := pol.Effective.UTC().Format("2 January 2006")
+	var htmlSummary strings.Builder
+	for para := range strings.SplitSeq(pol.Summary, "\n\n") {
+		htmlSummary.WriteString("<p>" + strings.ReplaceAll(html.EscapeString(strings.TrimSpace(para)), "\n", "<br>") + "</p>\n")
+	}
+	common := func(summary string) stencil.Values {
+		return stencil.Values{"company": s.company, "postal_address": s.postalAddress, "version": pol.Version,
+			"effective": effective, "url": pol.URL, "summary": summary}
+	}
+	h, err := s.templates.Fill("notice.html", common(htmlSummary.String()))
+	if err != nil {
+		return "", err
+	}
+	t, err := s.templates.Fill("notice.txt", common(pol.Summary+"\n"))
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(map[string]string{
+		"subject": "Changes to the " + s.company + " privacy policy, effective " + effective,
+		"html":    h, "text": t,
+	})
+	return string(b), err
+}
+
+// SendNotice sends pol's notice to every recipient: one SendBulkEmail call,
+// or SendEmail for a single recipient. It returns a Delivery per recipient.
+func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []notice.Recipient) ([]notice.Delivery, error) {
+	if len(to) == 0 || len(to) > maxBulk {
+		return nil, fmt.Errorf("mail.SendNotice: %d recipients; a call takes 1 to %d", len(to), maxBulk)
+	}
+	data, err := s.render(pol)
+	if err != nil {
+		return nil, fmt.Errorf("mail.SendNotice: %w", err)
+	}
+	tmpl := &types.Template{TemplateContent: noticeTemplate, TemplateData: aws.String(data)}
+	if len(to) == 1 {
+		tmpl.Headers = recipientHeaders(to[0])
+		out, err := s.ses.SendEmail(ctx, &sesv2.SendEmailInput{
+			FromEmailAddress: aws.String(s.from),
+			Destination:      &types.Destination{ToAddresses: []string{to[0].Email}},
+			Content:          &types.EmailContent{Template: tmpl},
+		})
+		if err != nil {
+			return whole(err, 1)
+		}
+		return []notice.Delivery{{Result: notice.Accepted, MessageID: aws.ToString(out.MessageId)}}, nil
+	}
+	entries := make([]types.BulkEmailEntry, len(to))
+	for i, r := range to {
+		entries[i] = types.BulkEmailEntry{Destination: &types.Destination{ToAddresses: []string{r.Email}}, ReplacementHeaders: recipientHeaders(r)}
+	}
+	out, err := s.ses.SendBulkEmail(ctx, &sesv2.SendBulkEmailInput{
+		FromEmailAddress: aws.String(s.from),
+		DefaultContent:   &types.BulkEmailContent{Template: tmpl},
+		BulkEmailEntries: entries,
+	})
+	if err != nil {
+		return whole(err, len(to))
+	}
+	if len(out.BulkEmailEntryResults) != len(to) {
+		return nil, fmt.Errorf("mail.SendNotice: SES answered %d results for %d recipients", len(out.BulkEmailEntryResults), len(to))
+	}
+	ds := make([]notice.Delivery, len(to))
+	for i, r := range out.BulkEmailEntryResults {
+		ds[i] = delivery(r)
+	}
+	return ds, nil
+}
+
+// RecipientHeader names the person a notice went to, so that a bounce or
+// complaint about it (SES returns the original headers) finds the person
+// without a search by address. The id is random and says nothing by itself.
+const RecipientHeader = "X-Pledge-Recipient"
+
+func recipientHeaders(r notice.Recipient) []types.MessageHeader {
+	return []types.MessageHeader{{Name: aws.String(RecipientHeader), Value: aws.String(r.ID)}}
+}
+
+// delivery classifies one entry's result. SES does not retry entries, and
+// the SDK cannot: throttled entries come back for the caller to resend.
+func delivery(r types.BulkEmailEntryResult) notice.Delivery {
+	d := notice.Delivery{MessageID: aws.ToString(r.MessageId), Reason: string(r.Status)}
+	switch r.Status {
+	case types.BulkEmailStatusSuccess:
+		d.Result, d.Reason = notice.Accepted, ""
+	case types.BulkEmailStatusAccountThrottled, types.BulkEmailStatusTransientFailure:
+		d.Result = notice.Throttled
+	case types.BulkEmailStatusAccountDailyQuotaExceeded, types.BulkEmailStatusAccountSuspended,
+		types.BulkEmailStatusAccountSendingPaused, types.BulkEmailStatusConfigurationSetSendingPaused,
+		types.BulkEmailStatusMailFromDomainNotVerified, types.BulkEmailStatusTemplateNotFound,
+		types.BulkEmailStatusConfigurationSetNotFound, types.BulkEmailStatusInvalidSendingPoolName:
+		d.Result = notice.Halted
+	default: // MESSAGE_REJECTED, INVALID_PARAMETER, FAILED: this recipient
+		d.Result = notice.Rejected
+	}
+	return d
+}
+
+// whole turns a failed call into per-recipient results where the error
+// says what to do with all of them, or returns it.
+func whole(err error, n int) ([]notice.Delivery, error) {
+	var (
+		tooMany   *types.TooManyRequestsException
+		limit     *types.LimitExceededException
+		paused    *types.SendingPausedException
+		suspended *types.AccountSuspendedException
+		notVer    *types.MailFromDomainNotVerifiedException
+		rejected  *types.MessageRejected
+	)
+	result, reason := notice.Delivery{}, ""
+	switch {
+	case errors.As(err, &tooMany), errors.As(err, &limit):
+		result.Result, reason = notice.Throttled, "throttled"
+	case errors.As(err, &paused), errors.As(err, &suspended), errors.As(err, &notVer):
+		result.Result, reason = notice.Halted, "account cannot send"
+	case errors.As(err, &rejected) && n == 1:
+		result.Result, reason = notice.Rejected, "MESSAGE_REJECTED"
+	default:
+		return nil, fmt.Errorf("mail.SendNotice: %w", err)
+	}
+	result.Reason = reason
+	ds := make([]notice.Delivery, n)
+	for i := range ds {
+		ds[i] = result
+	}
+	return ds, nil
+}

@@ -1,0 +1,546 @@
+package notice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+)
+
+// Recipient is a person the notice goes to.
+type Recipient struct {
+	ID    string // person id: logs carry this, never the address
+	Email string
+	Key   string // the store's position of this recipient, for the checkpoint
+	// Attempts and LastAttempt are set on a recipient whose earlier sends
+	// failed: the retry pass takes them up again.
+	Attempts    int
+	LastAttempt time.Time
+}
+
+// Version is a published policy with its notice progress.
+type Version struct {
+	Policy   Policy
+	Progress Progress
+}
+
+// ClaimResult says what the conditional write of a recipient's record found.
+type ClaimResult int
+
+const (
+	Claimed     ClaimResult = iota // ours to send now
+	AlreadySent                    // a run that was cut off sent it and did not count it
+	HeldByOther                    // another run holds it: we lost the sender lease
+)
+
+// Outcome is what became of one claimed recipient in a run.
+type Outcome struct {
+	PersonID  string
+	Sent      bool
+	MessageID string
+	Failed    bool   // failed in this run; a later run retries it unless GiveUp
+	Reason    string // why it failed, without personal data
+	Attempts  int    // sends tried for this recipient so far, this one included
+	GiveUp    bool   // failed too often (or the person is gone): no more retries
+}
+
+// Store is what the fan-out needs from the table.
+type Store interface {
+	// ToNotify lists material versions whose notices are not done, oldest
+	// effective date first.
+	ToNotify(ctx context.Context) ([]Version, error)
+	// AcquireSender takes (or renews) the account-wide sender lease for
+	// owner until until, unless another owner holds it past now.
+	AcquireSender(ctx context.Context, owner string, now, until time.Time) (bool, error)
+	ReleaseSender(ctx context.Context, owner string) error
+	CountRecipients(ctx context.Context) (int, error)
+	// StartNotice moves a pending version to sending with its total.
+	StartNotice(ctx context.Context, version string, total int, now time.Time) error
+	// Recipients returns up to limit recipients after cursor ("" from the
+	// start) and whether there are more.
+	Recipients(ctx context.Context, cursor string, limit int) ([]Recipient, bool, error)
+	// Claim writes the recipient's record for version if none exists, or if
+	// it failed, was released, or belongs to a run whose lease has passed.
+	Claim(ctx context.Context, version string, rc Recipient, run string, leaseUntil, now time.Time) (ClaimResult, error)
+	// Settle records outcomes: sent, failed, or (neither) released unsent.
+	Settle(ctx context.Context, version, run string, outcomes []Outcome, now time.Time) error
+	// Checkpoint records that every recipient up to cursor is counted,
+	// adding sent and failed (negative when a retry succeeds) to the totals.
+	Checkpoint(ctx context.Context, version, cursor string, sent, failed int, rate float64) error
+	// Walked records that the walk over every recipient is complete.
+	Walked(ctx context.Context, version string) error
+	// FailedRecipients lists up to limit recipients of version whose send
+	// failed and is to be retried; Email is empty for a person we no longer hold.
+	FailedRecipients(ctx context.Context, version string, limit int) ([]Recipient, error)
+	Finish(ctx context.Context, version string, now time.Time) error
+}
+
+// SendResult is SES's answer for one recipient of a send.
+type SendResult int
+
+const (
+	Accepted  SendResult = iota
+	Throttled            // try again after a pause: the SDK does not retry entries
+	Rejected             // this recipient failed; the next pass retries
+	Halted               // the account cannot send now (quota, pause): stop the run
+)
+
+// Delivery is the result of a send for one recipient.
+type Delivery struct {
+	Result    SendResult
+	MessageID string
+	Reason    string
+}
+
+// Mailer sends the notice of a version.
+type Mailer interface {
+	MaxSendRate(ctx context.Context) (float64, error)
+	// MaxBatch is the most recipients one send call takes.
+	MaxBatch() int
+	// SendNotice sends pol's notice to each of to and returns one Delivery
+	// per recipient, in order. An error means the call as a whole failed.
+	SendNotice(ctx context.Context, pol Policy, to []Recipient) ([]Delivery, error)
+}
+
+// Fanout tells every recipient of every material version, once.
+type Fanout struct {
+	Store Store
+	Mail  Mailer
+	// MaxRate caps the send rate below the account's (0: the account's).
+	MaxRate float64
+	// Lease is how long a run holds the sender lease between renewals; a
+	// run that was killed blocks the next one for at most this long.
+	Lease time.Duration
+	// Margin is how long before the context's deadline a run stops.
+	Margin time.Duration
+	// PageSize is how many recipients one store read returns.
+	PageSize int
+	// ClaimConcurrency is how many claims are written at once.
+	ClaimConcurrency int
+	// MaxAttempts is how often a recipient's send is tried before giving up
+	// (default 3); a failed one is retried no sooner than RetryAfter (default
+	// 5 minutes) later, by the run after the walk.
+	MaxAttempts int
+	RetryAfter  time.Duration
+	NewRunID    func() string
+	Now         func() time.Time
+	// Sleep waits, or returns the context's error.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Log   *slog.Logger
+}
+
+// Report says what one run did.
+type Report struct {
+	Run       string          `json:"run"`
+	Busy      bool            `json:"busy,omitempty"` // another run holds the sender lease
+	Rate      float64         `json:"rate"`
+	Batch     int             `json:"batch"`
+	Sent      int             `json:"sent"`
+	Failed    int             `json:"failed"`
+	Recounted int             `json:"recounted"` // sent by a run that was cut off, counted now
+	Calls     int             `json:"calls"`     // SES send calls
+	Stopped   string          `json:"stopped,omitempty"`
+	Versions  map[string]bool `json:"versions,omitempty"` // version -> done
+}
+
+// errStop ends a run cleanly: the deadline is near or the lease is lost.
+type errStop struct{ why string }
+
+func (e errStop) Error() string { return "stopped: " + e.why }
+
+// Run sends what it can before ctx's deadline less Margin and checkpoints;
+// the next run resumes there. A run killed at any point loses nobody: its
+// claims lapse with its lease and are sent by the next run.
+func (f *Fanout) Run(ctx context.Context) (rep Report, err error) {
+	rep = Report{Run: f.NewRunID(), Versions: map[string]bool{}}
+	versions, err := f.Store.ToNotify(ctx)
+	if err != nil || len(versions) == 0 {
+		return rep, err
+	}
+	r := &run{Fanout: f, rep: &rep}
+	r.deadline, r.hasDeadline = ctx.Deadline()
+	r.margin = f.Margin
+	if remaining := time.Until(r.deadline); r.hasDeadline && remaining < 4*r.margin {
+		r.margin = remaining / 4
+	}
+	if ok, err := r.renew(ctx, true); err != nil || !ok {
+		rep.Busy = err == nil
+		return rep, err
+	}
+	defer func() {
+		if err := f.Store.ReleaseSender(context.WithoutCancel(ctx), rep.Run); err != nil {
+			f.Log.WarnContext(ctx, "releasing the sender lease", "err", err)
+		}
+	}()
+	rate, err := f.Mail.MaxSendRate(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if f.MaxRate > 0 {
+		rate = min(rate, f.MaxRate)
+	}
+	if rate <= 0 {
+		return rep, errors.New("notice: the account's max send rate is 0: sending is not enabled")
+	}
+	r.pace = newPacer(rate, f.Mail.MaxBatch())
+	r.pace.now = f.Now
+	rep.Rate, rep.Batch = rate, r.pace.batch
+	for _, v := range versions {
+		done, err := r.version(ctx, v)
+		rep.Versions[v.Policy.Version] = done
+		var stop errStop
+		if errors.As(err, &stop) {
+			rep.Stopped = stop.why
+			return rep, nil
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+type run struct {
+	*Fanout
+	rep         *Report
+	pace        *pacer
+	deadline    time.Time
+	hasDeadline bool
+	margin      time.Duration
+	leaseUntil  time.Time
+}
+
+func (r *run) outOfTime() bool {
+	return r.hasDeadline && time.Now().Add(r.margin).After(r.deadline)
+}
+
+// renew takes or extends the sender lease when less than half of it is left.
+func (r *run) renew(ctx context.Context, force bool) (bool, error) {
+	now := r.Now()
+	if !force && r.leaseUntil.Sub(now) > r.Lease/2 {
+		return true, nil
+	}
+	until := now.Add(r.Lease)
+	if r.hasDeadline && until.After(r.deadline) {
+		until = r.deadline // Lambda ends the run there: the lease must not outlive it
+	}
+	ok, err := r.Store.AcquireSender(ctx, r.rep.Run, now, until)
+	if ok {
+		r.leaseUntil = until
+	}
+	return ok, err
+}
+
+// version sends one version's notice until done or stopped.
+func (r *run) version(ctx context.Context, v Version) (bool, error) {
+	pol, prog := v.Policy, v.Progress
+	if prog.State == Pending {
+		total, err := r.Store.CountRecipients(ctx)
+		if err != nil {
+			return false, err
+		}
+		if err := r.Store.StartNotice(ctx, pol.Version, total, r.Now()); err != nil {
+			return false, err
+		}
+		prog.State, prog.Total, prog.StartedAt = Sending, total, r.Now()
+		r.Log.InfoContext(ctx, "notice started", "version", pol.Version, "total", total, "effective", pol.Effective)
+	}
+	prog.Rate = r.pace.rate
+	r.alertIfLate(ctx, pol, prog)
+	if !prog.Walked {
+		if err := r.walk(ctx, pol, &prog); err != nil {
+			return false, err
+		}
+	}
+	done, err := r.retry(ctx, pol, &prog)
+	if err != nil || !done {
+		return false, err
+	}
+	if err := r.Store.Finish(ctx, pol.Version, r.Now()); err != nil {
+		return false, err
+	}
+	prog.State, prog.FinishedAt = Done, r.Now()
+	r.Log.InfoContext(ctx, "notice finished", "version", pol.Version, "sent", prog.Sent, "failed", prog.Failed)
+	r.alertIfLate(ctx, pol, prog)
+	return true, nil
+}
+
+// walk tries every recipient once, from the checkpoint on. Batches run
+// across page boundaries, so every call but the last is full.
+func (r *run) walk(ctx context.Context, pol Policy, prog *Progress) error {
+	var queue []Recipient
+	readFrom, more := prog.Cursor, true
+	for more || len(queue) > 0 {
+		for more && len(queue) < r.pace.batch {
+			page, next, err := r.Store.Recipients(ctx, readFrom, r.PageSize)
+			if err != nil {
+				return err
+			}
+			queue, more = append(queue, page...), next
+			if len(page) > 0 {
+				readFrom = page[len(page)-1].Key
+			}
+		}
+		n := min(r.pace.batch, len(queue))
+		if n == 0 {
+			break
+		}
+		sent, failed, err := r.batch(ctx, pol, queue[:n])
+		if err != nil {
+			return err
+		}
+		if err := r.Store.Checkpoint(ctx, pol.Version, queue[n-1].Key, sent, failed, r.pace.rate); err != nil {
+			return err
+		}
+		prog.Cursor, prog.Sent, prog.Failed = queue[n-1].Key, prog.Sent+sent, prog.Failed+failed
+		queue = queue[n:]
+	}
+	prog.Walked = true
+	return r.Store.Walked(ctx, pol.Version)
+}
+
+// retry sends again to recipients whose send failed at least RetryAfter ago
+// and reports whether none is left to retry.
+func (r *run) retry(ctx context.Context, pol Policy, prog *Progress) (bool, error) {
+	failed, err := r.Store.FailedRecipients(ctx, pol.Version, r.PageSize)
+	if err != nil || len(failed) == 0 {
+		return err == nil, err
+	}
+	retryAfter := r.RetryAfter
+	if retryAfter <= 0 {
+		retryAfter = 5 * time.Minute
+	}
+	var due []Recipient
+	var gone []Outcome
+	now := r.Now()
+	for _, c := range failed {
+		switch {
+		case c.Email == "":
+			gone = append(gone, Outcome{PersonID: c.ID, Failed: true, GiveUp: true, Attempts: c.Attempts, Reason: "the person is no longer held"})
+		case now.Sub(c.LastAttempt) >= retryAfter:
+			due = append(due, c)
+		}
+	}
+	if len(gone) > 0 {
+		if err := r.Store.Settle(ctx, pol.Version, r.rep.Run, gone, now); err != nil {
+			return false, err
+		}
+	}
+	for len(due) > 0 {
+		n := min(r.pace.batch, len(due))
+		sent, failed, err := r.batch(ctx, pol, due[:n])
+		if err != nil {
+			return false, err
+		}
+		if err := r.Store.Checkpoint(ctx, pol.Version, prog.Cursor, sent, failed, r.pace.rate); err != nil {
+			return false, err
+		}
+		prog.Sent, prog.Failed = prog.Sent+sent, prog.Failed+failed
+		due = due[n:]
+	}
+	left, err := r.Store.FailedRecipients(ctx, pol.Version, 1)
+	return err == nil && len(left) == 0, err
+}
+
+// alertIfLate logs at error level when the notice will reach people only
+// after the version takes effect: the policy promises notice before.
+func (r *run) alertIfLate(ctx context.Context, pol Policy, prog Progress) {
+	now := r.Now()
+	if prog.Late(pol, now) {
+		r.Log.ErrorContext(ctx, "policy notice will finish after the version takes effect",
+			"version", pol.Version, "effective", pol.Effective, "estimatedFinish", prog.EstimatedFinish(now),
+			"remaining", prog.Remaining(), "rate", prog.Rate)
+	}
+}
+
+// batch claims, sends and settles one batch of recipients and returns what
+// to add to the version's totals: a retry that succeeds moves a recipient
+// from failed to sent. It returns errStop, having released what it claimed
+// and not sent, when the run must end before the batch is done.
+func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, failed int, err error) {
+	if r.outOfTime() {
+		return 0, 0, errStop{"deadline"}
+	}
+	if ok, err := r.renew(ctx, false); err != nil || !ok {
+		if err == nil {
+			err = errStop{"the sender lease was taken over"}
+		}
+		return 0, 0, err
+	}
+	claimed, recounted, err := r.claim(ctx, pol.Version, rs)
+	if err != nil {
+		return 0, 0, err
+	}
+	r.rep.Recounted += recounted
+	sent += recounted
+	var outcomes []Outcome
+	settle := func() error {
+		if len(outcomes) == 0 {
+			return nil
+		}
+		err := r.Store.Settle(context.WithoutCancel(ctx), pol.Version, r.rep.Run, outcomes, r.Now())
+		outcomes = outcomes[:0]
+		return err
+	}
+	release := func(cs []Recipient) {
+		for _, c := range cs {
+			outcomes = append(outcomes, Outcome{PersonID: c.ID, Attempts: c.Attempts})
+		}
+	}
+	maxAttempts := r.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 3
+	}
+	backoff := time.Second
+	for len(claimed) > 0 {
+		// Claims are written before the wait, so the gap between sends
+		// holds the store's work and the send rate holds.
+		if err := r.pace.wait(ctx, r.Sleep); err != nil || r.outOfTime() {
+			release(claimed)
+			return sent, failed, errors.Join(errStop{"deadline"}, settle())
+		}
+		ds, err := r.Mail.SendNotice(ctx, pol, claimed)
+		r.rep.Calls++
+		r.pace.sent()
+		if err != nil {
+			// The call as a whole failed (the SDK already retried what it
+			// retries): release the claims so the next run sends them.
+			release(claimed)
+			if serr := settle(); serr != nil {
+				return sent, failed, errors.Join(err, serr)
+			}
+			return sent, failed, fmt.Errorf("notice: sending %s: %w", pol.Version, err)
+		}
+		var retry []Recipient
+		halted := ""
+		for i, d := range ds {
+			c := claimed[i]
+			switch d.Result {
+			case Accepted:
+				outcomes = append(outcomes, Outcome{PersonID: c.ID, Sent: true, MessageID: d.MessageID, Attempts: c.Attempts + 1})
+				sent++
+				r.rep.Sent++
+				if c.Attempts > 0 {
+					failed-- // counted as failed when it first failed
+				}
+			case Rejected:
+				attempts := c.Attempts + 1
+				outcomes = append(outcomes, Outcome{PersonID: c.ID, Failed: true, Reason: d.Reason, Attempts: attempts, GiveUp: attempts >= maxAttempts})
+				r.rep.Failed++
+				if c.Attempts == 0 {
+					failed++
+				}
+				r.Log.WarnContext(ctx, "notice rejected", "version", pol.Version, "person", c.ID, "attempt", attempts, "reason", d.Reason)
+			case Throttled:
+				retry = append(retry, c)
+			case Halted:
+				retry, halted = append(retry, c), d.Reason
+			}
+		}
+		claimed = retry
+		if len(retry) == 0 {
+			break
+		}
+		stop := ""
+		switch {
+		case halted != "":
+			stop = "SES stopped sending: " + halted
+		case r.outOfTime() || r.Sleep(ctx, backoff) != nil:
+			stop = "deadline"
+		}
+		if stop != "" {
+			release(retry)
+			return sent, failed, errors.Join(errStop{stop}, settle())
+		}
+		r.Log.WarnContext(ctx, "notice throttled, backing off", "version", pol.Version, "recipients", len(retry), "backoff", backoff)
+		backoff = min(2*backoff, 30*time.Second)
+	}
+	return sent, failed, settle()
+}
+
+// claim writes the records of a batch, a few at a time.
+func (r *run) claim(ctx context.Context, version string, rs []Recipient) (claimed []Recipient, recounted int, err error) {
+	results := make([]ClaimResult, len(rs))
+	errs := make([]error, len(rs))
+	sem := make(chan struct{}, max(r.ClaimConcurrency, 1))
+	var wg sync.WaitGroup
+	now := r.Now()
+	for i, rc := range rs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i], errs[i] = r.Store.Claim(ctx, version, rc, r.rep.Run, r.leaseUntil, now)
+		}()
+	}
+	wg.Wait()
+	var held bool
+	for i, res := range results {
+		switch {
+		case errs[i] != nil:
+			err = errors.Join(err, errs[i])
+		case res == Claimed:
+			claimed = append(claimed, rs[i])
+		case res == AlreadySent:
+			recounted++
+		case res == HeldByOther:
+			held = true
+		}
+	}
+	if err != nil || held {
+		// Give back what this batch claimed; the next run sends it.
+		var back []Outcome
+		for _, c := range claimed {
+			back = append(back, Outcome{PersonID: c.ID, Attempts: c.Attempts})
+		}
+		if len(back) > 0 {
+			err = errors.Join(err, r.Store.Settle(context.WithoutCancel(ctx), version, r.rep.Run, back, r.Now()))
+		}
+		if err == nil {
+			err = errStop{"another run holds a recipient: the sender lease was lost"}
+		}
+		return nil, 0, err
+	}
+	return claimed, recounted, nil
+}
+
+// pacer keeps sends at or under rate in every one-second window: each second
+// holds at most perSecond calls of at most batch recipients, and a call
+// starts no sooner than 1/perSecond after the previous call returned, so
+// calls also arrive at least that far apart.
+type pacer struct {
+	rate      float64
+	batch     int
+	perSecond int
+	gap       time.Duration
+	next      time.Time
+	now       func() time.Time
+}
+
+func newPacer(rate float64, maxBatch int) *pacer {
+	perSecond := max(int(math.Ceil(rate/float64(maxBatch))), 1)
+	batch := max(int(math.Floor(rate/float64(perSecond))), 1)
+	// Rounded up: three gaps of a truncated third of a second would put a
+	// fourth call inside the first one's second.
+	gap := time.Duration(math.Ceil(float64(time.Second) / float64(perSecond)))
+	if rate < 1 { // fewer than one a second: one recipient per 1/rate seconds
+		batch, gap = 1, time.Duration(float64(time.Second)/rate)
+	}
+	return &pacer{rate: rate, batch: batch, perSecond: perSecond, gap: gap, now: time.Now}
+}
+
+func (p *pacer) wait(ctx context.Context, sleep func(context.Context, time.Duration) error) error {
+	if d := p.next.Sub(p.now()); d > 0 {
+		return sleep(ctx, d)
+	}
+	return ctx.Err()
+}
+
+// sent is called when a send call has returned. A short call (the last
+// batch, retries) waits the whole gap too: sooner would let a full call land
+// in the same second.
+func (p *pacer) sent() { p.next = p.now().Add(p.gap) }

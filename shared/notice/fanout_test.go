@@ -1,0 +1,468 @@
+package notice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is virtual time: Sleep moves it, so pacing is checked exactly.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+type record struct {
+	state    string // sending, sent, failed, released
+	run      string
+	until    time.Time
+	at       time.Time
+	attempts int
+	retry    bool
+}
+
+// memStore keeps what store.Store keeps, with the same conditions; the
+// real one is tested against DynamoDB in package store.
+type memStore struct {
+	mu         sync.Mutex
+	people     []Recipient
+	version    Version
+	records    map[string]*record
+	owner      string
+	ownerUntil time.Time
+	claims     int
+}
+
+func newMemStore(n int, pol Policy) *memStore {
+	s := &memStore{records: map[string]*record{}, version: Version{Policy: pol, Progress: Progress{State: Pending}}}
+	for i := range n {
+		id := fmt.Sprintf("p%04d", i)
+		s.people = append(s.people, Recipient{ID: id, Email: id + "@example.com", Key: fmt.Sprintf("%06d", i)})
+	}
+	return s
+}
+
+func (s *memStore) ToNotify(context.Context) ([]Version, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.version.Progress.State; st == Pending || st == Sending {
+		return []Version{s.version}, nil
+	}
+	return nil, nil
+}
+
+func (s *memStore) AcquireSender(_ context.Context, owner string, now, until time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner != "" && s.owner != owner && !s.ownerUntil.Before(now) {
+		return false, nil
+	}
+	s.owner, s.ownerUntil = owner, until
+	return true, nil
+}
+
+func (s *memStore) ReleaseSender(_ context.Context, owner string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner == owner {
+		s.owner = ""
+	}
+	return nil
+}
+
+func (s *memStore) CountRecipients(context.Context) (int, error) { return len(s.people), nil }
+
+func (s *memStore) StartNotice(_ context.Context, _ string, total int, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &s.version.Progress
+	p.State, p.Total, p.StartedAt = Sending, total, now
+	return nil
+}
+
+func (s *memStore) Recipients(_ context.Context, cursor string, limit int) ([]Recipient, bool, error) {
+	var out []Recipient
+	for _, p := range s.people {
+		if p.Key > cursor && len(out) < limit {
+			out = append(out, p)
+		}
+	}
+	return out, len(out) == limit && out[len(out)-1].Key != s.people[len(s.people)-1].Key, nil
+}
+
+func (s *memStore) Claim(_ context.Context, _ string, rc Recipient, run string, leaseUntil, now time.Time) (ClaimResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.claims++
+	r, ok := s.records[rc.ID]
+	switch {
+	case !ok, r.state == "failed", r.state == "released", r.state == "sending" && r.until.Before(now):
+		s.records[rc.ID] = &record{state: "sending", run: run, until: leaseUntil, at: now, attempts: rc.Attempts, retry: rc.Attempts > 0}
+		return Claimed, nil
+	case r.state == "sent":
+		return AlreadySent, nil
+	}
+	return HeldByOther, nil
+}
+
+func (s *memStore) Settle(_ context.Context, _, run string, outcomes []Outcome, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range outcomes {
+		r := &record{state: "released", run: run, at: now, attempts: o.Attempts, retry: o.Attempts > 0}
+		switch {
+		case o.Sent:
+			r.state, r.retry = "sent", false
+		case o.Failed:
+			r.state, r.retry = "failed", !o.GiveUp
+		}
+		s.records[o.PersonID] = r
+	}
+	return nil
+}
+
+func (s *memStore) Checkpoint(_ context.Context, _, cursor string, sent, failed int, rate float64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &s.version.Progress
+	p.Cursor, p.Sent, p.Failed, p.Rate = cursor, p.Sent+sent, p.Failed+failed, rate
+	return nil
+}
+
+func (s *memStore) Walked(context.Context, string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version.Progress.Walked = true
+	return nil
+}
+
+func (s *memStore) FailedRecipients(_ context.Context, _ string, limit int) ([]Recipient, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Recipient
+	for _, p := range s.people {
+		if r, ok := s.records[p.ID]; ok && r.retry && len(out) < limit {
+			out = append(out, Recipient{ID: p.ID, Email: p.Email, Attempts: r.attempts, LastAttempt: r.at})
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) Finish(_ context.Context, _ string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version.Progress.State, s.version.Progress.FinishedAt = Done, now
+	return nil
+}
+
+// send is one call the mailer took, at virtual time.
+type send struct {
+	at time.Time
+	to []string
+}
+
+// mailer accepts everything unless script says otherwise for a call.
+type mailer struct {
+	clock  *clock
+	rate   float64
+	calls  []send
+	script func(call int, to []Recipient) ([]Delivery, error)
+	got    map[string]int // accepted notices per address
+}
+
+func (m *mailer) MaxSendRate(context.Context) (float64, error) { return m.rate, nil }
+func (m *mailer) MaxBatch() int                                { return 50 }
+func (m *mailer) SendNotice(_ context.Context, _ Policy, to []Recipient) ([]Delivery, error) {
+	call := len(m.calls)
+	s := send{at: m.clock.Now()}
+	for _, r := range to {
+		s.to = append(s.to, r.Email)
+	}
+	m.calls = append(m.calls, s)
+	ds := make([]Delivery, len(to))
+	if m.script != nil {
+		var err error
+		if ds, err = m.script(call, to); err != nil {
+			return nil, err
+		}
+	}
+	for i, d := range ds {
+		if d.Result == Accepted {
+			m.got[to[i].Email]++
+		}
+	}
+	return ds, nil
+}
+
+// maxInWindow is the most recipients sent in any one-second window.
+func (m *mailer) maxInWindow() int {
+	most := 0
+	for i, a := range m.calls {
+		n := 0
+		for _, b := range m.calls[i:] {
+			if b.at.Sub(a.at) < time.Second {
+				n += len(b.to)
+			}
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+var pol = Policy{Version: "v2", Material: true, Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)}
+
+func setup(n int, rate float64) (*Fanout, *memStore, *mailer, *clock) {
+	c := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	st := newMemStore(n, pol)
+	m := &mailer{clock: c, rate: rate, got: map[string]int{}}
+	runs := 0
+	f := &Fanout{Store: st, Mail: m, Lease: time.Minute, Margin: time.Second, PageSize: 100, ClaimConcurrency: 4,
+		NewRunID: func() string { runs++; return fmt.Sprintf("run-%d", runs) }, Now: c.Now, Sleep: c.Sleep,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return f, st, m, c
+}
+
+// everyoneOnce fails unless each of the store's people got exactly one notice.
+func everyoneOnce(t *testing.T, st *memStore, m *mailer) {
+	t.Helper()
+	for _, p := range st.people {
+		if m.got[p.Email] != 1 {
+			t.Fatalf("%s got %d notices, want 1", p.ID, m.got[p.Email])
+		}
+	}
+}
+
+func TestEveryRecipientIsToldOnceAndNoSecondHoldsMoreThanTheRate(t *testing.T) {
+	f, st, m, c := setup(1037, 120)
+	start := c.Now()
+	rep, err := f.Run(context.Background())
+	if err != nil || rep.Versions["v2"] != true || rep.Sent != 1037 || rep.Batch != 40 {
+		t.Fatalf("report = %+v, %v", rep, err)
+	}
+	everyoneOnce(t, st, m)
+	if most := m.maxInWindow(); most > 120 {
+		t.Fatalf("%d notices in one second; the rate is 120", most)
+	}
+	if len(m.calls) != 26 { // ceil(1037/40)
+		t.Fatalf("%d calls, want 26", len(m.calls))
+	}
+	// The last call starts at (calls-1) gaps; the rate the run achieved:
+	elapsed := m.calls[len(m.calls)-1].at.Sub(start) + time.Second/3
+	if achieved := 1037 / elapsed.Seconds() / 120; achieved < 0.9 || achieved > 1 {
+		t.Fatalf("achieved %.2f of the rate", achieved)
+	}
+	p := st.version.Progress
+	if p.State != Done || p.Sent != 1037 || p.Failed != 0 || p.Total != 1037 || p.Remaining() != 0 {
+		t.Fatalf("progress = %+v", p)
+	}
+	if owner := st.owner; owner != "" {
+		t.Fatalf("the sender lease is still held by %s", owner)
+	}
+}
+
+func TestThePacerSplitsTheRateIntoEvenCalls(t *testing.T) {
+	for _, c := range []struct {
+		rate             float64
+		batch, perSecond int
+		gapMillis        int64
+	}{
+		{14, 14, 1, 1000}, {50, 50, 1, 1000}, {51, 25, 2, 500}, {120, 40, 3, 333}, {1000, 50, 20, 50}, {0.5, 1, 1, 2000},
+	} {
+		p := newPacer(c.rate, 50)
+		if p.batch != c.batch || p.perSecond != c.perSecond || p.gap.Milliseconds() != c.gapMillis {
+			t.Errorf("rate %v: batch %d, %d a second, gap %v", c.rate, p.batch, p.perSecond, p.gap)
+		}
+	}
+}
+
+func TestThrottledEntriesAreSentAgainAfterABackoff(t *testing.T) {
+	f, st, m, c := setup(30, 14)
+	m.script = func(call int, to []Recipient) ([]Delivery, error) {
+		ds := make([]Delivery, len(to))
+		if call == 0 {
+			for i := range 5 {
+				ds[i].Result = Throttled // per entry: the SDK does not retry these
+			}
+		}
+		return ds, nil
+	}
+	start := c.Now()
+	rep, err := f.Run(context.Background())
+	if err != nil || !rep.Versions["v2"] {
+		t.Fatalf("report = %+v, %v", rep, err)
+	}
+	everyoneOnce(t, st, m)
+	if len(m.calls[1].to) != 5 || m.calls[1].at.Sub(start) < time.Second {
+		t.Fatalf("the throttled five went again at %v in a call of %d", m.calls[1].at.Sub(start), len(m.calls[1].to))
+	}
+	if most := m.maxInWindow(); most > 14 {
+		t.Fatalf("%d in one second", most)
+	}
+}
+
+func TestAFailedSendIsRetriedByALaterRunUntilItIsGivenUp(t *testing.T) {
+	f, st, m, c := setup(10, 14)
+	tries := map[string]int{}
+	m.script = func(_ int, to []Recipient) ([]Delivery, error) {
+		ds := make([]Delivery, len(to))
+		for i, r := range to {
+			tries[r.ID]++
+			if r.ID == "p0003" || (r.ID == "p0007" && tries[r.ID] == 1) {
+				ds[i] = Delivery{Result: Rejected, Reason: "MESSAGE_REJECTED"}
+			}
+		}
+		return ds, nil
+	}
+	rep, err := f.Run(context.Background())
+	p := st.version.Progress
+	if err != nil || rep.Versions["v2"] || p.Sent != 8 || p.Failed != 2 || !p.Walked {
+		t.Fatalf("first run = %+v, %v; progress %+v: two failures wait for a retry", rep, err, p)
+	}
+	if rep, _ := f.Run(context.Background()); rep.Versions["v2"] || tries["p0007"] != 1 {
+		t.Fatalf("a run straight after retried too soon: %+v, tries %v", rep, tries)
+	}
+	c.Sleep(context.Background(), 6*time.Minute)
+	f.Run(context.Background())
+	if p := st.version.Progress; p.Sent != 9 || p.Failed != 1 || p.State != Sending || tries["p0007"] != 2 {
+		t.Fatalf("after the first retry: %+v, tries %v", p, tries)
+	}
+	c.Sleep(context.Background(), 6*time.Minute)
+	rep, err = f.Run(context.Background())
+	if p := st.version.Progress; err != nil || !rep.Versions["v2"] || p.State != Done || p.Sent != 9 || p.Failed != 1 || tries["p0003"] != 3 {
+		t.Fatalf("after three attempts: %+v, %v; progress %+v, tries %v", rep, err, p, tries)
+	}
+	if m.got["p0007@example.com"] != 1 || m.got["p0003@example.com"] != 0 {
+		t.Fatalf("got %v", m.got)
+	}
+}
+
+func TestAHaltStopsTheRunAndTheNextResumesWithoutDoubles(t *testing.T) {
+	f, st, m, _ := setup(100, 50)
+	m.script = func(call int, to []Recipient) ([]Delivery, error) {
+		ds := make([]Delivery, len(to))
+		if call == 1 {
+			for i := range ds {
+				ds[i] = Delivery{Result: Halted, Reason: "ACCOUNT_SENDING_PAUSED"}
+			}
+		}
+		return ds, nil
+	}
+	rep, err := f.Run(context.Background())
+	if err != nil || !strings.Contains(rep.Stopped, "ACCOUNT_SENDING_PAUSED") || rep.Sent != 50 {
+		t.Fatalf("report = %+v, %v", rep, err)
+	}
+	released := 0
+	for _, r := range st.records {
+		if r.state == "released" {
+			released++
+		}
+	}
+	if released != 50 || st.owner != "" {
+		t.Fatalf("%d records released, lease owner %q; want the halted 50 given back and the lease freed", released, st.owner)
+	}
+	if rep, err := f.Run(context.Background()); err != nil || !rep.Versions["v2"] || rep.Sent != 50 {
+		t.Fatalf("the next run = %+v, %v", rep, err)
+	}
+	everyoneOnce(t, st, m)
+}
+
+func TestACallThatFailsWhollyReleasesItsClaimsAndFailsTheRun(t *testing.T) {
+	f, st, m, _ := setup(60, 50)
+	m.script = func(call int, to []Recipient) ([]Delivery, error) {
+		if call == 0 {
+			return nil, errors.New("connection reset")
+		}
+		return make([]Delivery, len(to)), nil
+	}
+	if _, err := f.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("run = %v; want the call's error", err)
+	}
+	if p := st.version.Progress; p.Sent != 0 || p.Cursor != "" {
+		t.Fatalf("progress moved past an unsent batch: %+v", p)
+	}
+	if rep, err := f.Run(context.Background()); err != nil || !rep.Versions["v2"] {
+		t.Fatalf("the next run = %+v, %v", rep, err)
+	}
+	everyoneOnce(t, st, m)
+}
+
+func TestARunThatRunsOutOfTimeStopsAndTheNextResumes(t *testing.T) {
+	f, st, m, _ := setup(200, 50)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.script = func(call int, to []Recipient) ([]Delivery, error) {
+		if call == 1 {
+			cancel() // the deadline comes while this call is out
+		}
+		return make([]Delivery, len(to)), nil
+	}
+	rep, err := f.Run(ctx)
+	if err != nil || rep.Stopped != "deadline" || rep.Sent != 100 {
+		t.Fatalf("report = %+v, %v", rep, err)
+	}
+	if p := st.version.Progress; p.Sent != 100 || p.Cursor != st.people[99].Key {
+		t.Fatalf("progress = %+v; want the two sent batches counted", p)
+	}
+	if rep, err := f.Run(context.Background()); err != nil || !rep.Versions["v2"] || rep.Sent != 100 {
+		t.Fatalf("the next run = %+v, %v", rep, err)
+	}
+	everyoneOnce(t, st, m)
+}
+
+func TestARunCutOffBeforeItsCheckpointIsRecountedNotResent(t *testing.T) {
+	f, st, m, c := setup(120, 50)
+	// A run that died after its first send, before it settled or checkpointed:
+	// its claims are sending under its lease, and SES took them.
+	for _, p := range st.people[:50] {
+		st.Claim(context.Background(), "v2", p, "dead", c.Now().Add(time.Minute), c.Now())
+	}
+	st.Settle(context.Background(), "v2", "dead", func() (os []Outcome) {
+		for _, p := range st.people[:50] {
+			os = append(os, Outcome{PersonID: p.ID, Sent: true, Attempts: 1})
+			m.got[p.Email]++
+		}
+		return os
+	}(), c.Now())
+	st.owner, st.ownerUntil = "dead", c.Now().Add(time.Minute)
+	if rep, err := f.Run(context.Background()); err != nil || !rep.Busy {
+		t.Fatalf("a run while the dead run's lease holds = %+v, %v; want busy", rep, err)
+	}
+	c.Sleep(context.Background(), 2*time.Minute)
+	rep, err := f.Run(context.Background())
+	if err != nil || rep.Recounted != 50 || rep.Sent != 70 {
+		t.Fatalf("report = %+v, %v; want 50 recounted and 70 sent", rep, err)
+	}
+	everyoneOnce(t, st, m)
+	if p := st.version.Progress; p.Sent != 120 {
+		t.Fatalf("progress = %+v", p)
+	}
+}
+
+func TestARunAlertsWhenTheNoticeWillBeLate(t *testing.T) {
+	f, _, _, c := setup(600, 1)
+	var logged strings.Builder
+	f.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	f.Store.(*memStore).version.Policy.Effective = c.Now().Add(5 * time.Minute) // 600 at 1/s takes 10
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.Run(ctx)
+	if !strings.Contains(logged.String(), "level=ERROR msg=\"policy notice will finish after the version takes effect\"") {
+		t.Fatalf("no error-level alert:\n%s", logged.String())
+	}
+}

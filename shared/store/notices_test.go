@@ -1,0 +1,252 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/store"
+)
+
+func policy(version string, material bool) notice.Policy {
+	return notice.Policy{Version: version, Effective: t0.Add(40 * 24 * time.Hour), Material: material,
+		Summary: "We now keep survey answers for 12 months.", URL: "https://example.com/privacy/" + version, PublishedAt: t0}
+}
+
+func TestPublishingIsIdempotentAndAPublishedVersionNeverChanges(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	v, created, err := s.Publish(ctx, policy("v2", true), 3*365*24*time.Hour)
+	if err != nil || !created || v.Progress.State != notice.Pending {
+		t.Fatalf("first publish = %+v, %v, %v", v, created, err)
+	}
+	again := policy("v2", true)
+	again.PublishedAt = t0.Add(time.Hour) // a retry by the operator, later
+	if v, created, err := s.Publish(ctx, again, 3*365*24*time.Hour); err != nil || created || !v.Policy.PublishedAt.Equal(t0) {
+		t.Fatalf("the same version again = %+v, %v, %v; want the first, unchanged", v, created, err)
+	}
+	changed := policy("v2", true)
+	changed.Summary = "Something else."
+	if _, _, err := s.Publish(ctx, changed, 0); !isCode(err, people.Conflict) {
+		t.Fatalf("a changed version = %v; want a conflict", err)
+	}
+	if got, _ := s.PolicyVersion(ctx, "v2"); got.Policy.Summary != policy("v2", true).Summary {
+		t.Fatalf("the stored version changed: %+v", got.Policy)
+	}
+	if _, err := s.PolicyVersion(ctx, "v9"); !isCode(err, people.NotFound) {
+		t.Fatalf("an unknown version = %v; want not found", err)
+	}
+	if v, _, err := s.Publish(ctx, policy("v2.1", false), 0); err != nil || v.Progress.State != notice.NotRequired {
+		t.Fatalf("a non-material version = %+v, %v", v, err)
+	}
+	todo, err := s.ToNotify(ctx)
+	if err != nil || len(todo) != 1 || todo[0].Policy.Version != "v2" {
+		t.Fatalf("to notify = %+v, %v; want only the material v2", todo, err)
+	}
+}
+
+func isCode(err error, code people.Code) bool {
+	e, ok := people.AsError(err)
+	return ok && e.Code == code
+}
+
+func TestRecipientsAreConfirmedAddressesIncludingUnsubscribedOnes(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	var want []string
+	for i := range 23 {
+		id := fmt.Sprintf("rc-%02d", i)
+		person(t, s, id, t0, true, people.Newsletter)
+		want = append(want, id)
+	}
+	person(t, s, "rc-unconfirmed", t0, false, people.Newsletter)
+	e := people.NewEvents("rc-03", people.Withdraw, []people.Purpose{people.AllMarketing}, t0, people.Context{Source: "one-click"}, people.RandomID)[0]
+	if changed, err := s.StopMarketing(ctx, "rc-03", e, r.PersonClock(people.Unsubscribed, nil, t0)); err != nil || !changed {
+		t.Fatalf("unsubscribe = %v, %v", changed, err)
+	}
+	if n, err := s.CountRecipients(ctx); err != nil || n != len(want) {
+		t.Fatalf("count = %d, %v; want %d", n, err, len(want))
+	}
+	var got []string
+	cursor, pages := "", 0
+	for {
+		page, more, err := s.Recipients(ctx, cursor, 5)
+		if err != nil || len(page) > 5 {
+			t.Fatalf("page %d = %d recipients, %v", pages, len(page), err)
+		}
+		for _, rc := range page {
+			if rc.Email != rc.ID+"@example.com" {
+				t.Fatalf("recipient %+v has the wrong address", rc)
+			}
+			got = append(got, rc.ID)
+			cursor = rc.Key
+		}
+		pages++
+		if !more {
+			break
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("recipients over %d pages = %v; want every confirmed person once (unsubscribed included, unconfirmed not): %v", pages, got, want)
+	}
+	if _, _, err := s.Recipients(ctx, "9|P#x", 5); err == nil {
+		t.Fatal("a forged cursor must be refused")
+	}
+}
+
+func TestAClaimIsHeldOnceAndOnlyAFailedReleasedOrLapsedOneIsTakenAgain(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	rc := notice.Recipient{ID: "c1"}
+	lease := t0.Add(time.Minute)
+	claim := func(run string, at time.Time) notice.ClaimResult {
+		t.Helper()
+		res, err := s.Claim(ctx, "v2", rc, run, lease, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if got := claim("run-a", t0); got != notice.Claimed {
+		t.Fatalf("first claim = %v", got)
+	}
+	if got := claim("run-b", t0.Add(30*time.Second)); got != notice.HeldByOther {
+		t.Fatalf("a claim while run-a's lease holds = %v; want held by another", got)
+	}
+	if got := claim("run-b", t0.Add(2*time.Minute)); got != notice.Claimed {
+		t.Fatalf("a claim after run-a's lease lapsed = %v; want claimed", got)
+	}
+	settle := func(o notice.Outcome) {
+		t.Helper()
+		o.PersonID = rc.ID
+		if err := s.Settle(ctx, "v2", "run-b", []notice.Outcome{o}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle(notice.Outcome{Attempts: 0}) // given back unsent
+	if got := claim("run-c", t0); got != notice.Claimed {
+		t.Fatalf("a claim of a released record = %v", got)
+	}
+	settle(notice.Outcome{Failed: true, Attempts: 1, Reason: "rejected"})
+	failed, err := s.FailedRecipients(ctx, "v2", 10)
+	if err != nil || len(failed) != 1 || failed[0].Attempts != 1 || failed[0].Email != "" {
+		t.Fatalf("failed recipients = %+v, %v; want c1 once, attempt 1, no address (c1 has no profile)", failed, err)
+	}
+	if got := claim("run-d", t0); got != notice.Claimed {
+		t.Fatalf("a claim of a failed record = %v", got)
+	}
+	settle(notice.Outcome{Sent: true, MessageID: "m-1", Attempts: 2})
+	if got := claim("run-e", t0.Add(time.Hour)); got != notice.AlreadySent {
+		t.Fatalf("a claim of a sent record = %v; want already sent, whatever the time", got)
+	}
+	if failed, _ := s.FailedRecipients(ctx, "v2", 10); len(failed) != 0 {
+		t.Fatalf("a sent record is still to be retried: %+v", failed)
+	}
+	counts, err := s.NoticeRecords(ctx, "v2")
+	if err != nil || counts["sent"] != 1 || len(counts) != 1 {
+		t.Fatalf("records = %v, %v", counts, err)
+	}
+}
+
+func TestAFailedRecipientIsRetriedWithTheAddressFromTheProfileUntilGivenUp(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	person(t, s, "f1", t0, true, people.Newsletter)
+	rc := notice.Recipient{ID: "f1"}
+	if res, err := s.Claim(ctx, "v2", rc, "run-a", t0.Add(time.Minute), t0); err != nil || res != notice.Claimed {
+		t.Fatal(res, err)
+	}
+	s.Settle(ctx, "v2", "run-a", []notice.Outcome{{PersonID: "f1", Failed: true, Attempts: 1}}, t0)
+	failed, err := s.FailedRecipients(ctx, "v2", 10)
+	if err != nil || len(failed) != 1 || failed[0].Email != "f1@example.com" || !failed[0].LastAttempt.Equal(t0) {
+		t.Fatalf("failed = %+v, %v", failed, err)
+	}
+	// A retry that is cut off (its claim lapses) is still found.
+	if res, err := s.Claim(ctx, "v2", failed[0], "run-b", t0.Add(2*time.Minute), t0.Add(time.Minute)); err != nil || res != notice.Claimed {
+		t.Fatal(res, err)
+	}
+	if again, _ := s.FailedRecipients(ctx, "v2", 10); len(again) != 1 || again[0].Attempts != 1 {
+		t.Fatalf("a retry in flight left the retry list: %+v", again)
+	}
+	s.Settle(ctx, "v2", "run-b", []notice.Outcome{{PersonID: "f1", Failed: true, Attempts: 3, GiveUp: true}}, t0)
+	if again, _ := s.FailedRecipients(ctx, "v2", 10); len(again) != 0 {
+		t.Fatalf("a recipient given up on is still retried: %+v", again)
+	}
+}
+
+func TestOnlyOneRunHoldsTheSenderLease(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	acquire := func(owner string, now time.Time) bool {
+		t.Helper()
+		ok, err := s.AcquireSender(ctx, owner, now, now.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !acquire("a", t0) || acquire("b", t0.Add(10*time.Second)) || !acquire("a", t0.Add(20*time.Second)) {
+		t.Fatal("a must take and renew the lease, and b must not take it while a holds it")
+	}
+	if acquire("b", t0.Add(70*time.Second)) { // a renewed until t0+80s
+		t.Fatal("b took a lease that a renewed")
+	}
+	if !acquire("b", t0.Add(81*time.Second)) {
+		t.Fatal("b must take a lease that lapsed")
+	}
+	if err := s.ReleaseSender(ctx, "a"); err != nil { // a was cut off and comes back: nothing to give
+		t.Fatal(err)
+	}
+	if acquire("c", t0.Add(90*time.Second)) {
+		t.Fatal("a's release freed b's lease")
+	}
+	if err := s.ReleaseSender(ctx, "b"); err != nil || !acquire("c", t0.Add(91*time.Second)) {
+		t.Fatalf("after b's release c must take the lease: %v", err)
+	}
+}
+
+func TestProgressMovesOnlyForward(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	s.Publish(ctx, policy("v3", true), 0)
+	if err := s.Checkpoint(ctx, "v3", "0|P#a", 1, 0, 14); !errors.Is(err, people.ErrConflict) {
+		t.Fatalf("a checkpoint of a version not started = %v; want a conflict", err)
+	}
+	if err := s.StartNotice(ctx, "v3", 10, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartNotice(ctx, "v3", 99, t0); !errors.Is(err, people.ErrConflict) {
+		t.Fatalf("starting twice = %v; want a conflict", err)
+	}
+	must(t, s.Checkpoint(ctx, "v3", "0|P#a", 4, 1, 14))
+	must(t, s.Checkpoint(ctx, "v3", "3|P#b", 3, 1, 14))
+	must(t, s.Walked(ctx, "v3"))
+	must(t, s.Checkpoint(ctx, "v3", "3|P#b", 1, -1, 14)) // a retry that succeeded
+	v, err := s.PolicyVersion(ctx, "v3")
+	p := v.Progress
+	if err != nil || p.State != notice.Sending || p.Total != 10 || p.Sent != 8 || p.Failed != 1 || p.Cursor != "3|P#b" || !p.Walked || p.Rate != 14 {
+		t.Fatalf("progress = %+v, %v", p, err)
+	}
+	must(t, s.Finish(ctx, "v3", t0.Add(time.Hour)))
+	if todo, _ := s.ToNotify(ctx); len(todo) != 0 {
+		t.Fatalf("a finished version is still to notify: %+v", todo)
+	}
+	if err := s.Finish(ctx, "v3", t0); !errors.Is(err, people.ErrConflict) {
+		t.Fatalf("finishing twice = %v", err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var _ notice.Store = (*store.Store)(nil)
