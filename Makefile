@@ -20,7 +20,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools dev test lint unit e2e bench fuzz sam-validate sam-build clean sweep publish-policy notice-status notices
+.PHONY: help tools dev test lint unit e2e bench bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
@@ -29,6 +29,7 @@ help:
 	@echo "make publish-policy VERSION=v2 EFFECTIVE=2027-01-31 [SUMMARY=... MATERIAL=true] - publish a policy version on the dev stack"
 	@echo "make notice-status VERSION=v2 - how far its notice has got; make notices - run the sender now"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up"
+	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
 	@echo "make fuzz   - fuzz the body decoder and the token verifier (FUZZTIME=30s each)"
 
 # ---- tools, pinned in the repository --------------------------------------
@@ -97,6 +98,12 @@ notices:
 
 bench: tools
 	$(GO) run ./infra/cmd/bench
+
+bench-sweep: tools
+	$(GO) run ./infra/cmd/bench -only sweep
+
+bench-notices: tools
+	$(GO) run ./infra/cmd/bench -only notices
 
 FUZZTIME ?= 30s
 fuzz:

@@ -194,7 +194,7 @@ func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T
 	if calls["SendBulkEmail"] != (len(recipients)+49)/50 || calls["SendEmail"] != 2 { // and the two confirmation mails
 		t.Fatalf("SES calls %v for %d recipients; want full bulk calls of 50", calls, len(recipients))
 	}
-	if most := maxPerSecond(own.SESCalls.Sends()); most > 100 {
+	if most := localstack.MaxPerSecond(own.SESCalls.Sends()); most > 100 {
 		t.Fatalf("%d notices left within one second; the account allows 100", most)
 	}
 
@@ -210,21 +210,6 @@ func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T
 	if out, err := own.Invoke(ctx, "NoticesFunction", []byte("{}")); err != nil || len(own.SESCalls.Sends()) != before {
 		t.Fatalf("a scheduled run after the notice was done = %s, %v; sent %d calls more", out, err, len(own.SESCalls.Sends())-before)
 	}
-}
-
-// maxPerSecond is the most recipients SES took within any one second.
-func maxPerSecond(sends []localstack.Send) int {
-	most := 0
-	for i, a := range sends {
-		n := 0
-		for _, b := range sends[i:] {
-			if b.At.Sub(a.At) < time.Second {
-				n += len(b.To)
-			}
-		}
-		most = max(most, n)
-	}
-	return most
 }
 
 // TestARunKilledAnywhereLosesNobody kills the notices function at random
@@ -244,9 +229,15 @@ func TestARunKilledAnywhereLosesNobody(t *testing.T) {
 		publication("2027-03", time.Now().Add(40*24*time.Hour), "Kill test."), true); got.Status != http.StatusCreated {
 		t.Fatalf("publish = %d %s", got.Status, got.Body)
 	}
-	kills := KillAtRandom(ctx, t, own, 5, rand.New(rand.NewPCG(1, 2)))
+	kills, err := own.KillAtRandom(ctx, "NoticesFunction", 5, rand.New(rand.NewPCG(1, 2)), 1500*time.Millisecond, 1100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := own.Invoke(ctx, "NoticesFunction", []byte("{}")); err != nil { // the next scheduled run
+		t.Fatal(err)
+	}
 	waitDone(t, own, "2027-03", 3*time.Minute)
-	lost, doubled := lostAndDoubled(own.SESCalls.Sends(), recipients)
+	lost, doubled := localstack.LostAndDoubled(own.SESCalls.Sends(), recipients)
 	t.Logf("%d kills: %d lost, %d doubled of %d", kills, lost, doubled, len(recipients))
 	if lost != 0 {
 		t.Fatalf("%d recipients lost after %d kills", lost, kills)
@@ -256,52 +247,4 @@ func TestARunKilledAnywhereLosesNobody(t *testing.T) {
 	if doubled > kills*50 {
 		t.Fatalf("%d recipients doubled after %d kills; at most one call per kill may be", doubled, kills)
 	}
-}
-
-// KillAtRandom kills the notices function n times at random points of its
-// runs and starts it again each time, as Lambda does after a crash and the
-// next scheduled run. It returns how many kills hit a running invocation.
-func KillAtRandom(ctx context.Context, t testing.TB, s *localstack.Stack, n int, rng *rand.Rand) int {
-	pool := s.Pools["NoticesFunction"]
-	kills := 0
-	for range n {
-		done := make(chan struct{})
-		go func() {
-			s.Invoke(ctx, "NoticesFunction", []byte("{}")) // a killed run fails; that is the point
-			close(done)
-		}()
-		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
-		select {
-		case <-done:
-			continue // it ended before this kill point: nothing to cut off
-		default:
-			kills++
-		}
-		if err := pool.KillAll(ctx); err != nil {
-			t.Fatal(err)
-		}
-		<-done
-		time.Sleep(1100 * time.Millisecond) // the killed run's lease lapses
-	}
-	s.Invoke(ctx, "NoticesFunction", []byte("{}")) // the next scheduled run
-	return kills
-}
-
-// lostAndDoubled compares what SES accepted with who should have got it.
-func lostAndDoubled(sends []localstack.Send, recipients []string) (lost, doubled int) {
-	got := map[string]int{}
-	for _, s := range sends {
-		for _, to := range s.To {
-			got[to]++
-		}
-	}
-	for _, r := range recipients {
-		switch n := got[r]; {
-		case n == 0:
-			lost++
-		case n > 1:
-			doubled += n - 1
-		}
-	}
-	return lost, doubled
 }

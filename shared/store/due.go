@@ -86,6 +86,8 @@ func (s *Store) Erase(ctx context.Context, e retention.Entry, r people.Retention
 		return s.erasePerson(ctx, e, r, now)
 	case e.SK == suppressedSK && e.Rule == people.RuleLedgerProof:
 		return s.purgeLedger(ctx, e)
+	case e.PK == policyPK && e.Rule == people.RuleNoticeRecords:
+		return s.purgeNoticeRecords(ctx, e)
 	}
 	return retention.Moved, nil // a kind this sweep does not know: leave it
 }
@@ -240,6 +242,64 @@ func (s *Store) purgeLedger(ctx context.Context, e retention.Entry) (out retenti
 		return 0, err
 	}
 	return retention.Erased, nil
+}
+
+// purgeNoticeRecords deletes the per-recipient records of an old version's
+// notice once they are no longer needed as proof; the version itself, with
+// its counts (nothing personal), stays. The deletes are idempotent: a run cut
+// off halfway leaves the entry due and the next one finishes.
+func (s *Store) purgeNoticeRecords(ctx context.Context, e retention.Entry) (out retention.Outcome, err error) {
+	version := strings.TrimPrefix(e.SK, "V#")
+	defer wrap(&err, "store.purgeNoticeRecords(%s)", version)
+	if err := s.deletePartition(ctx, noticePK(version)); err != nil {
+		return 0, err
+	}
+	stop, err := expression.NewBuilder().WithCondition(sameClock(e)).
+		WithUpdate(expression.Remove(expression.Name("duePK")).Remove(expression.Name("dueSK"))).Build()
+	if err != nil {
+		return 0, err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(e.PK, e.SK), UpdateExpression: stop.Update(),
+		ConditionExpression: stop.Condition(), ExpressionAttributeNames: stop.Names(), ExpressionAttributeValues: stop.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return retention.Moved, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return retention.Erased, nil
+}
+
+// deletePartition deletes every item under pk, 25 to a request.
+func (s *Store) deletePartition(ctx context.Context, pk string) error {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(pk))).Build()
+	if err != nil {
+		return err
+	}
+	pages := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ProjectionExpression: aws.String("pk, sk"),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for start := 0; start < len(page.Items); start += 25 {
+			var reqs []types.WriteRequest
+			for _, it := range page.Items[start:min(start+25, len(page.Items))] {
+				reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: it}})
+			}
+			if err := s.batchWrite(ctx, reqs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // batchWrite writes reqs, retrying what DynamoDB leaves unprocessed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,3 +251,46 @@ func must(t *testing.T, err error) {
 }
 
 var _ notice.Store = (*store.Store)(nil)
+
+func TestTheSweepDeletesANoticesRecordsWhenTheirProofPeriodEndsAndKeepsTheVersion(t *testing.T) {
+	ctx := context.Background()
+	s, table := freshTable(t)
+	pol := policy("v4", true)
+	if _, _, err := s.Publish(ctx, pol, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.StartNotice(ctx, "v4", 30, t0))
+	var outcomes []notice.Outcome
+	for i := range 30 {
+		id := fmt.Sprintf("nr-%02d", i)
+		if res, err := s.Claim(ctx, "v4", notice.Recipient{ID: id}, "run", t0.Add(time.Minute), t0); err != nil || res != notice.Claimed {
+			t.Fatal(res, err)
+		}
+		outcomes = append(outcomes, notice.Outcome{PersonID: id, Sent: true, Attempts: 1})
+	}
+	must(t, s.Settle(ctx, "v4", "run", outcomes, t0))
+	must(t, s.Checkpoint(ctx, "v4", "7|P#x", 30, 0, 14))
+	must(t, s.Finish(ctx, "v4", t0))
+
+	before, err := sweep(s).Run(ctx, pol.Effective.Add(-time.Hour), false) // the day before: not yet
+	if counts, _ := s.NoticeRecords(ctx, "v4"); err != nil || counts["sent"] != 30 || before.Erased[people.RuleNoticeRecords] != 0 {
+		t.Fatalf("before the period ended: %+v, %v, records %v", before, err, counts)
+	}
+	sum, err := sweep(s).Run(ctx, pol.Effective.Add(25*time.Hour), false)
+	if err != nil || sum.Erased[people.RuleNoticeRecords] != 1 {
+		t.Fatalf("sweep = %+v, %v", sum, err)
+	}
+	if counts, _ := s.NoticeRecords(ctx, "v4"); len(counts) != 0 {
+		t.Fatalf("records left: %v", counts)
+	}
+	v, err := s.PolicyVersion(ctx, "v4")
+	if err != nil || v.Progress.Sent != 30 || v.Progress.State != notice.Done {
+		t.Fatalf("the version and its counts must stay: %+v, %v", v, err)
+	}
+	if dump := scanText(t, table); strings.Contains(dump, "N#v4") || strings.Contains(dump, "duePK") {
+		t.Fatalf("the table still holds notice records or the due entry:\n%s", dump)
+	}
+	if again, _ := sweep(s).Run(ctx, pol.Effective.Add(26*time.Hour), false); len(again.Erased) != 0 {
+		t.Fatalf("a second sweep erased again: %+v", again)
+	}
+}

@@ -33,7 +33,11 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe or sweep")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, sweep or notices")
+	noticeSizes := flag.String("notice-sizes", "10000,100000", "people in the table for the policy-notice benchmark")
+	noticeRate := flag.Float64("notice-rate", 200, "the SES account's max send rate in the policy-notice benchmark")
+	noticeKillPeople := flag.Int("notice-kill-people", 2000, "people told while the notices function is killed at random")
+	noticeKillCount := flag.Int("notice-kills", 20, "random kills of the notices function")
 	concurrency := flag.Int("c", 8, "concurrent clients in the load test")
 	pool := flag.Int("pool", 2, "emulator instances per function (Lambda sandboxes)")
 	coldRuns := flag.Int("cold", 7, "cold starts per function")
@@ -46,6 +50,28 @@ func main() {
 			os.Exit(2)
 		}
 		sizes = append(sizes, n)
+	}
+	if *only == "notices" {
+		var sizes []int
+		for _, f := range strings.Split(*noticeSizes, ",") {
+			var n int
+			if _, err := fmt.Sscan(f, &n); err != nil || n < 1 {
+				fmt.Fprintf(os.Stderr, "bench: -notice-sizes %q: give numbers of people\n", *noticeSizes)
+				os.Exit(2)
+			}
+			sizes = append(sizes, n)
+		}
+		fmt.Printf("## Policy-change notices as deployed (SES max send rate %.0f/s)\n\n", *noticeRate)
+		err := noticeCost(context.Background(), sizes, *noticeRate)
+		if err == nil {
+			fmt.Printf("\n## The notices function killed at random %d times\n\n", *noticeKillCount)
+			err = noticeKills(context.Background(), *noticeKillPeople, *noticeKillCount, *noticeRate)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if *only == "sweep" {
 		fmt.Printf("## Retention sweep as deployed (%d due people; one daily run)\n\n", *sweepDue)
