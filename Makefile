@@ -133,5 +133,8 @@ build-PoliciesFunction:
 build-NoticesFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/notices
 
+build-NoticeEventsFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/noticeevents
+
 clean:
 	rm -rf .aws-sam .build

@@ -23,9 +23,11 @@ func main() {
 	ses := config.SESv2(awsCfg)
 	sender, err := mail.NewSender(ses, cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
 	config.Must(log, err)
+	notices := mail.NewNoticeSender(ses, sender)
+	notices.ConfigurationSet = cfg.NoticeConfigurationSet
 	h := &handler{fanout: &notice.Fanout{
-		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mail: mail.NewNoticeSender(ses, sender),
-		MaxRate: cfg.NoticeMaxRate, Lease: cfg.NoticeLease, Margin: 10 * time.Second, PageSize: 500, ClaimConcurrency: 8,
+		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mail: notices,
+		MaxRate: cfg.NoticeMaxRate, Lease: cfg.NoticeLease, SettleGrace: cfg.NoticeSettleGrace, Margin: 10 * time.Second, PageSize: 500, ClaimConcurrency: 8,
 		NewRunID: people.RandomID, Now: time.Now, Sleep: sleep, Log: log,
 	}, log: log}
 	lambda.Start(h.handle)

@@ -27,13 +27,30 @@ type CallCounter struct {
 	serial sync.Mutex    // held around each call when the target is not thread-safe
 	sends  []Send        // SES sends the target accepted, when recordSends
 	record bool
+	onSend func(Send) // called for every send the target accepted, if set
 }
 
 // Send is one SES send call the emulator accepted: when its answer left,
-// and the addresses it was for.
+// the addresses SES took, and each accepted mail as SES's event publishing
+// describes it.
 type Send struct {
-	At time.Time
-	To []string
+	At               time.Time
+	To               []string
+	ConfigurationSet string
+	Mails            []SentMail
+}
+
+// SentMail is one mail SES accepted.
+type SentMail struct {
+	MessageID string
+	To        []string
+	Headers   []Header
+}
+
+// Header is a mail header as SES events carry it.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // StartCounter proxies to target, naming each call with classify. With
@@ -57,27 +74,36 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		name := c.classify(r)
 		c.mu.Lock()
 		c.counts[name]++
-		record := c.record
+		record, onSend := c.record, c.onSend
 		c.mu.Unlock()
 		if oneAtATime {
 			c.serial.Lock()
 			defer c.serial.Unlock()
 		}
 		var body []byte
-		if record && (name == "SendEmail" || name == "SendBulkEmail") {
+		isSend := (record || onSend != nil) && (name == "SendEmail" || name == "SendBulkEmail")
+		if isSend {
 			body, _ = io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, keep: isSend}
 		start := time.Now()
 		proxy.ServeHTTP(sw, r)
 		end := time.Now()
+		var sent *Send
+		if isSend && sw.status == http.StatusOK {
+			s := acceptedSend(end, body, sw.body.Bytes())
+			sent = &s
+		}
 		c.mu.Lock()
 		c.busy += end.Sub(start)
-		if body != nil && sw.status == http.StatusOK {
-			c.sends = append(c.sends, Send{At: end, To: sendAddresses(body)})
+		if sent != nil && record {
+			c.sends = append(c.sends, *sent)
 		}
 		c.mu.Unlock()
+		if sent != nil && onSend != nil {
+			onSend(*sent)
+		}
 	})}
 	go c.server.Serve(l)
 	return c, nil
@@ -86,24 +112,62 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	keep   bool // keep a copy of the body
+	body   bytes.Buffer
 }
 
 func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.keep {
+		w.body.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
 
-// sendAddresses reads the To addresses of a SendEmail or SendBulkEmail body.
-func sendAddresses(body []byte) []string {
+// acceptedSend reads what SES accepted from a SendEmail or SendBulkEmail
+// request and its answer: every destination of SendEmail, and the bulk
+// entries whose status is SUCCESS.
+func acceptedSend(at time.Time, request, response []byte) Send {
+	type destination struct{ ToAddresses []string }
 	var in struct {
-		Destination      struct{ ToAddresses []string }
-		BulkEmailEntries []struct {
-			Destination struct{ ToAddresses []string }
+		ConfigurationSetName string
+		Destination          destination
+		Content              struct{ Template struct{ Headers []Header } }
+		BulkEmailEntries     []struct {
+			Destination        destination
+			ReplacementHeaders []Header
 		}
 	}
-	json.Unmarshal(body, &in)
-	to := in.Destination.ToAddresses
-	for _, e := range in.BulkEmailEntries {
-		to = append(to, e.Destination.ToAddresses...)
+	var out struct {
+		MessageID             string `json:"MessageId"`
+		BulkEmailEntryResults []struct {
+			MessageID string `json:"MessageId"`
+			Status    string
+		}
 	}
-	return to
+	json.Unmarshal(request, &in)
+	json.Unmarshal(response, &out)
+	s := Send{At: at, ConfigurationSet: in.ConfigurationSetName}
+	if len(in.BulkEmailEntries) == 0 {
+		s.Mails = []SentMail{{MessageID: out.MessageID, To: in.Destination.ToAddresses, Headers: in.Content.Template.Headers}}
+	}
+	for i, e := range in.BulkEmailEntries {
+		if i < len(out.BulkEmailEntryResults) && out.BulkEmailEntryResults[i].Status == "SUCCESS" {
+			s.Mails = append(s.Mails, SentMail{MessageID: out.BulkEmailEntryResults[i].MessageID, To: e.Destination.ToAddresses, Headers: e.ReplacementHeaders})
+		}
+	}
+	for _, m := range s.Mails {
+		s.To = append(s.To, m.To...)
+	}
+	return s
+}
+
+// OnSend calls f, after the answer has gone back, for every send the
+// target accepts: the local stack publishes SES's send events from it.
+func (c *CallCounter) OnSend(f func(Send)) {
+	c.mu.Lock()
+	c.onSend = f
+	c.mu.Unlock()
 }
 
 // RecordSends makes the proxy keep every send call the target accepts.

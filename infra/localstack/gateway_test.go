@@ -64,9 +64,16 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	routes := map[string]string{}
+	sesEvents := map[string][]string{}
 	for _, f := range fns {
 		if f.Env["TABLE_NAME"] != "t" || f.Env["POLICY_VERSION"] == "" {
 			t.Errorf("%s env = %v", f.LogicalID, f.Env)
+		}
+		if f.SESEvents != nil {
+			sesEvents[f.LogicalID] = f.SESEvents
+		}
+		if f.LogicalID == "NoticesFunction" && f.Env["NOTICE_CONFIGURATION_SET"] != "NoticeConfigurationSet" {
+			t.Errorf("the notices function sends without the configuration set that publishes its send events: %v", f.Env)
 		}
 		for _, r := range f.Routes {
 			routes[r.Method+" "+r.Path] = f.LogicalID
@@ -77,6 +84,9 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 		if routes[key] != fn {
 			t.Errorf("%s is served by %q, want %s", key, routes[key], fn)
 		}
+	}
+	if len(sesEvents) != 1 || len(sesEvents["NoticeEventsFunction"]) != 1 || sesEvents["NoticeEventsFunction"][0] != "Email Sent" {
+		t.Errorf("SES events go to %v; want Email Sent to NoticeEventsFunction", sesEvents)
 	}
 	in, ttl, err := tmpl.Table("Table", "t")
 	if err != nil || ttl != "ttl" || len(in.GlobalSecondaryIndexes) != 2 || *in.GlobalSecondaryIndexes[0].IndexName != "due" || len(in.KeySchema) != 2 {

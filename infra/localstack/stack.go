@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smartprotect/pledge/shared/config"
@@ -50,6 +51,7 @@ type Stack struct {
 
 	server *http.Server
 	once   sync.Once
+	closed atomic.Bool // set by Close: what is still in flight may fail quietly
 }
 
 // Start builds every function, starts the emulators, creates the table and
@@ -121,6 +123,7 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		s.Pools[f.LogicalID] = pool
 		routes = append(routes, f.Routes...)
 	}
+	s.publishSESEvents()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	mux := http.NewServeMux()
 	mux.Handle("/", NewGateway(routes, s.Pools, log))
@@ -174,6 +177,7 @@ func (s *Stack) Config(ctx context.Context) (*config.Config, error) {
 // Close stops the gateway, every function and the emulators.
 func (s *Stack) Close() {
 	s.once.Do(func() {
+		s.closed.Store(true)
 		if s.server != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			s.server.Shutdown(ctx)

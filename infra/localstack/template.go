@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,6 +54,10 @@ type functionProps struct {
 			Auth   struct {
 				Authorizer string `yaml:"Authorizer"`
 			} `yaml:"Auth"`
+			Pattern struct {
+				Source     []string `yaml:"source"`
+				DetailType []string `yaml:"detail-type"`
+			} `yaml:"Pattern"`
 		} `yaml:"Properties"`
 	} `yaml:"Events"`
 }
@@ -64,6 +69,9 @@ type Function struct {
 	Env       map[string]string // resolved environment
 	Routes    []Route
 	Timeout   int // seconds
+	// SESEvents lists the SES event types (EventBridge detail-types, such as
+	// "Email Sent") an EventBridgeRule of the function matches.
+	SESEvents []string
 }
 
 // Route is one HttpApi event: "POST /signup" served by a function.
@@ -105,8 +113,8 @@ func (t *Template) resolve(n yaml.Node, refs Refs) (string, error) {
 		if v, ok := refs.Resources[n.Value]; ok {
 			return v, nil
 		}
-		if r, ok := t.Resources[n.Value]; ok && r.Type == "AWS::Serverless::Function" {
-			return n.Value, nil // locally a function is named by its logical id
+		if r, ok := t.Resources[n.Value]; ok && (r.Type == "AWS::Serverless::Function" || r.Type == "AWS::SES::ConfigurationSet") {
+			return n.Value, nil // locally functions and configuration sets are named by their logical ids
 		}
 		return "", fmt.Errorf("!Ref %s has no local value", n.Value)
 	case n.Kind == yaml.ScalarNode && !strings.HasPrefix(n.Tag, "!"):
@@ -140,9 +148,12 @@ func (t *Template) Functions(refs Refs) ([]Function, error) {
 			}
 		}
 		for _, e := range p.Events {
-			if e.Type == "HttpApi" {
+			switch {
+			case e.Type == "HttpApi":
 				f.Routes = append(f.Routes, Route{Method: e.Properties.Method, Path: e.Properties.Path, Function: id,
 					IAM: e.Properties.Auth.Authorizer == "AWS_IAM"})
+			case e.Type == "EventBridgeRule" && slices.Contains(e.Properties.Pattern.Source, "aws.ses"):
+				f.SESEvents = append(f.SESEvents, e.Properties.Pattern.DetailType...)
 			}
 		}
 		out = append(out, f)

@@ -21,24 +21,30 @@ import (
 
 // Config is everything a function needs to know about its deployment.
 type Config struct {
-	TableName       string
-	FromAddress     string // RFC 5322 mailbox, display name allowed (ours, not a user's)
-	CompanyName     string
-	CompanyAddress  string   // the physical postal address every mail carries
-	PublicBaseURL   *url.URL // nil: derive https://<domain> from each request
-	PolicyVersion   string   // the policy version in force
-	PolicyURL       string
-	ConfirmTTL      time.Duration
-	ResendInterval  time.Duration
-	UnsubscribeTTL  time.Duration // 0: unsubscribe links never expire
-	Retention       people.Retention
-	SweepEpoch      string        // yyyy-mm-dd: the first day a sweep looks at before it has a cursor
-	NoticeMinimum   time.Duration // how far ahead a material policy change must be published
-	NoticeMaxRate   float64       // caps notice sends below the SES account's max send rate; 0: no cap
-	NoticeLease     time.Duration // how long a notices run holds the sender lease between renewals
-	NoticesFunction string        // the notices function, kicked when a version is published
-	Keys            *token.Keys
-	AddressPepper   []byte
+	TableName      string
+	FromAddress    string // RFC 5322 mailbox, display name allowed (ours, not a user's)
+	CompanyName    string
+	CompanyAddress string   // the physical postal address every mail carries
+	PublicBaseURL  *url.URL // nil: derive https://<domain> from each request
+	PolicyVersion  string   // the policy version in force
+	PolicyURL      string
+	ConfirmTTL     time.Duration
+	ResendInterval time.Duration
+	UnsubscribeTTL time.Duration // 0: unsubscribe links never expire
+	Retention      people.Retention
+	SweepEpoch     string        // yyyy-mm-dd: the first day a sweep looks at before it has a cursor
+	NoticeMinimum  time.Duration // how far ahead a material policy change must be published
+	NoticeMaxRate  float64       // caps notice sends below the SES account's max send rate; 0: no cap
+	NoticeLease    time.Duration // how long a notices run holds the sender lease between renewals
+	// NoticeSettleGrace is how long after a killed run's lease lapses the next
+	// run waits, so that SES's send events mark what the killed run sent.
+	NoticeSettleGrace time.Duration
+	// NoticeConfigurationSet names the SES configuration set that publishes
+	// the notices' send events ("" sends without one).
+	NoticeConfigurationSet string
+	NoticesFunction        string // the notices function, kicked when a version is published
+	Keys                   *token.Keys
+	AddressPepper          []byte
 }
 
 // Secrets are the values that come from Secrets Manager in AWS and from the
@@ -86,6 +92,8 @@ func Load(ctx context.Context, getenv func(string) string, fetch SecretFetcher) 
 	}
 	c.NoticeMinimum = duration("NOTICE_MINIMUM", 30*24*time.Hour)
 	c.NoticeLease = duration("NOTICE_LEASE", time.Minute)
+	c.NoticeSettleGrace = duration("NOTICE_SETTLE_GRACE", 2*time.Minute)
+	c.NoticeConfigurationSet = getenv("NOTICE_CONFIGURATION_SET")
 	c.NoticesFunction = getenv("NOTICES_FUNCTION")
 	if v := getenv("NOTICE_MAX_RATE"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)

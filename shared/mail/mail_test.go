@@ -129,6 +129,8 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 	ctx := context.Background()
 	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
 	notices := mail.NewNoticeSender(ses.SESClient(), sender)
+	notices.ConfigurationSet = "pledge-notices"
+	ses.Calls.RecordSends()
 	if rate, err := notices.MaxSendRate(ctx); err != nil || rate != 14 {
 		t.Fatalf("max send rate = %v, %v; want the account's 14", rate, err)
 	}
@@ -163,6 +165,7 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 			{"the policy link", strings.Contains(m.Body.HTML, `href="https://example.com/privacy/v7"`) && strings.Contains(m.Body.Text, "https://example.com/privacy/v7")},
 			{"the postal address", strings.Contains(m.Body.Text, "514 S. Stratford Road")},
 			{"its own recipient header", headers[mail.RecipientHeader] == r.ID},
+			{"the version header", headers[mail.NoticeHeader] == "v7"},
 			{"no unsubscribe header: this is not marketing", headers["List-Unsubscribe"] == ""},
 		}
 		for _, c := range checks {
@@ -170,6 +173,9 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 				t.Errorf("the notice to %s lacks %s:\n%+v", r.Email, c.what, m)
 			}
 		}
+	}
+	if sends := ses.Calls.Sends(); len(sends) == 0 || sends[len(sends)-1].ConfigurationSet != "pledge-notices" || len(sends[len(sends)-1].Mails) != 2 {
+		t.Fatalf("the bulk call = %+v; want it sent through the configuration set, two mails accepted", sends)
 	}
 	// One recipient goes by SendEmail, with the same content.
 	one, err := notices.SendNotice(ctx, pol, []notice.Recipient{{ID: "n-4", Email: "n4@example.com"}})

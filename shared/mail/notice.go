@@ -27,6 +27,10 @@ type BulkAPI interface {
 type NoticeSender struct {
 	ses BulkAPI
 	*Sender
+	// ConfigurationSet makes SES publish a send event per accepted notice,
+	// which marks the recipient's record sent even when the sender was
+	// killed before it could ("" sends without one).
+	ConfigurationSet string
 }
 
 var _ notice.Mailer = (*NoticeSender)(nil)
@@ -100,11 +104,11 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	}
 	tmpl := &types.Template{TemplateContent: noticeTemplate, TemplateData: aws.String(data)}
 	if len(to) == 1 {
-		tmpl.Headers = recipientHeaders(to[0])
+		tmpl.Headers = noticeHeaders(pol, to[0])
 		out, err := s.ses.SendEmail(ctx, &sesv2.SendEmailInput{
-			FromEmailAddress: aws.String(s.from),
-			Destination:      &types.Destination{ToAddresses: []string{to[0].Email}},
-			Content:          &types.EmailContent{Template: tmpl},
+			FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(),
+			Destination: &types.Destination{ToAddresses: []string{to[0].Email}},
+			Content:     &types.EmailContent{Template: tmpl},
 		})
 		if err != nil {
 			return whole(err, 1)
@@ -113,10 +117,10 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	}
 	entries := make([]types.BulkEmailEntry, len(to))
 	for i, r := range to {
-		entries[i] = types.BulkEmailEntry{Destination: &types.Destination{ToAddresses: []string{r.Email}}, ReplacementHeaders: recipientHeaders(r)}
+		entries[i] = types.BulkEmailEntry{Destination: &types.Destination{ToAddresses: []string{r.Email}}, ReplacementHeaders: noticeHeaders(pol, r)}
 	}
 	out, err := s.ses.SendBulkEmail(ctx, &sesv2.SendBulkEmailInput{
-		FromEmailAddress: aws.String(s.from),
+		FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(),
 		DefaultContent:   &types.BulkEmailContent{Template: tmpl},
 		BulkEmailEntries: entries,
 	})
@@ -133,13 +137,59 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	return ds, nil
 }
 
-// RecipientHeader names the person a notice went to, so that a bounce or
-// complaint about it (SES returns the original headers) finds the person
-// without a search by address. The id is random and says nothing by itself.
-const RecipientHeader = "X-Pledge-Recipient"
+// RecipientHeader and NoticeHeader name the person and the policy version of
+// a notice, so that its send event (and later a bounce or complaint: SES
+// returns the original headers) finds the record without a search by
+// address. The person id is random and says nothing by itself.
+const (
+	RecipientHeader = "X-Pledge-Recipient"
+	NoticeHeader    = "X-Pledge-Notice"
+)
 
-func recipientHeaders(r notice.Recipient) []types.MessageHeader {
-	return []types.MessageHeader{{Name: aws.String(RecipientHeader), Value: aws.String(r.ID)}}
+func noticeHeaders(pol notice.Policy, r notice.Recipient) []types.MessageHeader {
+	return []types.MessageHeader{
+		{Name: aws.String(RecipientHeader), Value: aws.String(r.ID)},
+		{Name: aws.String(NoticeHeader), Value: aws.String(pol.Version)},
+	}
+}
+
+func (s *NoticeSender) configurationSet() *string {
+	if s.ConfigurationSet == "" {
+		return nil
+	}
+	return aws.String(s.ConfigurationSet)
+}
+
+// SentNotice reads an SES "Email Sent" event (the detail EventBridge
+// delivers from a configuration set's event destination) and says which
+// notice it is about; ok is false for any other mail or event.
+func SentNotice(detail []byte) (s notice.Sent, ok bool) {
+	var ev struct {
+		EventType string `json:"eventType"`
+		Mail      struct {
+			MessageID string `json:"messageId"`
+			Headers   []struct {
+				Name  string `json:"name"`
+				Value string `json:"value"`
+			} `json:"headers"`
+		} `json:"mail"`
+	}
+	if json.Unmarshal(detail, &ev) != nil || ev.EventType != "Send" {
+		return notice.Sent{}, false
+	}
+	s.MessageID = ev.Mail.MessageID
+	for _, h := range ev.Mail.Headers {
+		switch {
+		case strings.EqualFold(h.Name, RecipientHeader):
+			s.PersonID = h.Value
+		case strings.EqualFold(h.Name, NoticeHeader):
+			s.Version = h.Value
+		}
+	}
+	if s.PersonID == "" || notice.ValidVersion(s.Version) != nil {
+		return notice.Sent{}, false
+	}
+	return s, true
 }
 
 // delivery classifies one entry's result. SES does not retry entries, and

@@ -27,6 +27,14 @@ type Version struct {
 	Progress Progress
 }
 
+// Sent is SES's word that it accepted one recipient's notice: its send
+// event, which arrives even when the sender was killed before recording it.
+type Sent struct {
+	Version   string
+	PersonID  string
+	MessageID string
+}
+
 // ClaimResult says what the conditional write of a recipient's record found.
 type ClaimResult int
 
@@ -53,8 +61,8 @@ type Store interface {
 	// effective date first.
 	ToNotify(ctx context.Context) ([]Version, error)
 	// AcquireSender takes (or renews) the account-wide sender lease for
-	// owner until until, unless another owner holds it past now.
-	AcquireSender(ctx context.Context, owner string, now, until time.Time) (bool, error)
+	// owner until until, unless another owner's lease ends at or after free.
+	AcquireSender(ctx context.Context, owner string, free, until time.Time) (bool, error)
 	ReleaseSender(ctx context.Context, owner string) error
 	CountRecipients(ctx context.Context) (int, error)
 	// StartNotice moves a pending version to sending with its total.
@@ -112,8 +120,13 @@ type Fanout struct {
 	// MaxRate caps the send rate below the account's (0: the account's).
 	MaxRate float64
 	// Lease is how long a run holds the sender lease between renewals; a
-	// run that was killed blocks the next one for at most this long.
+	// run that was killed blocks the next one for at most Lease+SettleGrace.
 	Lease time.Duration
+	// SettleGrace is how long after another run's lease lapsed a run waits
+	// before it takes over: the killed run may have had a call out to SES,
+	// and the send events of what SES accepted mark those records sent in
+	// that time, so the new run does not send them again.
+	SettleGrace time.Duration
 	// Margin is how long before the context's deadline a run stops.
 	Margin time.Duration
 	// PageSize is how many recipients one store read returns.
@@ -227,7 +240,7 @@ func (r *run) renew(ctx context.Context, force bool) (bool, error) {
 	if r.hasDeadline && until.After(r.deadline) {
 		until = r.deadline // Lambda ends the run there: the lease must not outlive it
 	}
-	ok, err := r.Store.AcquireSender(ctx, r.rep.Run, now, until)
+	ok, err := r.Store.AcquireSender(ctx, r.rep.Run, now.Add(-r.SettleGrace), until)
 	if ok {
 		r.leaseUntil = until
 	}

@@ -427,8 +427,8 @@ func TestARunThatRunsOutOfTimeStopsAndTheNextResumes(t *testing.T) {
 
 func TestARunCutOffBeforeItsCheckpointIsRecountedNotResent(t *testing.T) {
 	f, st, m, c := setup(120, 50)
-	// A run that died after its first send, before it settled or checkpointed:
-	// its claims are sending under its lease, and SES took them.
+	// A run that died after its first send, before it checkpointed: SES took
+	// its 50 and their send events marked them sent.
 	for _, p := range st.people[:50] {
 		st.Claim(context.Background(), "v2", p, "dead", c.Now().Add(time.Minute), c.Now())
 	}
@@ -443,7 +443,12 @@ func TestARunCutOffBeforeItsCheckpointIsRecountedNotResent(t *testing.T) {
 	if rep, err := f.Run(context.Background()); err != nil || !rep.Busy {
 		t.Fatalf("a run while the dead run's lease holds = %+v, %v; want busy", rep, err)
 	}
-	c.Sleep(context.Background(), 2*time.Minute)
+	f.SettleGrace = time.Minute
+	c.Sleep(context.Background(), 2*time.Minute) // the lease lapsed a minute ago: the grace is not over
+	if rep, err := f.Run(context.Background()); err != nil || !rep.Busy {
+		t.Fatalf("a run within the grace after the dead run's lease = %+v, %v; want busy", rep, err)
+	}
+	c.Sleep(context.Background(), time.Second)
 	rep, err := f.Run(context.Background())
 	if err != nil || rep.Recounted != 50 || rep.Sent != 70 {
 		t.Fatalf("report = %+v, %v; want 50 recounted and 70 sent", rep, err)

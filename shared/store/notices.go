@@ -163,14 +163,15 @@ func (s *Store) ToNotify(ctx context.Context) (vs []notice.Version, err error) {
 
 // AcquireSender takes the account-wide sender lease, or renews ours: one run
 // sends at a time, so together they never pass the account's send rate.
-func (s *Store) AcquireSender(ctx context.Context, owner string, now, until time.Time) (ok bool, err error) {
+// Another owner's lease counts as ended only if it ended before free.
+func (s *Store) AcquireSender(ctx context.Context, owner string, free, until time.Time) (ok bool, err error) {
 	defer wrap(&err, "store.AcquireSender")
 	expr, err := expression.NewBuilder().
 		WithUpdate(expression.Set(expression.Name("owner"), expression.Value(owner)).Set(expression.Name("until"), expression.Value(stamp(until)))).
 		WithCondition(expression.Or(
 			expression.AttributeNotExists(expression.Name("owner")),
 			expression.Name("owner").Equal(expression.Value(owner)),
-			expression.Name("until").LessThan(expression.Value(stamp(now))))).
+			expression.Name("until").LessThan(expression.Value(stamp(free))))).
 		Build()
 	if err != nil {
 		return false, err
@@ -435,6 +436,33 @@ func (s *Store) Settle(ctx context.Context, version, run string, outcomes []noti
 		}
 	}
 	return nil
+}
+
+// MarkSent records SES's send event for a notice: the record becomes sent
+// (and leaves the retry list) whatever run claimed it, so a run that was
+// killed after SES accepted its call is not sent again. An event for a
+// record that does not exist, or is already sent, changes nothing.
+func (s *Store) MarkSent(ctx context.Context, sent notice.Sent, now time.Time) (changed bool, err error) {
+	defer wrap(&err, "store.MarkSent(%s, %s)", sent.Version, sent.PersonID)
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("state"), expression.Value(noticeSent)).
+			Set(expression.Name("messageId"), expression.Value(sent.MessageID)).
+			Set(expression.Name("at"), expression.Value(stamp(now))).
+			Remove(expression.Name("rcpt")).Remove(expression.Name("until"))).
+		WithCondition(expression.AttributeExists(expression.Name("pk")).
+			And(expression.Name("state").NotEqual(expression.Value(noticeSent)))).
+		Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.table), Key: key(noticePK(sent.Version), personPK(sent.PersonID)),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // FailedRecipients reads up to limit records of version that are to be

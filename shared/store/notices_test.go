@@ -294,3 +294,53 @@ func TestTheSweepDeletesANoticesRecordsWhenTheirProofPeriodEndsAndKeepsTheVersio
 		t.Fatalf("a second sweep erased again: %+v", again)
 	}
 }
+
+func TestASendEventMarksTheRecordSentWhoeverClaimedIt(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	if res, err := s.Claim(ctx, "v5", notice.Recipient{ID: "e1"}, "killed-run", t0.Add(time.Minute), t0); err != nil || res != notice.Claimed {
+		t.Fatal(res, err)
+	}
+	sent := notice.Sent{Version: "v5", PersonID: "e1", MessageID: "ses-1"}
+	if changed, err := s.MarkSent(ctx, sent, t0); err != nil || !changed {
+		t.Fatalf("MarkSent = %v, %v", changed, err)
+	}
+	// The next run, after the killed one's lease, finds it sent: no second mail.
+	if res, err := s.Claim(ctx, "v5", notice.Recipient{ID: "e1"}, "next-run", t0.Add(3*time.Minute), t0.Add(2*time.Minute)); err != nil || res != notice.AlreadySent {
+		t.Fatalf("a claim after the send event = %v, %v; want already sent", res, err)
+	}
+	if changed, err := s.MarkSent(ctx, sent, t0); err != nil || changed {
+		t.Fatalf("the same event again (EventBridge delivers at least once) = %v, %v; want no change", changed, err)
+	}
+	if changed, err := s.MarkSent(ctx, notice.Sent{Version: "v5", PersonID: "nobody", MessageID: "x"}, t0); err != nil || changed {
+		t.Fatalf("an event without a record = %v, %v; want no change", changed, err)
+	}
+	if counts, _ := s.NoticeRecords(ctx, "v5"); counts["sent"] != 1 || len(counts) != 1 {
+		t.Fatalf("records = %v; the event must not create one", counts)
+	}
+	// A retry in flight that SES took leaves the retry list too.
+	s.Settle(ctx, "v5", "run", []notice.Outcome{{PersonID: "e2", Failed: true, Attempts: 1}}, t0)
+	if changed, _ := s.MarkSent(ctx, notice.Sent{Version: "v5", PersonID: "e2", MessageID: "ses-2"}, t0); !changed {
+		t.Fatal("a failed record's later send event must mark it sent")
+	}
+	if failed, _ := s.FailedRecipients(ctx, "v5", 10); len(failed) != 0 {
+		t.Fatalf("still to retry: %+v", failed)
+	}
+}
+
+func TestTheSenderLeaseWaitsOutTheGraceAfterAKilledRun(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	grace := 2 * time.Minute
+	if ok, _ := s.AcquireSender(ctx, "killed", t0.Add(-grace), t0.Add(time.Minute)); !ok {
+		t.Fatal("the first run must take the lease")
+	}
+	later := t0.Add(2 * time.Minute) // the killed run's lease lapsed a minute ago
+	if ok, _ := s.AcquireSender(ctx, "next", later.Add(-grace), later.Add(time.Minute)); ok {
+		t.Fatal("a run took over within the grace: the killed run's send events may not have landed")
+	}
+	later = t0.Add(3*time.Minute + time.Second)
+	if ok, _ := s.AcquireSender(ctx, "next", later.Add(-grace), later.Add(time.Minute)); !ok {
+		t.Fatal("a run must take over once the grace has passed")
+	}
+}

@@ -22,7 +22,7 @@ func noticeCost(ctx context.Context, sizes []int, rate float64) error {
 	fmt.Println("| people | recipients SES took | SES send calls | SES calls / 1,000 | DynamoDB requests | DynamoDB / 1,000 | by operation | wall time | achieved rate / max | busiest second / max |")
 	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
 	for _, size := range sizes {
-		s, recipients, err := noticeStack(ctx, fmt.Sprintf("bench-notices-%d", size), size, rate, "60s")
+		s, recipients, err := noticeStack(ctx, fmt.Sprintf("bench-notices-%d", size), size, rate, "60s", "120s")
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func noticeCost(ctx context.Context, sizes []int, rate float64) error {
 // noticeKills kills the notices function at random points kills times while
 // it tells size people, and counts who SES took no notice for, or two.
 func noticeKills(ctx context.Context, size, kills int, rate float64) error {
-	s, recipients, err := noticeStack(ctx, "bench-notice-kills", size, rate, "1s")
+	s, recipients, err := noticeStack(ctx, "bench-notice-kills", size, rate, "1s", "1s")
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func noticeKills(ctx context.Context, size, kills int, rate float64) error {
 	if err := publish(ctx, s, "bench-kills"); err != nil {
 		return err
 	}
-	hit, err := s.KillAtRandom(ctx, "NoticesFunction", kills, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)), 1500*time.Millisecond, 1100*time.Millisecond)
+	hit, err := s.KillAtRandom(ctx, "NoticesFunction", kills, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)), 1500*time.Millisecond, 2100*time.Millisecond)
 	if err != nil {
 		return err
 	}
@@ -83,8 +83,8 @@ func noticeKills(ctx context.Context, size, kills int, rate float64) error {
 }
 
 // noticeStack starts a stack whose table holds size confirmed people.
-func noticeStack(ctx context.Context, name string, size int, rate float64, lease string) (*localstack.Stack, []string, error) {
-	s, err := localstack.Start(ctx, localstack.Options{Name: name, Parameters: map[string]string{"NoticeLease": lease},
+func noticeStack(ctx context.Context, name string, size int, rate float64, lease, grace string) (*localstack.Stack, []string, error) {
+	s, err := localstack.Start(ctx, localstack.Options{Name: name, Parameters: map[string]string{"NoticeLease": lease, "NoticeSettleGrace": grace},
 		SESAccount: localstack.SESAccount{MaxSendRate: rate, Max24HourSend: 1e7, SendingEnabled: true, ProductionMode: true}})
 	if err != nil {
 		return nil, nil, err

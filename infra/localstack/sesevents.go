@@ -1,0 +1,52 @@
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// publishSESEvents does locally what a configuration set's EventBridge
+// event destination does in AWS: for every mail SES accepts with a
+// configuration set, an "Email Sent" event goes, asynchronously and after
+// SES has answered, to each function whose EventBridgeRule matches it. The
+// emulator itself publishes no events.
+func (s *Stack) publishSESEvents() {
+	var targets []string
+	for _, f := range s.Functions {
+		if slices.Contains(f.SESEvents, "Email Sent") {
+			targets = append(targets, f.LogicalID)
+		}
+	}
+	if len(targets) == 0 {
+		return
+	}
+	s.SESCalls.OnSend(func(sent Send) {
+		if sent.ConfigurationSet == "" {
+			return // SES publishes events only through a configuration set
+		}
+		for _, m := range sent.Mails {
+			event, _ := json.Marshal(map[string]any{
+				"version": "0", "source": "aws.ses", "detail-type": "Email Sent", "time": sent.At.UTC().Format(time.RFC3339),
+				"detail": map[string]any{
+					"eventType": "Send",
+					"mail": map[string]any{"timestamp": sent.At.UTC().Format(time.RFC3339Nano), "messageId": m.MessageID,
+						"destination": m.To, "headersTruncated": false, "headers": m.Headers,
+						"tags": map[string][]string{"ses:configuration-set": {sent.ConfigurationSet}}},
+					"send": map[string]any{},
+				},
+			})
+			for _, fn := range targets {
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					if _, err := s.Invoke(ctx, fn, event); err != nil && !s.closed.Load() {
+						slog.Warn("SES event delivery failed", "function", fn, "err", err)
+					}
+				}()
+			}
+		}
+	})
+}
