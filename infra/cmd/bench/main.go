@@ -35,7 +35,7 @@ func main() {
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
 	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, sweep or notices")
 	noticeSizes := flag.String("notice-sizes", "10000,100000", "people in the table for the policy-notice benchmark")
-	noticeRate := flag.Float64("notice-rate", 100, "the SES account's max send rate in the policy-notice benchmark")
+	noticeRate := flag.Float64("notice-rate", 50, "the SES account's max send rate in the policy-notice benchmark (a multiple of 50 keeps every call full)")
 	noticeKillPeople := flag.Int("notice-kill-people", 2000, "people told while the notices function is killed at random")
 	noticeKillCount := flag.Int("notice-kills", 20, "random kills of the notices function")
 	concurrency := flag.Int("c", 8, "concurrent clients in the load test")

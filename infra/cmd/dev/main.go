@@ -51,7 +51,9 @@ pledge is running on emulators (logs in %s).
 
 Sign up on the page, open the confirmation mail in the viewer, follow its link.
 Then send the sample newsletter and try its unsubscribe link (or one-click POST).
-In another shell, "make sweep" runs the retention sweep (DRY_RUN=true to change nothing).
+In another shell, "make sweep" runs the retention sweep (DRY_RUN=true to change nothing),
+and "make publish-policy VERSION=2027-02 EFFECTIVE=<30+ days ahead>" announces a policy
+change to everyone confirmed ("make notice-status VERSION=2027-02" shows how far it got).
 Press Ctrl-C to stop everything.
 `, s.LogDir, s.GatewayURL, s.SES.URL, s.GatewayURL, s.DynamoDB.URL, s.Table)
 	<-ctx.Done()
