@@ -64,7 +64,10 @@ func StartInstance(ctx context.Context, root, logDir, name, bootstrap string, en
 	return &Instance{Process: p, Addr: addr}, nil
 }
 
-var invokeClient = &http.Client{Timeout: 5 * time.Minute}
+// invokeClient outwaits Lambda's longest run (15 minutes): a client that
+// gives up mid-invocation makes the emulator crash, and the caller's
+// context bounds the wait anyway.
+var invokeClient = &http.Client{Timeout: 16 * time.Minute}
 
 // FunctionError is an error the handler returned (Lambda's errorType and
 // errorMessage), as opposed to a failure to invoke it.
