@@ -179,15 +179,16 @@ func (s *Sweep) sweepDay(ctx context.Context, day string, now time.Time, dryRun 
 
 func (s *Sweep) finish(ctx context.Context, sum Summary, cursor string, dryRun bool, runErr error) (Summary, error) {
 	sum.Finished = time.Now().UTC()
-	if dryRun {
-		return sum, runErr // a dry run changes nothing, not even the cursor
-	}
 	// The checkpoint is written even when the run's own time is up: that is
 	// what the margin before the deadline is for.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.Store.SetCursor(ctx, cursor); err != nil && runErr == nil {
-		runErr = err
+	// A dry run changes no data and moves no cursor; its summary, marked as
+	// a dry run, is kept like any other run's.
+	if !dryRun {
+		if err := s.Store.SetCursor(ctx, cursor); err != nil && runErr == nil {
+			runErr = err
+		}
 	}
 	if err := s.Store.SaveRun(ctx, sum); err != nil && runErr == nil {
 		runErr = err
