@@ -73,6 +73,9 @@ type ConsentEvent struct {
 	Action   Action
 	TextHash string // SHA-256 of the consent text shown
 	Context
+	// ProofClock, on a withdrawal, is when it and the entries it ended stop
+	// being needed as proof (zero on other entries).
+	ProofClock Clock
 }
 
 // NewEvents builds one ledger entry per purpose for an action at now.

@@ -66,6 +66,18 @@ func (r Retention) PersonClock(status Status, active []Purpose, now time.Time) C
 	return Clock{rule, now.Add(d)}
 }
 
+// WithProofClocks starts the proof clock of each withdrawal among events:
+// the entries of a consent that ended are proof for LedgerProof after its
+// withdrawal, then they go (policy section 11).
+func (r Retention) WithProofClocks(events []ConsentEvent) []ConsentEvent {
+	for i, e := range events {
+		if e.Action == Withdraw && r.LedgerProof > 0 {
+			events[i].ProofClock = Clock{RuleLedgerProof, e.At.Add(r.LedgerProof)}
+		}
+	}
+	return events
+}
+
 // Validate refuses retention periods that are not positive.
 func (r Retention) Validate() error {
 	for name, d := range map[string]time.Duration{

@@ -49,7 +49,7 @@ type Subscriptions struct {
 // including for a person who no longer exists.
 func (s *Subscriptions) StopMarketing(ctx context.Context, personID string, c Context) (bool, error) {
 	now := s.Now().UTC()
-	e := NewEvents(personID, Withdraw, []Purpose{AllMarketing}, now, c.Pseudonymised(s.Pseudonym), s.NewID)[0]
+	e := s.Retention.WithProofClocks(NewEvents(personID, Withdraw, []Purpose{AllMarketing}, now, c.Pseudonymised(s.Pseudonym), s.NewID))[0]
 	changed, err := s.Store.StopMarketing(ctx, personID, e, s.Retention.PersonClock(Unsubscribed, nil, now))
 	if err != nil {
 		return false, fmt.Errorf("people.StopMarketing: %w", err)
@@ -88,7 +88,8 @@ func (s *Subscriptions) SetPreferences(ctx context.Context, personID string, wan
 		status := statusFor(want, p.Status)
 		ch := ConsentChange{
 			Active: want, Pending: pending, Joined: joined, Left: left, Now: now,
-			Events: append(NewEvents(personID, Grant, joined, now, pc, s.NewID), NewEvents(personID, Withdraw, left, now, pc, s.NewID)...),
+			Events: append(NewEvents(personID, Grant, joined, now, pc, s.NewID),
+				s.Retention.WithProofClocks(NewEvents(personID, Withdraw, left, now, pc, s.NewID))...),
 			Status: status, Clock: s.Retention.PersonClock(status, want, now),
 		}
 		err = s.Store.ChangeConsent(ctx, p, ch)

@@ -88,6 +88,8 @@ func (s *Store) Erase(ctx context.Context, e retention.Entry, r people.Retention
 		return s.purgeLedger(ctx, e)
 	case e.PK == policyPK && e.Rule == people.RuleNoticeRecords:
 		return s.purgeNoticeRecords(ctx, e)
+	case strings.HasPrefix(e.SK, "C#") && e.Rule == people.RuleLedgerProof:
+		return s.purgeWithdrawn(ctx, e)
 	}
 	return retention.Moved, nil // a kind this sweep does not know: leave it
 }
@@ -240,6 +242,56 @@ func (s *Store) purgeLedger(ctx context.Context, e retention.Entry) (out retenti
 	}
 	if err != nil {
 		return 0, err
+	}
+	return retention.Erased, nil
+}
+
+// purgeWithdrawn deletes a withdrawal's ledger entry and the earlier
+// entries of the consents it ended, once they are no longer needed as
+// proof. Entries of other purposes, and of the same purpose given again
+// later, stay: they prove consents in force.
+func (s *Store) purgeWithdrawn(ctx context.Context, e retention.Entry) (out retention.Outcome, err error) {
+	defer wrap(&err, "store.purgeWithdrawn(%s)", e.PersonID())
+	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(e.PK, e.SK), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, err
+	}
+	var w consentItem
+	if got.Item == nil || attributevalue.UnmarshalMap(got.Item, &w) != nil || w.DueSK != e.DueSK {
+		return retention.Moved, nil // gone with the person's own proof period already
+	}
+	ended := map[string]bool{w.Purpose: true}
+	if people.Purpose(w.Purpose) == people.AllMarketing {
+		for _, p := range people.MarketingPurposes {
+			ended[string(p)] = true
+		}
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(e.PK)).
+		And(expression.Key("sk").Between(expression.Value("C#"), expression.Value(e.SK)))).Build()
+	if err != nil {
+		return 0, err
+	}
+	pages := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ProjectionExpression: aws.String("pk, sk, purpose"),
+	})
+	var reqs []types.WriteRequest
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, item := range page.Items {
+			if ended[avString(item["purpose"])] {
+				reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(avString(item["pk"]), avString(item["sk"]))}})
+			}
+		}
+	}
+	for start := 0; start < len(reqs); start += 25 {
+		if err := s.batchWrite(ctx, reqs[start:min(start+25, len(reqs))]); err != nil {
+			return 0, err
+		}
 	}
 	return retention.Erased, nil
 }

@@ -270,3 +270,41 @@ func TestTheLedgerGoesWhenItsProofPeriodEnds(t *testing.T) {
 		t.Fatal("the suppression marker went with the ledger")
 	}
 }
+
+func TestAWithdrawnConsentsEntriesGoWhenTheirProofPeriodEndsAndOthersStay(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	person(t, s, "wd", t0, true, people.Newsletter, people.Surveys) // granted both at t0
+	p, _ := s.Person(ctx, "wd")
+	left := t0.Add(30 * 24 * time.Hour)
+	events := r.WithProofClocks(people.NewEvents("wd", people.Withdraw, []people.Purpose{people.Surveys}, left, people.Context{Source: "preferences"}, people.RandomID))
+	err := s.ChangeConsent(ctx, p, people.ConsentChange{Active: []people.Purpose{people.Newsletter}, Left: []people.Purpose{people.Surveys},
+		Status: people.Confirmed, Now: left, Events: events, Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Newsletter}, left)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The person stays active: keep their clock from falling due meanwhile.
+	end := left.Add(r.LedgerProof)
+	p, _ = s.Person(ctx, "wd")
+	s.ChangeConsent(ctx, p, people.ConsentChange{Active: p.Active, Status: people.Confirmed, Now: end, Clock: r.PersonClock(people.Confirmed, p.Active, end)})
+
+	early := sweep(s)
+	early.Epoch = end.Add(-48 * time.Hour).Format("2006-01-02")
+	if sum, err := early.Run(ctx, end.Add(-24*time.Hour), false); err != nil || sum.Erased[people.RuleLedgerProof] != 0 {
+		t.Fatalf("before the proof period ended: %+v, %v", sum, err)
+	}
+	if evs, _ := s.Consents(ctx, "wd"); len(evs) != 3 {
+		t.Fatalf("the ledger holds %d entries before the proof period ended, want 3", len(evs))
+	}
+	sum, err := early.Run(ctx, end.Add(24*time.Hour), false)
+	if err != nil || sum.Erased[people.RuleLedgerProof] != 1 {
+		t.Fatalf("summary = %+v, %v", sum, err)
+	}
+	evs, _ := s.Consents(ctx, "wd")
+	if len(evs) != 1 || evs[0].Purpose != people.Newsletter || evs[0].Action != people.Grant {
+		t.Fatalf("after the proof period the ledger holds %+v; want only the newsletter consent still in force", evs)
+	}
+	if p, err := s.Person(ctx, "wd"); err != nil || !p.Has(people.Newsletter) {
+		t.Fatalf("the person must stay: %+v, %v", p, err)
+	}
+}

@@ -105,13 +105,19 @@ type consentItem struct {
 	TextHash      string `dynamodbav:"textHash"`
 	IP            string `dynamodbav:"ip,omitempty"`
 	UserAgent     string `dynamodbav:"userAgent,omitempty"`
+	DuePK         string `dynamodbav:"duePK,omitempty"` // a withdrawal's proof clock
+	DueSK         string `dynamodbav:"dueSK,omitempty"`
 }
 
 func newConsentItem(e people.ConsentEvent) consentItem {
-	return consentItem{
+	it := consentItem{
 		PK: personPK(e.PersonID), SK: consentSK(e.At, e.ID), Purpose: string(e.Purpose), Action: string(e.Action),
 		At: stamp(e.At), Source: e.Source, PolicyVersion: e.PolicyVersion, TextHash: e.TextHash, IP: e.IP, UserAgent: e.UserAgent,
 	}
+	if !e.ProofClock.IsZero() {
+		it.DuePK, it.DueSK = dueKeys(e.ProofClock, it.PK)
+	}
+	return it
 }
 
 func (it consentItem) event() people.ConsentEvent {
