@@ -202,30 +202,10 @@ func (s *Store) purgeLedger(ctx context.Context, e retention.Entry) (out retenti
 	if got.Item == nil || attributevalue.UnmarshalMap(got.Item, &marker) != nil || marker.DueSK != e.DueSK {
 		return retention.Moved, nil
 	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(e.PK)).
-		And(expression.Key("sk").Between(expression.Value("C#"), expression.Value("C#"+marker.ErasedAt+"#~")))).Build()
-	if err != nil {
+	erased := expression.Key("pk").Equal(expression.Value(e.PK)).
+		And(expression.Key("sk").Between(expression.Value("C#"), expression.Value("C#"+marker.ErasedAt+"#~")))
+	if err := s.deleteMatching(ctx, erased, nil); err != nil {
 		return 0, err
-	}
-	pages := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ProjectionExpression: aws.String("pk, sk"),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return 0, err
-		}
-		for start := 0; start < len(page.Items); start += 25 {
-			var reqs []types.WriteRequest
-			for _, it := range page.Items[start:min(start+25, len(page.Items))] {
-				reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: it}})
-			}
-			if err := s.batchWrite(ctx, reqs); err != nil {
-				return 0, err
-			}
-		}
 	}
 	stop, err := expression.NewBuilder().WithCondition(sameClock(e)).
 		WithUpdate(expression.Remove(expression.Name("duePK")).Remove(expression.Name("dueSK"))).Build()
@@ -266,32 +246,11 @@ func (s *Store) purgeWithdrawn(ctx context.Context, e retention.Entry) (out rete
 			ended[string(p)] = true
 		}
 	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(e.PK)).
-		And(expression.Key("sk").Between(expression.Value("C#"), expression.Value(e.SK)))).Build()
+	upToWithdrawal := expression.Key("pk").Equal(expression.Value(e.PK)).
+		And(expression.Key("sk").Between(expression.Value("C#"), expression.Value(e.SK)))
+	err = s.deleteMatching(ctx, upToWithdrawal, func(item map[string]types.AttributeValue) bool { return ended[avString(item["purpose"])] })
 	if err != nil {
 		return 0, err
-	}
-	pages := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ProjectionExpression: aws.String("pk, sk, purpose"),
-	})
-	var reqs []types.WriteRequest
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return 0, err
-		}
-		for _, item := range page.Items {
-			if ended[avString(item["purpose"])] {
-				reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(avString(item["pk"]), avString(item["sk"]))}})
-			}
-		}
-	}
-	for start := 0; start < len(reqs); start += 25 {
-		if err := s.batchWrite(ctx, reqs[start:min(start+25, len(reqs))]); err != nil {
-			return 0, err
-		}
 	}
 	return retention.Erased, nil
 }
@@ -303,7 +262,7 @@ func (s *Store) purgeWithdrawn(ctx context.Context, e retention.Entry) (out rete
 func (s *Store) purgeNoticeRecords(ctx context.Context, e retention.Entry) (out retention.Outcome, err error) {
 	version := strings.TrimPrefix(e.SK, "V#")
 	defer wrap(&err, "store.purgeNoticeRecords(%s)", version)
-	if err := s.deletePartition(ctx, noticePK(version)); err != nil {
+	if err := s.deleteMatching(ctx, expression.Key("pk").Equal(expression.Value(noticePK(version))), nil); err != nil {
 		return 0, err
 	}
 	stop, err := expression.NewBuilder().WithCondition(sameClock(e)).
@@ -325,28 +284,31 @@ func (s *Store) purgeNoticeRecords(ctx context.Context, e retention.Entry) (out 
 	return retention.Erased, nil
 }
 
-// deletePartition deletes every item under pk, 25 to a request.
-func (s *Store) deletePartition(ctx context.Context, pk string) error {
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(pk))).Build()
+// deleteMatching deletes the items the key condition finds (those match
+// says yes to, when it is given), 25 to a request.
+func (s *Store) deleteMatching(ctx context.Context, cond expression.KeyConditionBuilder, match func(map[string]types.AttributeValue) bool) error {
+	expr, err := expression.NewBuilder().WithKeyCondition(cond).Build()
 	if err != nil {
 		return err
 	}
 	pages := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ProjectionExpression: aws.String("pk, sk"),
+		ProjectionExpression: aws.String("pk, sk, purpose"), // all match may look at
 	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return err
 		}
-		for start := 0; start < len(page.Items); start += 25 {
-			var reqs []types.WriteRequest
-			for _, it := range page.Items[start:min(start+25, len(page.Items))] {
-				reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: it}})
+		var reqs []types.WriteRequest
+		for _, it := range page.Items {
+			if match == nil || match(it) {
+				reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(avString(it["pk"]), avString(it["sk"]))}})
 			}
-			if err := s.batchWrite(ctx, reqs); err != nil {
+		}
+		for start := 0; start < len(reqs); start += 25 {
+			if err := s.batchWrite(ctx, reqs[start:min(start+25, len(reqs))]); err != nil {
 				return err
 			}
 		}
