@@ -87,11 +87,14 @@ EFFECTIVE ?=
 SUMMARY   ?= We now keep sign-up records for a shorter time and explain your rights more plainly.
 POLICY_URL ?= https://www.smartprotectusa.com/privacy-policy
 MATERIAL  ?= true
+# Passed through the environment, not pasted into the command line, so that
+# any text (quotes included) reaches the tool as written.
+export VERSION EFFECTIVE SUMMARY POLICY_URL MATERIAL
 publish-policy:
-	$(GO) run ./infra/cmd/admin publish -version='$(VERSION)' -effective='$(EFFECTIVE)' -summary='$(SUMMARY)' -url='$(POLICY_URL)' -material=$(MATERIAL)
+	$(GO) run ./infra/cmd/admin publish -version="$$VERSION" -effective="$$EFFECTIVE" -summary="$$SUMMARY" -url="$$POLICY_URL" -material="$$MATERIAL"
 
 notice-status:
-	$(GO) run ./infra/cmd/admin status -version='$(VERSION)'
+	$(GO) run ./infra/cmd/admin status -version="$$VERSION"
 
 notices:
 	$(GO) run ./infra/cmd/admin notices
