@@ -27,7 +27,8 @@ func main() {
 	notices.ConfigurationSet = cfg.NoticeConfigurationSet
 	h := &handler{fanout: &notice.Fanout{
 		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mail: notices,
-		MaxRate: cfg.NoticeMaxRate, Lease: cfg.NoticeLease, SettleGrace: cfg.NoticeSettleGrace, Margin: 10 * time.Second, PageSize: 500, ClaimConcurrency: 8,
+		MaxRate: cfg.NoticeMaxRate, Lease: cfg.NoticeLease, SettleGrace: cfg.NoticeSettleGrace, CatchUpEvery: cfg.NoticeCatchUpEvery,
+		Margin: 10 * time.Second, PageSize: 500, ClaimConcurrency: 8,
 		NewRunID: people.RandomID, Now: time.Now, Sleep: sleep, Log: log,
 	}, log: log}
 	lambda.Start(h.handle)

@@ -100,15 +100,18 @@ func (h *handler) status(ctx context.Context, req web.Request) (web.Response, er
 // Status is a version and where its notice stands.
 type Status struct {
 	notice.Policy
-	State           notice.State `json:"state"`
-	Total           int          `json:"total"`
-	Sent            int          `json:"sent"`
-	Failed          int          `json:"failed"`
-	Remaining       int          `json:"remaining"`
-	StartedAt       time.Time    `json:"startedAt,omitzero"`
-	FinishedAt      time.Time    `json:"finishedAt,omitzero"`
-	Rate            float64      `json:"rate,omitempty"`
-	EstimatedFinish time.Time    `json:"estimatedFinish,omitzero"`
+	State      notice.State `json:"state"`
+	Total      int          `json:"total"`
+	Sent       int          `json:"sent"`
+	Failed     int          `json:"failed"`
+	Remaining  int          `json:"remaining"`
+	StartedAt  time.Time    `json:"startedAt,omitzero"`
+	FinishedAt time.Time    `json:"finishedAt,omitzero"`
+	// CaughtUpAt is when a pass last told the people who confirmed after
+	// the walk passed them (they are added to total and sent).
+	CaughtUpAt      time.Time `json:"caughtUpAt,omitzero"`
+	Rate            float64   `json:"rate,omitempty"`
+	EstimatedFinish time.Time `json:"estimatedFinish,omitzero"`
 	// Late is true when the notice will not reach everyone before the
 	// version takes effect.
 	Late bool `json:"late"`
@@ -117,7 +120,7 @@ type Status struct {
 func statusOf(v notice.Version, now time.Time) Status {
 	p := v.Progress
 	return Status{Policy: v.Policy, State: p.State, Total: p.Total, Sent: p.Sent, Failed: p.Failed, Remaining: p.Remaining(),
-		StartedAt: p.StartedAt, FinishedAt: p.FinishedAt, Rate: p.Rate, EstimatedFinish: p.EstimatedFinish(now), Late: p.Late(v.Policy, now)}
+		StartedAt: p.StartedAt, FinishedAt: p.FinishedAt, CaughtUpAt: p.CaughtUpAt, Rate: p.Rate, EstimatedFinish: p.EstimatedFinish(now), Late: p.Late(v.Policy, now)}
 }
 
 // caller is the IAM principal API Gateway authorised.

@@ -49,6 +49,7 @@ type noticeStatus struct {
 	Version, State                 string
 	Total, Sent, Failed, Remaining int
 	StartedAt, FinishedAt          time.Time
+	CaughtUpAt                     time.Time
 	Late                           bool
 	Rate                           float64
 }
@@ -121,7 +122,8 @@ func importPeople(t *testing.T, s *localstack.Stack, prefix string, n int, statu
 func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-notices", Parameters: map[string]string{"NoticeLease": "2s", "NoticeSettleGrace": "1s"},
+	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-notices",
+		Parameters: map[string]string{"NoticeLease": "2s", "NoticeSettleGrace": "1s", "NoticeCatchUpEvery": "1s"},
 		SESAccount: localstack.SESAccount{MaxSendRate: 100, Max24HourSend: 100000, SendingEnabled: true, ProductionMode: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +215,42 @@ func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T
 	if again := admin(t, own, http.MethodPost, "/admin/policies", "application/json", changed, true); again.Status != http.StatusConflict {
 		t.Fatalf("a changed version = %d %s; want 409", again.Status, again.Body)
 	}
+	time.Sleep(1100 * time.Millisecond) // a catch-up pass is due: it finds nobody new
 	if out, err := own.Invoke(ctx, "NoticesFunction", []byte("{}")); err != nil || len(own.SESCalls.Sends()) != before {
 		t.Fatalf("a scheduled run after the notice was done = %s, %v; sent %d calls more", out, err, len(own.SESCalls.Sends())-before)
+	}
+
+	// Someone who confirms after the notice went out, before the version
+	// takes effect, is told by the next catch-up pass, once.
+	resp, err = http.PostForm(own.GatewayURL+"/signup", url.Values{"email": {"late@example.com"}, "purposes": {"surveys"}, "policy_version": {policy}})
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("late sign-up = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	mails, _ = own.Mailbox.To(ctx, "late@example.com")
+	resp, err = http.PostForm(own.GatewayURL+"/confirm", url.Values{"t": {tokenOf(t, linkPattern.FindString(mails[0].Body.Text))}})
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("late confirm = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	time.Sleep(1100 * time.Millisecond)
+	for range 2 { // the second run finds the late one told
+		if out, err := own.Invoke(ctx, "NoticesFunction", []byte("{}")); err != nil {
+			t.Fatalf("catch-up run = %s, %v", out, err)
+		}
+		time.Sleep(1100 * time.Millisecond)
+	}
+	got = noticesBySubject(t, own, marker)
+	if got["late@example.com"] != 1 || len(got) != len(recipients)+1 {
+		t.Fatalf("after the catch-up: late got %d notices, %d addresses in all; want 1 and %d", got["late@example.com"], len(got), len(recipients)+1)
+	}
+	for _, r := range recipients {
+		if got[r] != 1 {
+			t.Fatalf("%s got %d notices after the catch-up, want 1", r, got[r])
+		}
+	}
+	if st := waitDone(t, own, "2027-02", time.Minute); st.Total != len(recipients)+1 || st.Sent != len(recipients)+1 || st.Remaining != 0 || st.CaughtUpAt.IsZero() {
+		t.Fatalf("status after the catch-up = %+v", st)
 	}
 }
 

@@ -39,6 +39,9 @@ type Config struct {
 	// NoticeSettleGrace is how long after a killed run's lease lapses the next
 	// run waits, so that SES's send events mark what the killed run sent.
 	NoticeSettleGrace time.Duration
+	// NoticeCatchUpEvery is how often, until a version takes effect, a pass
+	// tells people who confirmed after its notice walked past them.
+	NoticeCatchUpEvery time.Duration
 	// NoticeConfigurationSet names the SES configuration set that publishes
 	// the notices' send events ("" sends without one).
 	NoticeConfigurationSet string
@@ -93,6 +96,7 @@ func Load(ctx context.Context, getenv func(string) string, fetch SecretFetcher) 
 	c.NoticeMinimum = duration("NOTICE_MINIMUM", 30*24*time.Hour)
 	c.NoticeLease = duration("NOTICE_LEASE", time.Minute)
 	c.NoticeSettleGrace = duration("NOTICE_SETTLE_GRACE", 2*time.Minute)
+	c.NoticeCatchUpEvery = duration("NOTICE_CATCH_UP_EVERY", 24*time.Hour)
 	c.NoticeConfigurationSet = getenv("NOTICE_CONFIGURATION_SET")
 	c.NoticesFunction = getenv("NOTICES_FUNCTION")
 	if v := getenv("NOTICE_MAX_RATE"); v != "" {

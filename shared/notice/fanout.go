@@ -57,9 +57,10 @@ type Outcome struct {
 
 // Store is what the fan-out needs from the table.
 type Store interface {
-	// ToNotify lists material versions whose notices are not done, oldest
-	// effective date first.
-	ToNotify(ctx context.Context) ([]Version, error)
+	// ToNotify lists material versions whose notices are not done, and
+	// those done but not yet in effect at now (people who confirm later are
+	// still to be told), oldest effective date first.
+	ToNotify(ctx context.Context, now time.Time) ([]Version, error)
 	// AcquireSender takes (or renews) the account-wide sender lease for
 	// owner until until, unless another owner's lease ends at or after free.
 	AcquireSender(ctx context.Context, owner string, free, until time.Time) (bool, error)
@@ -80,6 +81,15 @@ type Store interface {
 	Checkpoint(ctx context.Context, version, cursor string, sent, failed int, rate float64) error
 	// Walked records that the walk over every recipient is complete.
 	Walked(ctx context.Context, version string) error
+	// Untold returns those of rs whom version's notice has not reached and
+	// nobody is sending it to: no record, a released one, or a claim whose
+	// run's lease ended before now. Failed ones belong to the retry pass.
+	Untold(ctx context.Context, version string, rs []Recipient, now time.Time) ([]Recipient, error)
+	// CatchUp records a catch-up pass's progress: everyone up to cursor is
+	// told; added recipients join the total, sent and failed are counted.
+	CatchUp(ctx context.Context, version, cursor string, added, sent, failed int) error
+	// CaughtUp records that a catch-up pass finished at.
+	CaughtUp(ctx context.Context, version string, at time.Time) error
 	// FailedRecipients lists up to limit recipients of version whose send
 	// failed and is to be retried; Email is empty for a person we no longer hold.
 	FailedRecipients(ctx context.Context, version string, limit int) ([]Recipient, error)
@@ -138,8 +148,12 @@ type Fanout struct {
 	// 5 minutes) later, by the run after the walk.
 	MaxAttempts int
 	RetryAfter  time.Duration
-	NewRunID    func() string
-	Now         func() time.Time
+	// CatchUpEvery is how often, after the walk and until the version takes
+	// effect, a pass looks for people who confirmed since and tells them
+	// (default a day). The first pass follows the walk at once.
+	CatchUpEvery time.Duration
+	NewRunID     func() string
+	Now          func() time.Time
 	// Sleep waits, or returns the context's error.
 	Sleep func(ctx context.Context, d time.Duration) error
 	Log   *slog.Logger
@@ -169,9 +183,20 @@ func (e errStop) Error() string { return "stopped: " + e.why }
 // claims lapse with its lease and are sent by the next run.
 func (f *Fanout) Run(ctx context.Context) (rep Report, err error) {
 	rep = Report{Run: f.NewRunID(), Versions: map[string]bool{}}
-	versions, err := f.Store.ToNotify(ctx)
-	if err != nil || len(versions) == 0 {
+	all, err := f.Store.ToNotify(ctx, f.Now())
+	if err != nil {
 		return rep, err
+	}
+	// A version already done needs a run only when a catch-up pass is due:
+	// the other scheduled runs end here, having read one small partition.
+	var versions []Version
+	for _, v := range all {
+		if v.Progress.State != Done || f.catchUpDue(v.Policy, v.Progress, f.Now()) {
+			versions = append(versions, v)
+		}
+	}
+	if len(versions) == 0 {
+		return rep, nil
 	}
 	r := &run{Fanout: f, rep: &rep}
 	r.deadline, r.hasDeadline = ctx.Deadline()
@@ -268,9 +293,17 @@ func (r *run) version(ctx context.Context, v Version) (bool, error) {
 			return false, err
 		}
 	}
+	if r.catchUpDue(pol, prog, r.Now()) {
+		if err := r.catchUp(ctx, pol, &prog); err != nil {
+			return false, err
+		}
+	}
 	done, err := r.retry(ctx, pol, &prog)
 	if err != nil || !done {
 		return false, err
+	}
+	if prog.State == Done {
+		return true, nil // a later catch-up pass: finished long ago
 	}
 	if err := r.Store.Finish(ctx, pol.Version, r.Now()); err != nil {
 		return false, err
@@ -313,6 +346,78 @@ func (r *run) walk(ctx context.Context, pol Policy, prog *Progress) error {
 	}
 	prog.Walked = true
 	return r.Store.Walked(ctx, pol.Version)
+}
+
+// catchUpDue says whether a catch-up pass is to run now: right after the
+// walk, then every CatchUpEvery until the version takes effect, and always
+// to finish a pass that was cut off.
+func (f *Fanout) catchUpDue(pol Policy, prog Progress, now time.Time) bool {
+	every := f.CatchUpEvery
+	if every <= 0 {
+		every = 24 * time.Hour
+	}
+	switch {
+	case !now.Before(pol.Effective):
+		return false // in effect: a notice now would come too late anyway
+	case prog.CatchCursor != "":
+		return true
+	case prog.State != Done:
+		return prog.CaughtUpAt.IsZero()
+	}
+	return now.Sub(prog.CaughtUpAt) >= every
+}
+
+// catchUp walks the recipients again and tells those the notice has not
+// reached: people who confirmed after the walk passed their place, or since
+// the last pass. It reads the index and the records, and writes only for
+// those it tells, so a pass that finds nobody costs reads only.
+func (r *run) catchUp(ctx context.Context, pol Policy, prog *Progress) error {
+	var queue []Recipient
+	readFrom, more := prog.CatchCursor, true
+	for more || len(queue) > 0 {
+		for more && len(queue) < r.pace.batch {
+			if len(queue) == 0 && r.outOfTime() {
+				// Everyone before readFrom is told: resume there.
+				if err := r.Store.CatchUp(ctx, pol.Version, readFrom, 0, 0, 0); err != nil {
+					return err
+				}
+				prog.CatchCursor = readFrom
+				return errStop{"deadline"}
+			}
+			page, next, err := r.Store.Recipients(ctx, readFrom, r.PageSize)
+			if err != nil {
+				return err
+			}
+			untold, err := r.Store.Untold(ctx, pol.Version, page, r.Now())
+			if err != nil {
+				return err
+			}
+			queue, more = append(queue, untold...), next
+			if len(page) > 0 {
+				readFrom = page[len(page)-1].Key
+			}
+		}
+		n := min(r.pace.batch, len(queue))
+		if n == 0 {
+			break
+		}
+		sent, failed, err := r.batch(ctx, pol, queue[:n])
+		if err != nil {
+			return err
+		}
+		if err := r.Store.CatchUp(ctx, pol.Version, queue[n-1].Key, n, sent, failed); err != nil {
+			return err
+		}
+		prog.CatchCursor, prog.Total, prog.Sent, prog.Failed = queue[n-1].Key, prog.Total+n, prog.Sent+sent, prog.Failed+failed
+		r.Log.InfoContext(ctx, "notice caught up with later recipients", "version", pol.Version, "told", sent, "failed", failed)
+		queue = queue[n:]
+	}
+	now := r.Now()
+	if err := r.Store.CaughtUp(ctx, pol.Version, now); err != nil {
+		return err
+	}
+	prog.CaughtUpAt, prog.CatchCursor = now, ""
+	return nil
 }
 
 // retry sends again to recipients whose send failed at least RetryAfter ago

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -59,13 +61,49 @@ func newMemStore(n int, pol Policy) *memStore {
 	return s
 }
 
-func (s *memStore) ToNotify(context.Context) ([]Version, error) {
+func (s *memStore) ToNotify(_ context.Context, now time.Time) ([]Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st := s.version.Progress.State; st == Pending || st == Sending {
+	if st := s.version.Progress.State; st == Pending || st == Sending || st == Done && now.Before(s.version.Policy.Effective) {
 		return []Version{s.version}, nil
 	}
 	return nil, nil
+}
+
+func (s *memStore) Untold(_ context.Context, _ string, rs []Recipient, now time.Time) ([]Recipient, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Recipient
+	for _, rc := range rs {
+		if r, ok := s.records[rc.ID]; !ok || r.state == "released" || r.state == "sending" && r.until.Before(now) {
+			out = append(out, rc)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) CatchUp(_ context.Context, _, cursor string, added, sent, failed int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &s.version.Progress
+	p.CatchCursor, p.Total, p.Sent, p.Failed = cursor, p.Total+added, p.Sent+sent, p.Failed+failed
+	return nil
+}
+
+func (s *memStore) CaughtUp(_ context.Context, _ string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version.Progress.CaughtUpAt, s.version.Progress.CatchCursor = at, ""
+	return nil
+}
+
+// join adds a recipient at its place in key order, as a confirmation puts a
+// person into the index wherever their id falls.
+func (s *memStore) join(id, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := sort.Search(len(s.people), func(i int) bool { return s.people[i].Key > key })
+	s.people = slices.Insert(s.people, i, Recipient{ID: id, Email: id + "@example.com", Key: key})
 }
 
 func (s *memStore) AcquireSender(_ context.Context, owner string, now, until time.Time) (bool, error) {
@@ -469,5 +507,75 @@ func TestARunAlertsWhenTheNoticeWillBeLate(t *testing.T) {
 	f.Run(ctx)
 	if !strings.Contains(logged.String(), "level=ERROR msg=\"policy notice will finish after the version takes effect\"") {
 		t.Fatalf("no error-level alert:\n%s", logged.String())
+	}
+}
+
+func TestSomeoneWhoConfirmsBehindTheWalkIsToldByTheCatchUpPass(t *testing.T) {
+	f, st, m, _ := setup(300, 50)
+	m.script = func(call int, to []Recipient) ([]Delivery, error) {
+		if call == 4 { // the walk is past the first 200: this one lands behind it
+			st.join("late", "000010-late")
+		}
+		return make([]Delivery, len(to)), nil
+	}
+	rep, err := f.Run(context.Background())
+	if err != nil || !rep.Versions["v2"] {
+		t.Fatalf("report = %+v, %v", rep, err)
+	}
+	everyoneOnce(t, st, m)
+	if m.got["late@example.com"] != 1 || len(m.calls) != 7 {
+		t.Fatalf("the late one got %d notices in %d calls; want 1 in 7", m.got["late@example.com"], len(m.calls))
+	}
+	p := st.version.Progress
+	if p.State != Done || p.Total != 301 || p.Sent != 301 || p.Remaining() != 0 || p.CaughtUpAt.IsZero() || p.CatchCursor != "" {
+		t.Fatalf("progress = %+v", p)
+	}
+}
+
+func TestADoneNoticeCatchesUpDailyUntilTheVersionTakesEffect(t *testing.T) {
+	f, st, m, c := setup(100, 50)
+	if _, err := f.Run(context.Background()); err != nil || st.version.Progress.State != Done {
+		t.Fatalf("first run: %v, %+v", err, st.version.Progress)
+	}
+	st.join("later", "000050-later")
+	calls := len(m.calls)
+	if rep, err := f.Run(context.Background()); err != nil || len(rep.Versions) != 0 || len(m.calls) != calls {
+		t.Fatalf("a run within the day = %+v, %v; %d calls more", rep, err, len(m.calls)-calls)
+	}
+	c.Sleep(context.Background(), 24*time.Hour)
+	if rep, err := f.Run(context.Background()); err != nil || !rep.Versions["v2"] || rep.Sent != 1 {
+		t.Fatalf("the next day's run = %+v, %v", rep, err)
+	}
+	everyoneOnce(t, st, m)
+	if p := st.version.Progress; p.Total != 101 || p.Sent != 101 || p.State != Done || !p.CaughtUpAt.Equal(c.Now()) {
+		t.Fatalf("progress = %+v", p)
+	}
+
+	// Once the version is in effect a notice would come too late: no pass.
+	c.Sleep(context.Background(), pol.Effective.Sub(c.Now()))
+	st.join("after", "000060-after")
+	if rep, err := f.Run(context.Background()); err != nil || len(rep.Versions) != 0 || m.got["after@example.com"] != 0 {
+		t.Fatalf("a run after the version took effect = %+v, %v", rep, err)
+	}
+}
+
+func TestACatchUpPassThatWasCutOffResumesAtItsCursor(t *testing.T) {
+	f, st, m, _ := setup(120, 50)
+	if _, err := f.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st.join("late-a", "000010-a")
+	st.join("late-b", "000100-b")
+	st.mu.Lock()
+	st.version.Progress.CatchCursor = "000050" // a pass that got this far before it was cut off
+	st.mu.Unlock()
+	if _, err := f.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m.got["late-b@example.com"] != 1 || m.got["late-a@example.com"] != 0 {
+		t.Fatalf("the resumed pass told %v; want late-b only (late-a is before its cursor, for the next pass)", m.got)
+	}
+	if p := st.version.Progress; p.CatchCursor != "" || p.Total != 121 {
+		t.Fatalf("progress = %+v", p)
 	}
 }

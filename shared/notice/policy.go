@@ -51,6 +51,10 @@ type Progress struct {
 	Rate       float64   `json:"rate,omitempty"` // recipients per second the sender is allowed
 	Cursor     string    `json:"-"`              // where the next run resumes
 	Walked     bool      `json:"-"`              // every recipient has been tried once
+	// CaughtUpAt is when a catch-up pass last finished: a pass tells the
+	// people who became recipients after the walk passed their place.
+	CaughtUpAt  time.Time `json:"caughtUpAt,omitzero"`
+	CatchCursor string    `json:"-"` // where a cut-off catch-up pass resumes
 }
 
 // Remaining is how many recipients are still to be told.

@@ -320,10 +320,8 @@ func (s *Store) deleteMatching(ctx context.Context, cond expression.KeyCondition
 func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
 	for attempt := 0; len(reqs) > 0; attempt++ {
 		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+			if err := pause(ctx, attempt); err != nil {
+				return err
 			}
 		}
 		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: reqs}})
@@ -333,6 +331,17 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 		reqs = out.UnprocessedItems[s.table]
 	}
 	return nil
+}
+
+// pause waits before the attempt-th try of what a batch call left
+// unprocessed, longer each time.
+func pause(ctx context.Context, attempt int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(attempt*attempt) * 50 * time.Millisecond):
+		return nil
+	}
 }
 
 // Cursor is the first day not yet swept clean.

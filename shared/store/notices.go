@@ -64,6 +64,8 @@ type policyItem struct {
 	Rate        float64 `dynamodbav:"rate,omitempty"`
 	Cursor      string  `dynamodbav:"cursor,omitempty"`
 	Walked      bool    `dynamodbav:"walked,omitempty"`
+	CaughtUpAt  string  `dynamodbav:"caughtUpAt,omitempty"`
+	CatchCursor string  `dynamodbav:"catchCursor,omitempty"`
 	DuePK       string  `dynamodbav:"duePK,omitempty"` // when its notice records go (retention)
 	DueSK       string  `dynamodbav:"dueSK,omitempty"`
 }
@@ -73,7 +75,8 @@ func (it policyItem) version() notice.Version {
 		Policy: notice.Policy{Version: it.Version, Effective: parseStamp(it.Effective), Material: it.Material, Summary: it.Summary,
 			URL: it.URL, PublishedAt: parseStamp(it.PublishedAt), PublishedBy: it.PublishedBy},
 		Progress: notice.Progress{State: notice.State(it.State), Total: it.Total, Sent: it.Sent, Failed: it.Failed,
-			StartedAt: parseStamp(it.StartedAt), FinishedAt: parseStamp(it.FinishedAt), Rate: it.Rate, Cursor: it.Cursor, Walked: it.Walked},
+			StartedAt: parseStamp(it.StartedAt), FinishedAt: parseStamp(it.FinishedAt), Rate: it.Rate, Cursor: it.Cursor, Walked: it.Walked,
+			CaughtUpAt: parseStamp(it.CaughtUpAt), CatchCursor: it.CatchCursor},
 	}
 }
 
@@ -129,13 +132,17 @@ func (s *Store) PolicyVersion(ctx context.Context, version string) (v notice.Ver
 	return it.version(), nil
 }
 
-// ToNotify lists the material versions whose notices are not done: a read
-// of the small policy partition, never of people.
-func (s *Store) ToNotify(ctx context.Context) (vs []notice.Version, err error) {
+// ToNotify lists the material versions whose notices are not done, and
+// those done but not in effect at now: a read of the small policy
+// partition, never of people.
+func (s *Store) ToNotify(ctx context.Context, now time.Time) (vs []notice.Version, err error) {
 	defer wrap(&err, "store.ToNotify")
+	state := expression.Name("state")
 	expr, err := expression.NewBuilder().
 		WithKeyCondition(expression.Key("pk").Equal(expression.Value(policyPK)).And(expression.Key("sk").BeginsWith("V#"))).
-		WithFilter(expression.Name("state").In(expression.Value(string(notice.Pending)), expression.Value(string(notice.Sending)))).
+		WithFilter(expression.Or(
+			state.In(expression.Value(string(notice.Pending)), expression.Value(string(notice.Sending))),
+			expression.And(state.Equal(expression.Value(string(notice.Done))), expression.Name("effective").GreaterThan(expression.Value(stamp(now)))))).
 		Build()
 	if err != nil {
 		return nil, err
@@ -239,7 +246,8 @@ func (s *Store) StartNotice(ctx context.Context, version string, total int, now 
 		expression.Name("state").Equal(expression.Value(string(notice.Pending))))
 }
 
-// Checkpoint counts a batch and moves the cursor past it, in one write.
+// Checkpoint counts a batch and moves the cursor past it, in one write. A
+// done version still counts the retries of its catch-up passes.
 func (s *Store) Checkpoint(ctx context.Context, version, cursor string, sent, failed int, rate float64) (err error) {
 	defer wrap(&err, "store.Checkpoint(%s)", version)
 	return s.updatePolicy(ctx, version, expression.
@@ -247,7 +255,32 @@ func (s *Store) Checkpoint(ctx context.Context, version, cursor string, sent, fa
 		Set(expression.Name("rate"), expression.Value(rate)).
 		Add(expression.Name("sent"), expression.Value(sent)).
 		Add(expression.Name("failed"), expression.Value(failed)),
-		expression.Name("state").Equal(expression.Value(string(notice.Sending))))
+		sendingOrDone())
+}
+
+func sendingOrDone() expression.ConditionBuilder {
+	return expression.Name("state").In(expression.Value(string(notice.Sending)), expression.Value(string(notice.Done)))
+}
+
+// CatchUp counts a catch-up batch, adding its recipients to the total, and
+// moves the pass's cursor past it.
+func (s *Store) CatchUp(ctx context.Context, version, cursor string, added, sent, failed int) (err error) {
+	defer wrap(&err, "store.CatchUp(%s)", version)
+	return s.updatePolicy(ctx, version, expression.
+		Set(expression.Name("catchCursor"), expression.Value(cursor)).
+		Add(expression.Name("total"), expression.Value(added)).
+		Add(expression.Name("sent"), expression.Value(sent)).
+		Add(expression.Name("failed"), expression.Value(failed)),
+		sendingOrDone())
+}
+
+// CaughtUp records that a catch-up pass finished at.
+func (s *Store) CaughtUp(ctx context.Context, version string, at time.Time) (err error) {
+	defer wrap(&err, "store.CaughtUp(%s)", version)
+	return s.updatePolicy(ctx, version, expression.
+		Set(expression.Name("caughtUpAt"), expression.Value(stamp(at))).
+		Remove(expression.Name("catchCursor")),
+		sendingOrDone())
 }
 
 // Walked records that every recipient of version has been tried once.
@@ -359,6 +392,54 @@ const (
 	noticeFailed   = "failed"
 	noticeReleased = "released"
 )
+
+// Untold reads the records of rs for version, 100 to a request, and
+// returns those with none, a released one, or a claim whose run's lease
+// ended before now. Sent records are told; failed ones are the retry
+// pass's; a live claim is another run's.
+func (s *Store) Untold(ctx context.Context, version string, rs []notice.Recipient, now time.Time) (untold []notice.Recipient, err error) {
+	defer wrap(&err, "store.Untold(%s, %d)", version, len(rs))
+	proj, err := expression.NewBuilder().WithProjection(expression.NamesList(
+		expression.Name("sk"), expression.Name("state"), expression.Name("until"))).Build()
+	if err != nil {
+		return nil, err
+	}
+	held := map[string]noticeItem{}
+	for start := 0; start < len(rs); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, rc := range rs[start:min(start+100, len(rs))] {
+			keys = append(keys, key(noticePK(version), personPK(rc.ID)))
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true),
+			ProjectionExpression: proj.Projection(), ExpressionAttributeNames: proj.Names()}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := pause(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, err
+			}
+			var items []noticeItem
+			if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.table], &items); err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				held[it.SK] = it
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	for _, rc := range rs {
+		it, ok := held[personPK(rc.ID)]
+		if !ok || it.State == noticeReleased || it.State == noticeSending && it.Until < stamp(now) {
+			untold = append(untold, rc)
+		}
+	}
+	return untold, nil
+}
 
 // Claim writes the person's record for version before the send. The write
 // is conditional: nobody holds it, or what holds it failed, was given back,

@@ -45,7 +45,7 @@ func TestPublishingIsIdempotentAndAPublishedVersionNeverChanges(t *testing.T) {
 	if v, _, err := s.Publish(ctx, policy("v2.1", false), 0); err != nil || v.Progress.State != notice.NotRequired {
 		t.Fatalf("a non-material version = %+v, %v", v, err)
 	}
-	todo, err := s.ToNotify(ctx)
+	todo, err := s.ToNotify(ctx, t0)
 	if err != nil || len(todo) != 1 || todo[0].Policy.Version != "v2" {
 		t.Fatalf("to notify = %+v, %v; want only the material v2", todo, err)
 	}
@@ -235,11 +235,67 @@ func TestProgressMovesOnlyForward(t *testing.T) {
 		t.Fatalf("progress = %+v, %v", p, err)
 	}
 	must(t, s.Finish(ctx, "v3", t0.Add(time.Hour)))
-	if todo, _ := s.ToNotify(ctx); len(todo) != 0 {
-		t.Fatalf("a finished version is still to notify: %+v", todo)
-	}
 	if err := s.Finish(ctx, "v3", t0); !errors.Is(err, people.ErrConflict) {
 		t.Fatalf("finishing twice = %v", err)
+	}
+
+	// Done, but not yet in effect: catch-up passes still count the people
+	// who confirmed later.
+	if todo, err := s.ToNotify(ctx, t0.Add(2*time.Hour)); err != nil || len(todo) != 1 || todo[0].Progress.State != notice.Done {
+		t.Fatalf("a done version before it takes effect = %+v, %v; want it listed for catch-up", todo, err)
+	}
+	must(t, s.CatchUp(ctx, "v3", "5|P#c", 2, 2, 0))
+	if v, _ := s.PolicyVersion(ctx, "v3"); v.Progress.CatchCursor != "5|P#c" || v.Progress.Total != 12 || v.Progress.Sent != 10 {
+		t.Fatalf("after a catch-up batch: %+v", v.Progress)
+	}
+	must(t, s.CaughtUp(ctx, "v3", t0.Add(3*time.Hour)))
+	v, _ = s.PolicyVersion(ctx, "v3")
+	if p := v.Progress; p.CatchCursor != "" || !p.CaughtUpAt.Equal(t0.Add(3*time.Hour)) || p.State != notice.Done || p.Remaining() != 1 {
+		t.Fatalf("after the pass: %+v", p)
+	}
+	if todo, err := s.ToNotify(ctx, v.Policy.Effective); err != nil || len(todo) != 0 {
+		t.Fatalf("a version in effect is still to notify: %+v, %v", todo, err)
+	}
+}
+
+func TestUntoldIsWhomNoRecordSaysWasToldOrIsBeingTold(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	lease := t0.Add(time.Minute)
+	var all []notice.Recipient
+	for _, id := range []string{"none", "sent", "failed", "released", "live", "lapsed"} {
+		all = append(all, notice.Recipient{ID: id, Email: id + "@example.com"})
+	}
+	for _, rc := range all[1:] {
+		until := lease
+		if rc.ID == "lapsed" {
+			until = t0.Add(10 * time.Second) // its run was cut off; the lease ran out
+		}
+		if res, err := s.Claim(ctx, "v2", rc, "run-a", until, t0); err != nil || res != notice.Claimed {
+			t.Fatalf("claim %s = %v, %v", rc.ID, res, err)
+		}
+	}
+	must(t, s.Settle(ctx, "v2", "run-a", []notice.Outcome{
+		{PersonID: "sent", Sent: true, MessageID: "m", Attempts: 1},
+		{PersonID: "failed", Failed: true, Reason: "rejected", Attempts: 1},
+		{PersonID: "released"},
+	}, t0))
+	many := slices.Clone(all)
+	for i := range 150 { // more than one BatchGetItem takes
+		many = append(many, notice.Recipient{ID: fmt.Sprintf("new-%03d", i)})
+	}
+	got, err := s.Untold(ctx, "v2", many, t0.Add(30*time.Second))
+	var ids []string
+	for _, rc := range got {
+		ids = append(ids, rc.ID)
+	}
+	if err != nil || len(ids) != 153 || ids[0] != "none" || ids[1] != "released" || ids[2] != "lapsed" {
+		t.Fatalf("untold = %v (%d), %v; want none, released, lapsed and the 150 new", ids[:min(len(ids), 4)], len(ids), err)
+	}
+	// Before its lease ran out, the cut-off run's claim was live: not untold.
+	got, _ = s.Untold(ctx, "v2", all, t0.Add(5*time.Second))
+	if len(got) != 2 || got[0].ID != "none" || got[1].ID != "released" {
+		t.Fatalf("untold while the lease holds = %+v", got)
 	}
 }
 
