@@ -314,35 +314,18 @@ func (r *run) version(ctx context.Context, v Version) (bool, error) {
 	return true, nil
 }
 
-// walk tries every recipient once, from the checkpoint on. Batches run
-// across page boundaries, so every call but the last is full.
+// walk tries every recipient once, from the checkpoint on.
 func (r *run) walk(ctx context.Context, pol Policy, prog *Progress) error {
-	var queue []Recipient
-	readFrom, more := prog.Cursor, true
-	for more || len(queue) > 0 {
-		for more && len(queue) < r.pace.batch {
-			page, next, err := r.Store.Recipients(ctx, readFrom, r.PageSize)
-			if err != nil {
-				return err
-			}
-			queue, more = append(queue, page...), next
-			if len(page) > 0 {
-				readFrom = page[len(page)-1].Key
-			}
-		}
-		n := min(r.pace.batch, len(queue))
-		if n == 0 {
-			break
-		}
-		sent, failed, err := r.batch(ctx, pol, queue[:n])
-		if err != nil {
+	keepAll := func(page []Recipient) ([]Recipient, error) { return page, nil }
+	err := r.pass(ctx, pol, prog.Cursor, keepAll, func(cursor string, _, sent, failed int) error {
+		if err := r.Store.Checkpoint(ctx, pol.Version, cursor, sent, failed, r.pace.rate); err != nil {
 			return err
 		}
-		if err := r.Store.Checkpoint(ctx, pol.Version, queue[n-1].Key, sent, failed, r.pace.rate); err != nil {
-			return err
-		}
-		prog.Cursor, prog.Sent, prog.Failed = queue[n-1].Key, prog.Sent+sent, prog.Failed+failed
-		queue = queue[n:]
+		prog.Cursor, prog.Sent, prog.Failed = cursor, prog.Sent+sent, prog.Failed+failed
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	prog.Walked = true
 	return r.Store.Walked(ctx, pol.Version)
@@ -372,27 +355,55 @@ func (f *Fanout) catchUpDue(pol Policy, prog Progress, now time.Time) bool {
 // the last pass. It reads the index and the records, and writes only for
 // those it tells, so a pass that finds nobody costs reads only.
 func (r *run) catchUp(ctx context.Context, pol Policy, prog *Progress) error {
+	untold := func(page []Recipient) ([]Recipient, error) { return r.Store.Untold(ctx, pol.Version, page, r.Now()) }
+	err := r.pass(ctx, pol, prog.CatchCursor, untold, func(cursor string, told, sent, failed int) error {
+		if err := r.Store.CatchUp(ctx, pol.Version, cursor, told, sent, failed); err != nil {
+			return err
+		}
+		prog.CatchCursor, prog.Total, prog.Sent, prog.Failed = cursor, prog.Total+told, prog.Sent+sent, prog.Failed+failed
+		if told > 0 {
+			r.Log.InfoContext(ctx, "notice caught up with later recipients", "version", pol.Version, "told", sent, "failed", failed)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	now := r.Now()
+	if err := r.Store.CaughtUp(ctx, pol.Version, now); err != nil {
+		return err
+	}
+	prog.CaughtUpAt, prog.CatchCursor = now, ""
+	return nil
+}
+
+// pass reads the recipients from cursor on, keeps those keep returns, and
+// sends to them in batches that run across page boundaries, so every call
+// but the last is full. After each batch it calls advance with the last
+// recipient's key, the batch's size and what it sent and failed. Out of
+// time with nothing queued (a pass that keeps nobody reads page after page
+// without sending), it records where it stopped reading and stops.
+func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func([]Recipient) ([]Recipient, error),
+	advance func(cursor string, told, sent, failed int) error) error {
 	var queue []Recipient
-	readFrom, more := prog.CatchCursor, true
+	readFrom, more := cursor, true
 	for more || len(queue) > 0 {
 		for more && len(queue) < r.pace.batch {
 			if len(queue) == 0 && r.outOfTime() {
-				// Everyone before readFrom is told: resume there.
-				if err := r.Store.CatchUp(ctx, pol.Version, readFrom, 0, 0, 0); err != nil {
+				if err := advance(readFrom, 0, 0, 0); err != nil { // everyone before readFrom is done
 					return err
 				}
-				prog.CatchCursor = readFrom
 				return errStop{"deadline"}
 			}
 			page, next, err := r.Store.Recipients(ctx, readFrom, r.PageSize)
 			if err != nil {
 				return err
 			}
-			untold, err := r.Store.Untold(ctx, pol.Version, page, r.Now())
+			kept, err := keep(page)
 			if err != nil {
 				return err
 			}
-			queue, more = append(queue, untold...), next
+			queue, more = append(queue, kept...), next
 			if len(page) > 0 {
 				readFrom = page[len(page)-1].Key
 			}
@@ -405,18 +416,11 @@ func (r *run) catchUp(ctx context.Context, pol Policy, prog *Progress) error {
 		if err != nil {
 			return err
 		}
-		if err := r.Store.CatchUp(ctx, pol.Version, queue[n-1].Key, n, sent, failed); err != nil {
+		if err := advance(queue[n-1].Key, n, sent, failed); err != nil {
 			return err
 		}
-		prog.CatchCursor, prog.Total, prog.Sent, prog.Failed = queue[n-1].Key, prog.Total+n, prog.Sent+sent, prog.Failed+failed
-		r.Log.InfoContext(ctx, "notice caught up with later recipients", "version", pol.Version, "told", sent, "failed", failed)
 		queue = queue[n:]
 	}
-	now := r.Now()
-	if err := r.Store.CaughtUp(ctx, pol.Version, now); err != nil {
-		return err
-	}
-	prog.CaughtUpAt, prog.CatchCursor = now, ""
 	return nil
 }
 

@@ -50,6 +50,7 @@ type memStore struct {
 	owner      string
 	ownerUntil time.Time
 	claims     int
+	readDelay  time.Duration // real time each page read takes
 }
 
 func newMemStore(n int, pol Policy) *memStore {
@@ -136,6 +137,7 @@ func (s *memStore) StartNotice(_ context.Context, _ string, total int, now time.
 }
 
 func (s *memStore) Recipients(_ context.Context, cursor string, limit int) ([]Recipient, bool, error) {
+	time.Sleep(s.readDelay)
 	var out []Recipient
 	for _, p := range s.people {
 		if p.Key > cursor && len(out) < limit {
@@ -578,4 +580,32 @@ func TestACatchUpPassThatWasCutOffResumesAtItsCursor(t *testing.T) {
 	if p := st.version.Progress; p.CatchCursor != "" || p.Total != 121 {
 		t.Fatalf("progress = %+v", p)
 	}
+}
+
+func TestACatchUpPassThatFindsNobodyAndRunsOutOfTimeKeepsItsPlace(t *testing.T) {
+	f, st, m, c := setup(1000, 50)
+	if _, err := f.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	calls := len(m.calls)
+	c.Sleep(context.Background(), 25*time.Hour) // the daily pass is due
+	st.readDelay, f.Margin = 60*time.Millisecond, 10*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond) // ten pages take 600 ms
+	defer cancel()
+	rep, err := f.Run(ctx)
+	if err != nil || rep.Stopped != "deadline" {
+		t.Fatalf("report = %+v, %v; want a run stopped by its deadline", rep, err)
+	}
+	cursor := st.version.Progress.CatchCursor
+	if cursor == "" || cursor >= st.people[len(st.people)-1].Key || len(m.calls) != calls {
+		t.Fatalf("catch-up cursor %q after %d new calls; want a place part-way through and nothing sent", cursor, len(m.calls)-calls)
+	}
+	st.readDelay = 0
+	if _, err := f.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p := st.version.Progress; p.CatchCursor != "" || !p.CaughtUpAt.Equal(c.Now()) || len(m.calls) != calls {
+		t.Fatalf("progress = %+v after %d new calls; want the pass finished, nobody told twice", p, len(m.calls)-calls)
+	}
+	everyoneOnce(t, st, m)
 }
