@@ -102,8 +102,11 @@ notices:
 bench: tools
 	$(GO) run ./infra/cmd/bench
 
+# 1,000 people due in tables of 10,000 and 200,000 (SWEEP_SIZES=1000,10000 for a quick look).
+SWEEP_DUE   ?= 1000
+SWEEP_SIZES ?= 10000,200000
 bench-sweep: tools
-	$(GO) run ./infra/cmd/bench -only sweep
+	$(GO) run ./infra/cmd/bench -only sweep -sweep-due $(SWEEP_DUE) -sweep-sizes $(SWEEP_SIZES)
 
 bench-notices: tools
 	$(GO) run ./infra/cmd/bench -only notices
