@@ -100,17 +100,8 @@ func (h *handler) status(ctx context.Context, req web.Request) (web.Response, er
 // Status is a version and where its notice stands.
 type Status struct {
 	notice.Policy
-	State      notice.State `json:"state"`
-	Total      int          `json:"total"`
-	Sent       int          `json:"sent"`
-	Failed     int          `json:"failed"`
-	Remaining  int          `json:"remaining"`
-	StartedAt  time.Time    `json:"startedAt,omitzero"`
-	FinishedAt time.Time    `json:"finishedAt,omitzero"`
-	// CaughtUpAt is when a pass last told the people who confirmed after
-	// the walk passed them (they are added to total and sent).
-	CaughtUpAt      time.Time `json:"caughtUpAt,omitzero"`
-	Rate            float64   `json:"rate,omitempty"`
+	notice.Progress
+	Remaining       int       `json:"remaining"`
 	EstimatedFinish time.Time `json:"estimatedFinish,omitzero"`
 	// Late is true when the notice will not reach everyone before the
 	// version takes effect.
@@ -119,8 +110,7 @@ type Status struct {
 
 func statusOf(v notice.Version, now time.Time) Status {
 	p := v.Progress
-	return Status{Policy: v.Policy, State: p.State, Total: p.Total, Sent: p.Sent, Failed: p.Failed, Remaining: p.Remaining(),
-		StartedAt: p.StartedAt, FinishedAt: p.FinishedAt, CaughtUpAt: p.CaughtUpAt, Rate: p.Rate, EstimatedFinish: p.EstimatedFinish(now), Late: p.Late(v.Policy, now)}
+	return Status{Policy: v.Policy, Progress: p, Remaining: p.Remaining(), EstimatedFinish: p.EstimatedFinish(now), Late: p.Late(v.Policy, now)}
 }
 
 // caller is the IAM principal API Gateway authorised.

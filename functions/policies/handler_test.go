@@ -75,6 +75,14 @@ func TestPublishingKicksTheSenderOnceAndOnlyForAMaterialVersion(t *testing.T) {
 		if st.PublishedBy != "arn:aws:iam::1:user/ops" || st.State != notice.Pending {
 			t.Fatalf("status = %+v; want the caller recorded and the notice pending", st)
 		}
+		// The fields operators and `make notice-status` read, by name.
+		var fields map[string]any
+		json.Unmarshal([]byte(resp.Body), &fields)
+		for _, name := range []string{"version", "effective", "state", "total", "sent", "failed", "remaining", "late"} {
+			if _, ok := fields[name]; !ok {
+				t.Errorf("the status has no %q: %s", name, resp.Body)
+			}
+		}
 	}
 	if resp := post(material); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the same again = %d %s", resp.StatusCode, resp.Body)
