@@ -379,12 +379,23 @@ func (r *run) catchUp(ctx context.Context, pol Policy, prog *Progress) error {
 
 // pass reads the recipients from cursor on, keeps those keep returns, and
 // sends to them in batches that run across page boundaries, so every call
-// but the last is full. After each batch it calls advance with the last
-// recipient's key, the batch's size and what it sent and failed. Out of
-// time with nothing queued (a pass that keeps nobody reads page after page
-// without sending), it records where it stopped reading and stops.
+// but the last is full. The next page is read while this one is sent, so
+// sending never waits for a read that takes less time than a page's sends.
+// After each batch it calls advance with the last recipient's key, the
+// batch's size and what it sent and failed. Out of time with nothing queued
+// (a pass that keeps nobody reads page after page without sending), it
+// records where it stopped reading and stops.
 func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func([]Recipient) ([]Recipient, error),
 	advance func(cursor string, told, sent, failed int) error) error {
+	readCtx, stopReading := context.WithCancel(ctx)
+	ahead := r.readAhead(readCtx, cursor, keep)
+	pending := true
+	defer func() { // no read outlives the pass
+		stopReading()
+		if pending {
+			<-ahead
+		}
+	}()
 	var queue []Recipient
 	readFrom, more := cursor, true
 	for more || len(queue) > 0 {
@@ -395,17 +406,14 @@ func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func([]R
 				}
 				return errStop{"deadline"}
 			}
-			page, next, err := r.Store.Recipients(ctx, readFrom, r.PageSize)
-			if err != nil {
-				return err
+			pg := <-ahead
+			pending = false
+			if pg.err != nil {
+				return pg.err
 			}
-			kept, err := keep(page)
-			if err != nil {
-				return err
-			}
-			queue, more = append(queue, kept...), next
-			if len(page) > 0 {
-				readFrom = page[len(page)-1].Key
+			queue, more, readFrom = append(queue, pg.kept...), pg.more, pg.last
+			if more {
+				ahead, pending = r.readAhead(readCtx, readFrom, keep), true
 			}
 		}
 		n := min(r.pace.batch, len(queue))
@@ -422,6 +430,32 @@ func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func([]R
 		queue = queue[n:]
 	}
 	return nil
+}
+
+// page is one read of the recipients: those kept, the key of the last one
+// read (kept or not), and whether more follow.
+type page struct {
+	kept []Recipient
+	last string
+	more bool
+	err  error
+}
+
+// readAhead reads and filters the page after cursor in the background.
+func (r *run) readAhead(ctx context.Context, cursor string, keep func([]Recipient) ([]Recipient, error)) <-chan page {
+	out := make(chan page, 1)
+	go func() {
+		rs, more, err := r.Store.Recipients(ctx, cursor, r.PageSize)
+		pg := page{last: cursor, more: more, err: err}
+		if err == nil {
+			pg.kept, pg.err = keep(rs)
+		}
+		if len(rs) > 0 {
+			pg.last = rs[len(rs)-1].Key
+		}
+		out <- pg
+	}()
+	return out
 }
 
 // retry sends again to recipients whose send failed at least RetryAfter ago

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -51,6 +52,7 @@ type memStore struct {
 	ownerUntil time.Time
 	claims     int
 	readDelay  time.Duration // real time each page read takes
+	reading    atomic.Int32  // page reads in progress
 }
 
 func newMemStore(n int, pol Policy) *memStore {
@@ -137,6 +139,8 @@ func (s *memStore) StartNotice(_ context.Context, _ string, total int, now time.
 }
 
 func (s *memStore) Recipients(_ context.Context, cursor string, limit int) ([]Recipient, bool, error) {
+	s.reading.Add(1)
+	defer s.reading.Add(-1)
 	time.Sleep(s.readDelay)
 	var out []Recipient
 	for _, p := range s.people {
@@ -608,4 +612,25 @@ func TestACatchUpPassThatFindsNobodyAndRunsOutOfTimeKeepsItsPlace(t *testing.T) 
 		t.Fatalf("progress = %+v after %d new calls; want the pass finished, nobody told twice", p, len(m.calls)-calls)
 	}
 	everyoneOnce(t, st, m)
+}
+
+func TestTheNextPageIsReadWhileThisOneIsSent(t *testing.T) {
+	f, st, m, _ := setup(1000, 50) // ten pages of 100, two calls each
+	st.readDelay = 100 * time.Millisecond
+	overlapped := 0
+	m.script = func(_ int, to []Recipient) ([]Delivery, error) {
+		if st.reading.Load() > 0 {
+			overlapped++
+		}
+		return make([]Delivery, len(to)), nil
+	}
+	if _, err := f.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	everyoneOnce(t, st, m)
+	// Every page but the last is sent while the next is read: a pass that
+	// read only when its queue ran dry would overlap none.
+	if overlapped < 9 {
+		t.Fatalf("%d of %d calls were sent while a page was read; want at least the first of each page but the last", overlapped, len(m.calls))
+	}
 }
