@@ -316,7 +316,7 @@ func (r *run) version(ctx context.Context, v Version) (bool, error) {
 
 // walk tries every recipient once, from the checkpoint on.
 func (r *run) walk(ctx context.Context, pol Policy, prog *Progress) error {
-	keepAll := func(page []Recipient) ([]Recipient, error) { return page, nil }
+	keepAll := func(_ context.Context, page []Recipient) ([]Recipient, error) { return page, nil }
 	err := r.pass(ctx, pol, prog.Cursor, keepAll, func(cursor string, _, sent, failed int) error {
 		if err := r.Store.Checkpoint(ctx, pol.Version, cursor, sent, failed, r.pace.rate); err != nil {
 			return err
@@ -355,7 +355,9 @@ func (f *Fanout) catchUpDue(pol Policy, prog Progress, now time.Time) bool {
 // the last pass. It reads the index and the records, and writes only for
 // those it tells, so a pass that finds nobody costs reads only.
 func (r *run) catchUp(ctx context.Context, pol Policy, prog *Progress) error {
-	untold := func(page []Recipient) ([]Recipient, error) { return r.Store.Untold(ctx, pol.Version, page, r.Now()) }
+	untold := func(ctx context.Context, page []Recipient) ([]Recipient, error) {
+		return r.Store.Untold(ctx, pol.Version, page, r.Now())
+	}
 	err := r.pass(ctx, pol, prog.CatchCursor, untold, func(cursor string, told, sent, failed int) error {
 		if err := r.Store.CatchUp(ctx, pol.Version, cursor, told, sent, failed); err != nil {
 			return err
@@ -385,7 +387,7 @@ func (r *run) catchUp(ctx context.Context, pol Policy, prog *Progress) error {
 // batch's size and what it sent and failed. Out of time with nothing queued
 // (a pass that keeps nobody reads page after page without sending), it
 // records where it stopped reading and stops.
-func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func([]Recipient) ([]Recipient, error),
+func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func(context.Context, []Recipient) ([]Recipient, error),
 	advance func(cursor string, told, sent, failed int) error) error {
 	readCtx, stopReading := context.WithCancel(ctx)
 	ahead := r.readAhead(readCtx, cursor, keep)
@@ -442,13 +444,13 @@ type page struct {
 }
 
 // readAhead reads and filters the page after cursor in the background.
-func (r *run) readAhead(ctx context.Context, cursor string, keep func([]Recipient) ([]Recipient, error)) <-chan page {
+func (r *run) readAhead(ctx context.Context, cursor string, keep func(context.Context, []Recipient) ([]Recipient, error)) <-chan page {
 	out := make(chan page, 1)
 	go func() {
 		rs, more, err := r.Store.Recipients(ctx, cursor, r.PageSize)
 		pg := page{last: cursor, more: more, err: err}
 		if err == nil {
-			pg.kept, pg.err = keep(rs)
+			pg.kept, pg.err = keep(ctx, rs)
 		}
 		if len(rs) > 0 {
 			pg.last = rs[len(rs)-1].Key
