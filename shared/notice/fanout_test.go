@@ -53,6 +53,7 @@ type memStore struct {
 	claims     int
 	readDelay  time.Duration // real time each page read takes
 	reading    atomic.Int32  // page reads in progress
+	erased     map[string]bool
 }
 
 func newMemStore(n int, pol Policy) *memStore {
@@ -144,7 +145,7 @@ func (s *memStore) Recipients(_ context.Context, cursor string, limit int) ([]Re
 	time.Sleep(s.readDelay)
 	var out []Recipient
 	for _, p := range s.people {
-		if p.Key > cursor && len(out) < limit {
+		if p.Key > cursor && len(out) < limit && !s.erased[p.ID] {
 			out = append(out, p)
 		}
 	}
@@ -203,7 +204,11 @@ func (s *memStore) FailedRecipients(_ context.Context, _ string, limit int) ([]R
 	var out []Recipient
 	for _, p := range s.people {
 		if r, ok := s.records[p.ID]; ok && r.retry && len(out) < limit {
-			out = append(out, Recipient{ID: p.ID, Email: p.Email, Attempts: r.attempts, LastAttempt: r.at})
+			email := p.Email
+			if s.erased[p.ID] {
+				email = "" // the record outlives the person, as in the table
+			}
+			out = append(out, Recipient{ID: p.ID, Email: email, Attempts: r.attempts, LastAttempt: r.at})
 		}
 	}
 	return out, nil
@@ -632,5 +637,34 @@ func TestTheNextPageIsReadWhileThisOneIsSent(t *testing.T) {
 	// read only when its queue ran dry would overlap none.
 	if overlapped < 9 {
 		t.Fatalf("%d of %d calls were sent while a page was read; want at least the first of each page but the last", overlapped, len(m.calls))
+	}
+}
+
+func TestAFailedRecipientErasedBeforeTheRetryIsGivenUpNotSent(t *testing.T) {
+	f, st, m, c := setup(10, 14)
+	tries := map[string]int{}
+	m.script = func(_ int, to []Recipient) ([]Delivery, error) {
+		ds := make([]Delivery, len(to))
+		for i, r := range to {
+			tries[r.ID]++
+			if r.ID == "p0004" {
+				ds[i] = Delivery{Result: Rejected, Reason: "MESSAGE_REJECTED"}
+			}
+		}
+		return ds, nil
+	}
+	if rep, err := f.Run(context.Background()); err != nil || rep.Versions["v2"] {
+		t.Fatalf("first run = %+v, %v; want one failure waiting for a retry", rep, err)
+	}
+	st.mu.Lock()
+	st.erased = map[string]bool{"p0004": true}
+	st.mu.Unlock()
+	c.Sleep(context.Background(), 6*time.Minute)
+	rep, err := f.Run(context.Background())
+	if p := st.version.Progress; err != nil || !rep.Versions["v2"] || p.State != Done || p.Sent != 9 || p.Failed != 1 || tries["p0004"] != 1 {
+		t.Fatalf("after the erasure: %+v, %v; progress %+v, tries %v; want the notice done, the erased person never tried again", rep, err, p, tries)
+	}
+	if r := st.records["p0004"]; r.state != "failed" || r.retry {
+		t.Fatalf("the erased person's record = %+v; want failed for good", r)
 	}
 }

@@ -400,3 +400,50 @@ func TestTheSenderLeaseWaitsOutTheGraceAfterAKilledRun(t *testing.T) {
 		t.Fatal("a run must take over once the grace has passed")
 	}
 }
+
+func TestAnErasedPersonIsToldNothingAndTheirFailedNoticeIsGivenUp(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	person(t, s, "stays", t0, true, people.Newsletter)
+	person(t, s, "leaves", t0, true, people.Newsletter)
+	e := people.NewEvents("leaves", people.Withdraw, []people.Purpose{people.AllMarketing}, t0, people.Context{Source: "one-click"}, people.RandomID)[0]
+	if _, err := s.StopMarketing(ctx, "leaves", e, r.PersonClock(people.Unsubscribed, nil, t0)); err != nil {
+		t.Fatal(err)
+	}
+	// Their notice failed before the erasure: the retry pass will look for them.
+	if res, err := s.Claim(ctx, "v2", notice.Recipient{ID: "leaves"}, "run-a", t0.Add(time.Minute), t0); err != nil || res != notice.Claimed {
+		t.Fatalf("claim = %v, %v", res, err)
+	}
+	if err := s.Settle(ctx, "v2", "run-a", []notice.Outcome{{PersonID: "leaves", Failed: true, Attempts: 1}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	ids := func() []string {
+		t.Helper()
+		page, _, err := s.Recipients(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, rc := range page {
+			ids = append(ids, rc.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if got := ids(); !slices.Equal(got, []string{"leaves", "stays"}) {
+		t.Fatalf("recipients before the erasure = %v", got)
+	}
+	if sum, err := sweep(s).Run(ctx, t0.Add(91*24*time.Hour), false); err != nil || sum.Erased[people.RuleNoPurpose] != 1 {
+		t.Fatalf("sweep = %+v, %v; want the unsubscribed person erased", sum, err)
+	}
+	if got := ids(); !slices.Equal(got, []string{"stays"}) {
+		t.Fatalf("recipients after the erasure = %v; want only the person we still hold", got)
+	}
+	if n, err := s.CountRecipients(ctx); err != nil || n != 1 {
+		t.Fatalf("count after the erasure = %d, %v", n, err)
+	}
+	failed, err := s.FailedRecipients(ctx, "v2", 10)
+	if err != nil || len(failed) != 1 || failed[0].ID != "leaves" || failed[0].Email != "" {
+		t.Fatalf("failed recipients = %+v, %v; want the erased person with no address, for the retry pass to give up", failed, err)
+	}
+}
