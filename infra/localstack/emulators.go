@@ -50,7 +50,8 @@ func (e *Emulator) Stop() {
 
 // StartDynamoDB starts moto_server from the project's virtualenv, through
 // infra/moto/serve.py: moto with transactions that back up the items they
-// name rather than whole tables, so its cost does not grow with the table.
+// name rather than whole tables, and queries that do not sort the whole
+// table first, so its cost does not grow with the table.
 // Its calls go through one at a time (see StartCounter).
 func StartDynamoDB(ctx context.Context, root, logDir string) (*Emulator, error) {
 	addr, err := FreeAddr()

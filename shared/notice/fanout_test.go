@@ -260,6 +260,21 @@ func (m *mailer) SendNotice(_ context.Context, _ Policy, to []Recipient) ([]Deli
 	return ds, nil
 }
 
+// rejecting is a mailer script that counts each recipient's tries and
+// rejects the try reject names.
+func rejecting(tries map[string]int, reject func(id string, try int) bool) func(int, []Recipient) ([]Delivery, error) {
+	return func(_ int, to []Recipient) ([]Delivery, error) {
+		ds := make([]Delivery, len(to))
+		for i, r := range to {
+			tries[r.ID]++
+			if reject(r.ID, tries[r.ID]) {
+				ds[i] = Delivery{Result: Rejected, Reason: "MESSAGE_REJECTED"}
+			}
+		}
+		return ds, nil
+	}
+}
+
 // maxInWindow is the most recipients sent in any one-second window.
 func (m *mailer) maxInWindow() int {
 	most := 0
@@ -369,16 +384,7 @@ func TestThrottledEntriesAreSentAgainAfterABackoff(t *testing.T) {
 func TestAFailedSendIsRetriedByALaterRunUntilItIsGivenUp(t *testing.T) {
 	f, st, m, c := setup(10, 14)
 	tries := map[string]int{}
-	m.script = func(_ int, to []Recipient) ([]Delivery, error) {
-		ds := make([]Delivery, len(to))
-		for i, r := range to {
-			tries[r.ID]++
-			if r.ID == "p0003" || (r.ID == "p0007" && tries[r.ID] == 1) {
-				ds[i] = Delivery{Result: Rejected, Reason: "MESSAGE_REJECTED"}
-			}
-		}
-		return ds, nil
-	}
+	m.script = rejecting(tries, func(id string, try int) bool { return id == "p0003" || (id == "p0007" && try == 1) })
 	rep, err := f.Run(context.Background())
 	p := st.version.Progress
 	if err != nil || rep.Versions["v2"] || p.Sent != 8 || p.Failed != 2 || !p.Walked {
@@ -643,16 +649,7 @@ func TestTheNextPageIsReadWhileThisOneIsSent(t *testing.T) {
 func TestAFailedRecipientErasedBeforeTheRetryIsGivenUpNotSent(t *testing.T) {
 	f, st, m, c := setup(10, 14)
 	tries := map[string]int{}
-	m.script = func(_ int, to []Recipient) ([]Delivery, error) {
-		ds := make([]Delivery, len(to))
-		for i, r := range to {
-			tries[r.ID]++
-			if r.ID == "p0004" {
-				ds[i] = Delivery{Result: Rejected, Reason: "MESSAGE_REJECTED"}
-			}
-		}
-		return ds, nil
-	}
+	m.script = rejecting(tries, func(id string, _ int) bool { return id == "p0004" })
 	if rep, err := f.Run(context.Background()); err != nil || rep.Versions["v2"] {
 		t.Fatalf("first run = %+v, %v; want one failure waiting for a retry", rep, err)
 	}
