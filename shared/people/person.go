@@ -29,6 +29,7 @@ type Person struct {
 	UpdatedAt     time.Time
 	ConfirmedAt   time.Time // zero until the first confirmation
 	ConfirmMailAt time.Time // when the last confirmation mail was claimed
+	Account       Account   // the product's account for this address, if any
 	Version       int64     // optimistic-lock counter, bumped by every write
 }
 

@@ -48,11 +48,18 @@ type Clock struct {
 // IsZero reports whether no clock runs.
 func (c Clock) IsZero() bool { return c.Rule == "" }
 
-// PersonClock is the clock of a person after a change at now: unconfirmed
-// people go after Unconfirmed; people with an active purpose after Inactive
-// without confirmed activity; people with none after NoPurpose. A rule with
-// no period configured starts no clock (never "due at once").
-func (r Retention) PersonClock(status Status, active []Purpose, now time.Time) Clock {
+// PersonClock is the clock of a person after a change at now. While their
+// account is open no clock runs (policy section 11: kept while the account
+// is active). Otherwise unconfirmed people go after Unconfirmed, people with
+// an active purpose after Inactive without confirmed activity, people with
+// none after NoPurpose; once an account was closed, the person goes
+// ClosedAccount after the closing, or later if an active purpose still asks
+// for their address (a newsletter they kept). A rule with no period
+// configured starts no clock (never "due at once").
+func (r Retention) PersonClock(status Status, active []Purpose, acct Account, now time.Time) Clock {
+	if acct.State == AccountOpen {
+		return Clock{}
+	}
 	rule, d := RuleNoPurpose, r.NoPurpose
 	switch {
 	case len(active) > 0:
@@ -60,10 +67,27 @@ func (r Retention) PersonClock(status Status, active []Purpose, now time.Time) C
 	case status == Unconfirmed:
 		rule, d = RuleUnconfirmed, r.Unconfirmed
 	}
-	if d <= 0 {
-		return Clock{}
+	var c Clock
+	if d > 0 {
+		c = Clock{rule, now.Add(d)}
 	}
-	return Clock{rule, now.Add(d)}
+	if acct.State == AccountClosed && r.ClosedAccount > 0 {
+		// An account closed longer ago than that (reported late, or a clock
+		// refiled by the sweep) is due now: a day already swept is never
+		// looked at again.
+		closed := Clock{RuleClosedAccount, later(acct.At.Add(r.ClosedAccount), now)}
+		if len(active) == 0 || c.IsZero() || closed.Due.After(c.Due) {
+			return closed
+		}
+	}
+	return c
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // WithProofClocks starts the proof clock of each withdrawal among events:

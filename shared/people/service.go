@@ -132,7 +132,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, err
 		PolicyVersion: in.PolicyVersion,
 		Events:        NewEvents(id, Grant, purposes, now, in.Context.Pseudonymised(s.PersonID), s.NewID),
 		Now:           now, MailAfter: now.Add(-s.ResendInterval),
-		Clock: s.Retention.PersonClock(Unconfirmed, nil, now),
+		// Written without a read, so without the account: the store keeps a
+		// running clock, and the sweep re-checks an account before erasing.
+		Clock: s.Retention.PersonClock(Unconfirmed, nil, Account{}, now),
 	}
 	claimed, err := s.Store.SignUp(ctx, rec)
 	if err != nil {
@@ -198,7 +200,7 @@ func (s *Service) Confirm(ctx context.Context, personID string, purposes []Purpo
 			Pending: slices.DeleteFunc(slices.Clone(p.Pending), func(q Purpose) bool { return slices.Contains(todo, q) }),
 			Status:  Confirmed, Joined: todo, Now: now,
 			Events: NewEvents(personID, Confirm, todo, now, c.Pseudonymised(s.PersonID), s.NewID),
-			Clock:  s.Retention.PersonClock(Confirmed, active, now),
+			Clock:  s.Retention.PersonClock(Confirmed, active, p.Account, now),
 		})
 		if err == ErrConflict {
 			continue // someone wrote in between: read again and decide again

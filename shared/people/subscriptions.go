@@ -19,7 +19,7 @@ type ConsentChange struct {
 	Left    []Purpose // purposes that stopped being active: the person leaves their lists
 	Events  []ConsentEvent
 	Now     time.Time
-	Clock   Clock // the person's retention clock from now on
+	Clock   Clock // the person's retention clock from now on; zero: none runs (an open account)
 }
 
 // SubscriptionStore is what unsubscribing and the preferences page need.
@@ -50,7 +50,9 @@ type Subscriptions struct {
 func (s *Subscriptions) StopMarketing(ctx context.Context, personID string, c Context) (bool, error) {
 	now := s.Now().UTC()
 	e := s.Retention.WithProofClocks(NewEvents(personID, Withdraw, []Purpose{AllMarketing}, now, c.Pseudonymised(s.Pseudonym), s.NewID))[0]
-	changed, err := s.Store.StopMarketing(ctx, personID, e, s.Retention.PersonClock(Unsubscribed, nil, now))
+	// One write and no read, so the clock assumes no account: the sweep
+	// re-checks the account before it erases anyone (see store.Erase).
+	changed, err := s.Store.StopMarketing(ctx, personID, e, s.Retention.PersonClock(Unsubscribed, nil, Account{}, now))
 	if err != nil {
 		return false, fmt.Errorf("people.StopMarketing: %w", err)
 	}
@@ -90,7 +92,7 @@ func (s *Subscriptions) SetPreferences(ctx context.Context, personID string, wan
 			Active: want, Pending: pending, Joined: joined, Left: left, Now: now,
 			Events: append(NewEvents(personID, Grant, joined, now, pc, s.NewID),
 				s.Retention.WithProofClocks(NewEvents(personID, Withdraw, left, now, pc, s.NewID))...),
-			Status: status, Clock: s.Retention.PersonClock(status, want, now),
+			Status: status, Clock: s.Retention.PersonClock(status, want, p.Account, now),
 		}
 		err = s.Store.ChangeConsent(ctx, p, ch)
 		if err == ErrConflict {

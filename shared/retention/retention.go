@@ -37,7 +37,7 @@ type Outcome int
 const (
 	Erased      Outcome = iota // the person (or their old ledger) is gone
 	Moved                      // the clock moved since it was filed (they came back): skipped
-	Rescheduled                // still held, but the rule no longer applies: a new clock runs
+	Rescheduled                // still held, the rule no longer applies: the clock of the one that does runs (none while an account is open)
 )
 
 // Store is what a sweep needs from the table.

@@ -25,6 +25,16 @@ func dueKeys(c people.Clock, pk string) (string, string) {
 	return "DUE#" + c.Due.UTC().Format("2006-01-02"), stamp(c.Due) + "#" + string(c.Rule) + "#" + pk
 }
 
+// withClock files the item under c's due day, or takes it out of the due
+// index when no clock runs (a person whose account is open).
+func withClock(upd expression.UpdateBuilder, c people.Clock, pk string) expression.UpdateBuilder {
+	if c.IsZero() {
+		return upd.Remove(expression.Name("duePK")).Remove(expression.Name("dueSK"))
+	}
+	duePK, dueSK := dueKeys(c, pk)
+	return upd.Set(expression.Name("duePK"), expression.Value(duePK)).Set(expression.Name("dueSK"), expression.Value(dueSK))
+}
+
 const (
 	suppressedSK = "SUPPRESSED"
 	sweepPK      = "SWEEP"
@@ -109,10 +119,7 @@ func sameClock(e retention.Entry) expression.ConditionBuilder {
 func (s *Store) erasePerson(ctx context.Context, e retention.Entry, r people.Retention, now time.Time) (out retention.Outcome, err error) {
 	id := e.PersonID()
 	defer wrap(&err, "store.Erase(%s)", id)
-	cond := sameClock(e)
-	if e.Rule == people.RuleNoPurpose || e.Rule == people.RuleUnconfirmed {
-		cond = expression.And(cond, expression.AttributeNotExists(expression.Name("active")))
-	}
+	cond := expression.And(sameClock(e), stillApplies(e.Rule))
 	del, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return 0, err
@@ -146,10 +153,27 @@ func (s *Store) erasePerson(ctx context.Context, e retention.Entry, r people.Ret
 	return retention.Erased, nil
 }
 
+// stillApplies is the condition that a person's rule holds as it is stored.
+// Writes that do not read the person first (sign-up, one-click unsubscribe)
+// file a clock without knowing all of it: a testimonial consent may outlive
+// a one-click unsubscribe, or an account be open. The condition catches
+// those, and reclock files the clock that does apply.
+func stillApplies(rule people.Rule) expression.ConditionBuilder {
+	account := expression.Name("account")
+	noAccount := expression.AttributeNotExists(account)
+	switch rule {
+	case people.RuleUnconfirmed, people.RuleNoPurpose:
+		return expression.And(noAccount, expression.AttributeNotExists(expression.Name("active")))
+	case people.RuleClosedAccount:
+		return account.Equal(expression.Value(string(people.AccountClosed)))
+	}
+	return expression.Or(noAccount, account.NotEqual(expression.Value(string(people.AccountOpen))))
+}
+
 // reclock decides about a person whose erasure condition failed: if the
 // clock moved, nothing is left to do; if it still runs as filed but the rule
-// no longer applies (a testimonial consent outlived a one-click unsubscribe),
-// the clock restarts under the rule that does apply.
+// no longer applies (see stillApplies), the clock restarts under the rule
+// that does apply, or stops while an account is open.
 func (s *Store) reclock(ctx context.Context, e retention.Entry, r people.Retention, now time.Time) (retention.Outcome, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(e.PK, profileSK), ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -160,10 +184,8 @@ func (s *Store) reclock(ctx context.Context, e retention.Entry, r people.Retenti
 		return retention.Moved, nil
 	}
 	p := it.person()
-	duePK, dueSK := dueKeys(r.PersonClock(p.Status, p.Active, now), e.PK)
-	expr, err := expression.NewBuilder().WithCondition(sameClock(e)).WithUpdate(expression.
-		Set(expression.Name("duePK"), expression.Value(duePK)).
-		Set(expression.Name("dueSK"), expression.Value(dueSK))).Build()
+	upd := withClock(expression.UpdateBuilder{}, r.PersonClock(p.Status, p.Active, p.Account, now), e.PK)
+	expr, err := expression.NewBuilder().WithCondition(sameClock(e)).WithUpdate(upd).Build()
 	if err != nil {
 		return 0, err
 	}

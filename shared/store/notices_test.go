@@ -67,7 +67,7 @@ func TestRecipientsAreConfirmedAddressesIncludingUnsubscribedOnes(t *testing.T) 
 	}
 	person(t, s, "rc-unconfirmed", t0, false, people.Newsletter)
 	e := people.NewEvents("rc-03", people.Withdraw, []people.Purpose{people.AllMarketing}, t0, people.Context{Source: "one-click"}, people.RandomID)[0]
-	if changed, err := s.StopMarketing(ctx, "rc-03", e, r.PersonClock(people.Unsubscribed, nil, t0)); err != nil || !changed {
+	if changed, err := s.StopMarketing(ctx, "rc-03", e, r.PersonClock(people.Unsubscribed, nil, people.Account{}, t0)); err != nil || !changed {
 		t.Fatalf("unsubscribe = %v, %v", changed, err)
 	}
 	if n, err := s.CountRecipients(ctx); err != nil || n != len(want) {
@@ -407,7 +407,7 @@ func TestAnErasedPersonIsToldNothingAndTheirFailedNoticeIsGivenUp(t *testing.T) 
 	person(t, s, "stays", t0, true, people.Newsletter)
 	person(t, s, "leaves", t0, true, people.Newsletter)
 	e := people.NewEvents("leaves", people.Withdraw, []people.Purpose{people.AllMarketing}, t0, people.Context{Source: "one-click"}, people.RandomID)[0]
-	if _, err := s.StopMarketing(ctx, "leaves", e, r.PersonClock(people.Unsubscribed, nil, t0)); err != nil {
+	if _, err := s.StopMarketing(ctx, "leaves", e, r.PersonClock(people.Unsubscribed, nil, people.Account{}, t0)); err != nil {
 		t.Fatal(err)
 	}
 	// Their notice failed before the erasure: the retry pass will look for them.

@@ -45,7 +45,7 @@ var r = people.DefaultRetention
 func person(t *testing.T, s *store.Store, id string, at time.Time, confirm bool, ps ...people.Purpose) {
 	t.Helper()
 	rec := signUp(id, at, ps...)
-	rec.Clock = r.PersonClock(people.Unconfirmed, nil, at)
+	rec.Clock = r.PersonClock(people.Unconfirmed, nil, people.Account{}, at)
 	for i := range rec.Events {
 		rec.Events[i].IP = "keyed-ip-of-" + id
 	}
@@ -57,7 +57,7 @@ func person(t *testing.T, s *store.Store, id string, at time.Time, confirm bool,
 	}
 	p, _ := s.Person(context.Background(), id)
 	err := s.ChangeConsent(context.Background(), p, people.ConsentChange{Active: ps, Joined: ps, Status: people.Confirmed, Now: at,
-		Clock: r.PersonClock(people.Confirmed, ps, at)})
+		Clock: r.PersonClock(people.Confirmed, ps, people.Account{}, at)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestSweepErasesWhatIsDueAndLeavesOnlyAggregates(t *testing.T) {
 	person(t, s, "late", t0.Add(3*24*time.Hour), false, people.Offers) // due t0+10d
 	p, _ := s.Person(ctx, "back")
 	s.ChangeConsent(ctx, p, people.ConsentChange{Active: []people.Purpose{people.Offers}, Joined: []people.Purpose{people.Offers},
-		Status: people.Confirmed, Now: t0.Add(3 * 24 * time.Hour), Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Offers}, t0.Add(3*24*time.Hour))})
+		Status: people.Confirmed, Now: t0.Add(3 * 24 * time.Hour), Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Offers}, people.Account{}, t0.Add(3*24*time.Hour))})
 
 	sum, err := sweep(s).Run(ctx, t0.Add(8*24*time.Hour), false)
 	if err != nil {
@@ -219,7 +219,7 @@ func TestAPersonWhoseClockMovedOrRuleNoLongerAppliesIsKept(t *testing.T) {
 	}
 	p, _ := s.Person(ctx, "moved") // they come back after the sweep read the index
 	s.ChangeConsent(ctx, p, people.ConsentChange{Active: []people.Purpose{people.Newsletter}, Status: people.Confirmed, Now: t0.Add(time.Hour),
-		Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Newsletter}, t0.Add(time.Hour))})
+		Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Newsletter}, people.Account{}, t0.Add(time.Hour))})
 	if out, err := s.Erase(ctx, stale[0], r, t0.Add(8*24*time.Hour)); err != nil || out != retention.Moved {
 		t.Fatalf("Erase of a moved clock = %v, %v", out, err)
 	}
@@ -231,7 +231,7 @@ func TestAPersonWhoseClockMovedOrRuleNoLongerAppliesIsKept(t *testing.T) {
 	// the sweep restarts it as the inactivity clock instead of erasing.
 	person(t, s, "quote", t0, true, people.Newsletter, people.Testimonials)
 	e := people.NewEvents("quote", people.Withdraw, []people.Purpose{people.AllMarketing}, t0, people.Context{Source: "one-click"}, people.RandomID)[0]
-	if _, err := s.StopMarketing(ctx, "quote", e, r.PersonClock(people.Unsubscribed, nil, t0)); err != nil {
+	if _, err := s.StopMarketing(ctx, "quote", e, r.PersonClock(people.Unsubscribed, nil, people.Account{}, t0)); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := sweep(s).Run(ctx, t0.Add(91*24*time.Hour), false)
@@ -279,14 +279,14 @@ func TestAWithdrawnConsentsEntriesGoWhenTheirProofPeriodEndsAndOthersStay(t *tes
 	left := t0.Add(30 * 24 * time.Hour)
 	events := r.WithProofClocks(people.NewEvents("wd", people.Withdraw, []people.Purpose{people.Surveys}, left, people.Context{Source: "preferences"}, people.RandomID))
 	err := s.ChangeConsent(ctx, p, people.ConsentChange{Active: []people.Purpose{people.Newsletter}, Left: []people.Purpose{people.Surveys},
-		Status: people.Confirmed, Now: left, Events: events, Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Newsletter}, left)})
+		Status: people.Confirmed, Now: left, Events: events, Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Newsletter}, people.Account{}, left)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The person stays active: keep their clock from falling due meanwhile.
 	end := left.Add(r.LedgerProof)
 	p, _ = s.Person(ctx, "wd")
-	s.ChangeConsent(ctx, p, people.ConsentChange{Active: p.Active, Status: people.Confirmed, Now: end, Clock: r.PersonClock(people.Confirmed, p.Active, end)})
+	s.ChangeConsent(ctx, p, people.ConsentChange{Active: p.Active, Status: people.Confirmed, Now: end, Clock: r.PersonClock(people.Confirmed, p.Active, people.Account{}, end)})
 
 	early := sweep(s)
 	early.Epoch = end.Add(-48 * time.Hour).Format("2006-01-02")

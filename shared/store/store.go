@@ -80,6 +80,8 @@ type personItem struct {
 	UpdatedAt     string   `dynamodbav:"updatedAt"`
 	ConfirmedAt   string   `dynamodbav:"confirmedAt,omitempty"`
 	ConfirmMailAt string   `dynamodbav:"confirmMailAt,omitempty"`
+	Account       string   `dynamodbav:"account,omitempty"` // "open" or "closed", see SetAccount
+	AccountAt     string   `dynamodbav:"accountAt,omitempty"`
 	Version       int64    `dynamodbav:"version"`
 	DuePK         string   `dynamodbav:"duePK,omitempty"` // the retention clock, see due.go
 	DueSK         string   `dynamodbav:"dueSK,omitempty"`
@@ -91,6 +93,7 @@ func (it personItem) person() people.Person {
 		Active: purposes(it.Active), Pending: purposes(it.Pending), PolicyVersion: it.PolicyVersion,
 		CreatedAt: parseStamp(it.CreatedAt), UpdatedAt: parseStamp(it.UpdatedAt),
 		ConfirmedAt: parseStamp(it.ConfirmedAt), ConfirmMailAt: parseStamp(it.ConfirmMailAt), Version: it.Version,
+		Account: people.Account{State: people.AccountState(it.Account), At: parseStamp(it.AccountAt)},
 	}
 }
 
@@ -281,10 +284,7 @@ func (s *Store) ChangeConsent(ctx context.Context, p people.Person, ch people.Co
 			// and stays there after unsubscribing from marketing.
 			Set(expression.Name("rcpt"), expression.Value(recipientShard(p.ID)))
 	}
-	if !ch.Clock.IsZero() { // a change that starts no clock leaves the running one
-		duePK, dueSK := dueKeys(ch.Clock, personPK(p.ID))
-		upd = upd.Set(expression.Name("duePK"), expression.Value(duePK)).Set(expression.Name("dueSK"), expression.Value(dueSK))
-	}
+	upd = withClock(upd, ch.Clock, personPK(p.ID))
 	for name, set := range map[string][]people.Purpose{"active": ch.Active, "pending": ch.Pending} {
 		if len(set) == 0 {
 			upd = upd.Remove(expression.Name(name)) // DynamoDB has no empty sets

@@ -139,6 +139,7 @@ func confirmAll(t *testing.T, s *store.Store, id string, at time.Time) people.Pe
 	err = s.ChangeConsent(context.Background(), p, people.ConsentChange{
 		Active: p.Pending, Status: people.Confirmed, Joined: p.Pending, Now: at,
 		Events: people.NewEvents(id, people.Confirm, p.Pending, at, people.Context{Source: "confirm-link"}, people.RandomID),
+		Clock:  people.DefaultRetention.PersonClock(people.Confirmed, p.Pending, p.Account, at),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func TestStopMarketingIsOneWriteThatHappensOnce(t *testing.T) {
 	s.SignUp(ctx, signUp("p6", t0.Add(time.Hour), people.Surveys)) // pending
 	e := people.NewEvents("p6", people.Withdraw, []people.Purpose{people.AllMarketing}, t0.Add(2*time.Hour), people.Context{Source: "one-click"}, people.RandomID)[0]
 
-	clock := people.DefaultRetention.PersonClock(people.Unsubscribed, nil, t0)
+	clock := people.DefaultRetention.PersonClock(people.Unsubscribed, nil, people.Account{}, t0)
 	changed, err := s.StopMarketing(ctx, "p6", e, clock)
 	if err != nil || !changed {
 		t.Fatalf("StopMarketing = %v, %v", changed, err)

@@ -312,7 +312,8 @@ func unsubscribeLoad(ctx context.Context, s *localstack.Stack, n, concurrency in
 		if err != nil {
 			return err
 		}
-		if err := st.ChangeConsent(ctx, p, people.ConsentChange{Active: purposes, Joined: purposes, Status: people.Confirmed, Now: now}); err != nil {
+		if err := st.ChangeConsent(ctx, p, people.ConsentChange{Active: purposes, Joined: purposes, Status: people.Confirmed, Now: now,
+			Clock: cfg.Retention.PersonClock(people.Confirmed, purposes, people.Account{}, now)}); err != nil {
 			return err
 		}
 	}
@@ -387,10 +388,10 @@ func sweepCost(ctx context.Context, pool, due int, sizes []int) error {
 				PolicyVersion: cfg.PolicyVersion, CreatedAt: now, UpdatedAt: now}
 			if j < due { // signed up 8 days ago, never confirmed
 				p.Status, p.Pending = people.Unconfirmed, []people.Purpose{people.Newsletter}
-				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Unconfirmed, nil, now.Add(-8*24*time.Hour))})
+				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Unconfirmed, nil, people.Account{}, now.Add(-8*24*time.Hour))})
 			} else {
 				p.Status, p.Active = people.Confirmed, []people.Purpose{people.Newsletter}
-				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Confirmed, p.Active, now)})
+				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Confirmed, p.Active, people.Account{}, now)})
 			}
 		}
 		if err := st.Import(ctx, batch); err != nil {
