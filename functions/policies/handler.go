@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
 	"time"
 
@@ -30,7 +29,6 @@ type kicker interface {
 type handler struct {
 	store       policyStore
 	kicker      kicker
-	site        *web.Site
 	minNotice   time.Duration
 	recordsKept time.Duration
 	now         func() time.Time
@@ -44,30 +42,21 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 	case "GET /admin/policies/{version}":
 		return h.status(ctx, req)
 	}
-	return h.fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
-}
-
-// fail answers in JSON whatever the client accepts: these are API routes.
-func (h *handler) fail(req web.Request, err error) (web.Response, error) {
-	req.Headers = map[string]string{"accept": "application/json"}
-	return h.site.Fail(req, err)
+	return web.FailAPI(people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
 }
 
 func (h *handler) publish(ctx context.Context, req web.Request) (web.Response, error) {
-	if mt, _, err := mime.ParseMediaType(web.Header(req, "Content-Type")); err != nil || mt != "application/json" {
-		return h.fail(req, people.Errorf(people.UnsupportedMedia, "", "send the policy version as application/json"))
-	}
 	var in notice.Publication
-	if err := web.Decode(req, &in); err != nil {
-		return h.fail(req, err)
+	if err := web.DecodeAPI(req, &in, "the policy version"); err != nil {
+		return web.FailAPI(err)
 	}
-	pol, err := in.Validate(h.now(), h.minNotice, caller(req))
+	pol, err := in.Validate(h.now(), h.minNotice, web.Caller(req))
 	if err != nil {
-		return h.fail(req, err)
+		return web.FailAPI(err)
 	}
 	v, created, err := h.store.Publish(ctx, pol, h.recordsKept)
 	if err != nil {
-		return h.fail(req, err)
+		return web.FailAPI(err)
 	}
 	status := http.StatusOK // the same version again: nothing changed
 	if created {
@@ -88,11 +77,11 @@ func (h *handler) publish(ctx context.Context, req web.Request) (web.Response, e
 func (h *handler) status(ctx context.Context, req web.Request) (web.Response, error) {
 	version := req.PathParameters["version"]
 	if err := notice.ValidVersion(version); err != nil {
-		return h.fail(req, err)
+		return web.FailAPI(err)
 	}
 	v, err := h.store.PolicyVersion(ctx, version)
 	if err != nil {
-		return h.fail(req, err)
+		return web.FailAPI(err)
 	}
 	return web.JSON(http.StatusOK, statusOf(v, h.now())), nil
 }
@@ -111,14 +100,6 @@ type Status struct {
 func statusOf(v notice.Version, now time.Time) Status {
 	p := v.Progress
 	return Status{Policy: v.Policy, Progress: p, Remaining: p.Remaining(), EstimatedFinish: p.EstimatedFinish(now), Late: p.Late(v.Policy, now)}
-}
-
-// caller is the IAM principal API Gateway authorised.
-func caller(req web.Request) string {
-	if a := req.RequestContext.Authorizer; a != nil && a.IAM != nil {
-		return a.IAM.UserARN
-	}
-	return ""
 }
 
 // lambdaKicker invokes the notices function asynchronously.

@@ -47,13 +47,9 @@ func (k *kicks) Kick(_ context.Context, version string) error {
 }
 
 func TestPublishingKicksTheSenderOnceAndOnlyForAMaterialVersion(t *testing.T) {
-	site, err := web.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var kicked kicks
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	h := &handler{store: memPolicies{}, kicker: &kicked, site: site, minNotice: 30 * 24 * time.Hour, now: func() time.Time { return now },
+	h := &handler{store: memPolicies{}, kicker: &kicked, minNotice: 30 * 24 * time.Hour, now: func() time.Time { return now },
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	post := func(body string) web.Response {
 		t.Helper()

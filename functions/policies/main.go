@@ -12,19 +12,16 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/store"
-	"github.com/smartprotect/pledge/shared/web"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	awsCfg, cfg, err := config.FromEnvironment(context.Background())
 	config.Must(log, err)
-	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
-	config.Must(log, err)
 	fns := awslambda.NewFromConfig(awsCfg, func(o *awslambda.Options) { o.BaseEndpoint = config.Endpoint("LAMBDA") })
 	h := &handler{
 		store: store.New(config.DynamoDB(awsCfg), cfg.TableName), kicker: lambdaKicker{fns, cfg.NoticesFunction},
-		site: site, minNotice: cfg.NoticeMinimum, recordsKept: cfg.Retention.NoticeRecords, now: time.Now, log: log,
+		minNotice: cfg.NoticeMinimum, recordsKept: cfg.Retention.NoticeRecords, now: time.Now, log: log,
 	}
 	lambda.Start(h.handle)
 }

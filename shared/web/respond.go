@@ -133,5 +133,9 @@ func (s *Site) Fail(req Request, err error) (Response, error) {
 	if WantsHTML(req) {
 		return s.Page(status, "error", http.StatusText(status), stencil.Values{"message": e.Message}), nil
 	}
-	return JSON(status, ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}}), nil
+	return errorJSON(e), nil
+}
+
+func errorJSON(e *people.Error) Response {
+	return JSON(Status(e.Code), ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}})
 }
