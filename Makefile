@@ -20,7 +20,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools dev test lint unit e2e bench bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices
+.PHONY: help tools dev test lint unit e2e bench bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices account
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
@@ -28,6 +28,7 @@ help:
 	@echo "make sweep  - run the retention sweep on the running dev stack (DRY_RUN=true: change nothing)"
 	@echo "make publish-policy VERSION=v2 EFFECTIVE=2027-01-31 [SUMMARY=... MATERIAL=true] - publish a policy version on the dev stack"
 	@echo "make notice-status VERSION=v2 - how far its notice has got; make notices - run the sender now"
+	@echo "make account EMAIL=a@example.com EVENT=opened|closed [AT=2026-11-25T10:00:00Z] - report an account as the product does"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
 	@echo "make fuzz   - fuzz the body decoder and the token verifier (FUZZTIME=30s each)"
@@ -99,6 +100,15 @@ notice-status:
 notices:
 	$(GO) run ./infra/cmd/admin notices
 
+# Tell the dev stack that an account opened or closed, as the product does
+# (signed like an AWS_IAM call); AT defaults to now.
+EMAIL ?=
+EVENT ?=
+AT    ?=
+export EMAIL EVENT AT
+account:
+	$(GO) run ./infra/cmd/admin account -email="$$EMAIL" -event="$$EVENT" -at="$$AT"
+
 bench: tools
 	$(GO) run ./infra/cmd/bench
 
@@ -138,6 +148,9 @@ build-PoliciesFunction:
 
 build-NoticesFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/notices
+
+build-AccountsFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/accounts
 
 build-NoticeEventsFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/noticeevents

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -109,7 +110,18 @@ func signupForm(email string, purposes ...string) url.Values {
 
 func personOf(t *testing.T, email string) (people.Person, error) {
 	t.Helper()
-	return store.New(db, stack.Table).Person(context.Background(), people.KeyedID(cfg.AddressPepper)(people.NormaliseEmail(email)))
+	return personOn(t, stack, email)
+}
+
+// personOn reads a person from s's table, keyed with s's own pepper.
+func personOn(t *testing.T, s *localstack.Stack, email string) (people.Person, error) {
+	t.Helper()
+	pepper, err := base64.StdEncoding.DecodeString(s.Secrets.AddressPepper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(s.DynamoDB.DynamoDBClient(), s.Table)
+	return st.Person(context.Background(), people.KeyedID(pepper)(people.NormaliseEmail(email)))
 }
 
 func ledgerOf(t *testing.T, email string) []people.ConsentEvent {

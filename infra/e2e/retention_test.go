@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/people"
 )
 
 type sweepResult struct {
@@ -121,4 +122,95 @@ func dump(t *testing.T, s *localstack.Stack) string {
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// TestAnAccountKeepsItsPersonUntilAYearAfterItCloses runs on a stack of its
+// own, as it sweeps as of a later day.
+func TestAnAccountKeepsItsPersonUntilAYearAfterItCloses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-accounts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	resp, err := http.PostForm(own.GatewayURL+"/signup", url.Values{"email": {"ola@example.com"}, "name": {"Ola Owner"},
+		"purposes": {"offers"}, "policy_version": {policy}})
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("sign-up = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	event := func(kind string, at time.Time) string {
+		return fmt.Sprintf(`{"email":"Ola@Example.com","event":%q,"at":%q}`, kind, at.UTC().Format(time.RFC3339))
+	}
+	now := time.Now()
+	if got := admin(t, own, http.MethodPost, "/admin/accounts", "application/json", event("opened", now), false); got.Status != http.StatusForbidden {
+		t.Fatalf("an unsigned account event = %d %s", got.Status, got.Body)
+	}
+	before := dump(t, own)
+	if got := admin(t, own, http.MethodPost, "/admin/accounts", "application/json", `{"email":"ola@example.com","event":"suspended","at":"2026-01-01T00:00:00Z"}`, true); got.Status != http.StatusBadRequest || !strings.Contains(got.Body, `"field":"event"`) {
+		t.Fatalf("an unknown event = %d %s", got.Status, got.Body)
+	}
+	if dump(t, own) != before {
+		t.Fatal("a refused account event changed the table")
+	}
+	if got := admin(t, own, http.MethodPost, "/admin/accounts", "application/json", event("opened", now), true); got.Status != http.StatusOK || !strings.Contains(got.Body, `"account":"open"`) {
+		t.Fatalf("opening = %d %s", got.Status, got.Body)
+	}
+
+	sweep := func(at time.Time) sweepResult {
+		t.Helper()
+		out, err := own.Invoke(ctx, "RetentionFunction", []byte(fmt.Sprintf(`{"now":%q}`, at.UTC().Format(time.RFC3339))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r sweepResult
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("sweep answered %s", out)
+		}
+		return r
+	}
+	// Unconfirmed for more than the 7 days, but the account is open.
+	if r := sweep(now.Add(8 * 24 * time.Hour)); len(r.Erased) != 0 || r.Failed != 0 {
+		t.Fatalf("a sweep while the account is open = %+v", r)
+	}
+	if p, err := personOn(t, own, "ola@example.com"); err != nil || p.Account.State != people.AccountOpen {
+		t.Fatalf("the account holder = %+v, %v", p, err)
+	}
+
+	closed := now.Add(9 * 24 * time.Hour)
+	got := admin(t, own, http.MethodPost, "/admin/accounts", "application/json", event("closed", closed), true)
+	var answer struct {
+		Retention struct {
+			Rule string
+			Due  time.Time
+		}
+	}
+	if got.Status != http.StatusBadRequest { // a closing in the future is refused
+		t.Fatalf("closing 9 days ahead = %d %s", got.Status, got.Body)
+	}
+	closed = now.Add(time.Minute) // later than the opening, within the clock skew allowed
+	got = admin(t, own, http.MethodPost, "/admin/accounts", "application/json", event("closed", closed), true)
+	if got.Status != http.StatusOK || json.Unmarshal([]byte(got.Body), &answer) != nil || answer.Retention.Rule != "closed-account" {
+		t.Fatalf("closing = %d %s", got.Status, got.Body)
+	}
+	year := answer.Retention.Due.Sub(closed.Truncate(time.Second))
+	if year != 365*24*time.Hour {
+		t.Fatalf("the closed account is due %s after closing, want a year (RetentionClosedAccount)", year)
+	}
+	if r := sweep(answer.Retention.Due.Add(-24 * time.Hour)); len(r.Erased) != 0 {
+		t.Fatalf("a day before the year is up: %+v", r)
+	}
+	if r := sweep(answer.Retention.Due.Add(24 * time.Hour)); r.Erased["closed-account"] != 1 || r.Failed != 0 {
+		t.Fatalf("a year after closing: %+v", r)
+	}
+	after := dump(t, own)
+	for _, personal := range []string{"ola@example.com", "Ola Owner", "127.0.0.1"} {
+		if strings.Contains(after, personal) {
+			t.Errorf("a scan of the whole table still finds %q", personal)
+		}
+	}
+	if !strings.Contains(after, "#erased#closed-account") {
+		t.Fatal("no aggregate count of the erasure")
+	}
 }

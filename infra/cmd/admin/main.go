@@ -1,6 +1,7 @@
 // Command admin drives the running `make dev` stack as an operator would:
 // publish a policy version (`make publish-policy`), show its notice progress
-// (`make notice-status`), and run the notices function now (`make notices`).
+// (`make notice-status`), run the notices function now (`make notices`), and
+// report an account opened or closed as the product does (`make account`).
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/smartprotect/pledge/infra/localstack"
 )
@@ -26,8 +28,11 @@ func main() {
 	summary := fs.String("summary", "", "what changes, in plain words")
 	policyURL := fs.String("url", "", "https URL of the new policy")
 	material := fs.Bool("material", true, "whether the change is material (needs a notice)")
+	email := fs.String("email", "", "the account holder's address")
+	event := fs.String("event", "", "what happened to the account: opened or closed")
+	at := fs.String("at", "", "when, as an RFC 3339 time (default: now)")
 	if len(os.Args) < 2 {
-		fail(fmt.Errorf("usage: admin publish|status|notices [flags]"))
+		fail(fmt.Errorf("usage: admin publish|status|notices|account [flags]"))
 	}
 	fs.Parse(os.Args[2:])
 	root, err := localstack.Root()
@@ -47,10 +52,17 @@ func main() {
 		req, err = signed(ctx, http.MethodPost, base+"/admin/policies", body)
 	case "status":
 		req, err = signed(ctx, http.MethodGet, base+"/admin/policies/"+url.PathEscape(*version), nil)
+	case "account":
+		when := *at
+		if when == "" {
+			when = time.Now().UTC().Format(time.RFC3339)
+		}
+		body, _ := json.Marshal(map[string]string{"email": *email, "event": *event, "at": when})
+		req, err = signed(ctx, http.MethodPost, base+"/admin/accounts", body)
 	case "notices":
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base+"/2015-03-31/functions/NoticesFunction/invocations", strings.NewReader("{}"))
 	default:
-		err = fmt.Errorf("unknown command %q: publish, status or notices", os.Args[1])
+		err = fmt.Errorf("unknown command %q: publish, status, notices or account", os.Args[1])
 	}
 	if err != nil {
 		fail(err)

@@ -54,6 +54,8 @@ Then send the sample newsletter and try its unsubscribe link (or one-click POST)
 In another shell, "make sweep" runs the retention sweep (DRY_RUN=true to change nothing),
 and "make publish-policy VERSION=2027-02 EFFECTIVE=<30+ days ahead>" announces a policy
 change to everyone confirmed ("make notice-status VERSION=2027-02" shows how far it got).
+"make account EMAIL=you@example.com EVENT=opened" (or closed) reports an account as the
+product does: an open account keeps the person, a closed one goes a year after closing.
 Press Ctrl-C to stop everything.
 `, s.LogDir, s.GatewayURL, s.SES.URL, s.GatewayURL, s.DynamoDB.URL, s.Table)
 	<-ctx.Done()

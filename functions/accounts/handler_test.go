@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/web"
+)
+
+// memAccounts keeps people by id; the real store is tested against
+// DynamoDB in package store.
+type memAccounts map[string]people.Person
+
+func (m memAccounts) Person(_ context.Context, id string) (people.Person, error) {
+	if p, ok := m[id]; ok {
+		return p, nil
+	}
+	return people.Person{}, people.ErrNotFound
+}
+
+func (m memAccounts) SetAccount(_ context.Context, p people.Person, ch people.AccountChange) error {
+	p.Account, p.Version = ch.Account, p.Version+1
+	m[p.ID] = p
+	return nil
+}
+
+var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func newHandler(m memAccounts) *handler {
+	return &handler{
+		accounts: &people.Accounts{Store: m, PersonID: func(e string) string { return "id-" + e }, Now: func() time.Time { return now },
+			Retention: people.DefaultRetention, MaxSkew: 5 * time.Minute},
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+func post(h *handler, contentType, body string) web.Response {
+	req := web.Request{RouteKey: "POST /admin/accounts", Body: body, Headers: map[string]string{"content-type": contentType},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::1:role/product"}}}}
+	resp, err := h.handle(context.Background(), req)
+	if err != nil {
+		panic(err) // no fault is possible with the in-memory store
+	}
+	return resp
+}
+
+func TestAClosedAccountIsAnsweredWithWhenItsDataGoes(t *testing.T) {
+	m := memAccounts{}
+	h := newHandler(m)
+	if resp := post(h, "application/json", `{"email":"pat@example.com","name":"Pat","event":"opened","at":"2026-01-02T03:04:05Z"}`); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(resp.Body, `"account":"open"`) || !strings.Contains(resp.Body, `"changed":true`) || strings.Contains(resp.Body, "retention") {
+		t.Fatalf("opened = %d %s", resp.StatusCode, resp.Body)
+	}
+	// API Gateway may deliver the body base64-encoded.
+	body := base64.StdEncoding.EncodeToString([]byte(`{"email":"pat@example.com","event":"closed","at":"2026-11-20T00:00:00Z"}`))
+	req := web.Request{RouteKey: "POST /admin/accounts", Body: body, IsBase64Encoded: true, Headers: map[string]string{"content-type": "application/json; charset=utf-8"}}
+	resp, err := h.handle(context.Background(), req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("closed = %d %s, %v", resp.StatusCode, resp.Body, err)
+	}
+	var got struct {
+		Person    string `json:"person"`
+		Account   string `json:"account"`
+		Changed   bool   `json:"changed"`
+		Held      bool   `json:"held"`
+		Retention struct {
+			Rule string    `json:"rule"`
+			Due  time.Time `json:"due"`
+		} `json:"retention"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).Add(people.DefaultRetention.ClosedAccount)
+	if got.Person != "id-pat@example.com" || got.Account != "closed" || !got.Changed || !got.Held ||
+		got.Retention.Rule != "closed-account" || !got.Retention.Due.Equal(want) {
+		t.Fatalf("closed = %s; want the closed-account rule due %s", resp.Body, want)
+	}
+	if m["id-pat@example.com"].Account.State != people.AccountClosed {
+		t.Fatalf("stored = %+v", m["id-pat@example.com"])
+	}
+	again := post(h, "application/json", `{"email":"pat@example.com","event":"closed","at":"2026-11-20T00:00:00Z"}`)
+	if again.StatusCode != http.StatusOK || !strings.Contains(again.Body, `"changed":false`) {
+		t.Fatalf("the same event again = %d %s", again.StatusCode, again.Body)
+	}
+	unknown := post(h, "application/json", `{"email":"who@example.com","event":"closed","at":"2026-11-20T00:00:00Z"}`)
+	if unknown.StatusCode != http.StatusOK || !strings.Contains(unknown.Body, `"held":false`) || !strings.Contains(unknown.Body, `"account":"none"`) {
+		t.Fatalf("an unknown address = %d %s", unknown.StatusCode, unknown.Body)
+	}
+}
+
+func TestBadAccountEventsGetAClear4xxAndChangeNothing(t *testing.T) {
+	good := `{"email":"pat@example.com","event":"opened","at":"2026-11-20T00:00:00Z"}`
+	cases := []struct {
+		name, contentType, body string
+		status                  int
+		field                   string
+	}{
+		{"a form instead of JSON", "application/x-www-form-urlencoded", "email=pat%40example.com&event=opened", http.StatusUnsupportedMediaType, ""},
+		{"no content type", "", good, http.StatusUnsupportedMediaType, ""},
+		{"broken JSON", "application/json", `{"email":`, http.StatusBadRequest, ""},
+		{"an unknown field", "application/json", `{"email":"pat@example.com","event":"opened","at":"2026-11-20T00:00:00Z","admin":"yes"}`, http.StatusBadRequest, "admin"},
+		{"a number for the time", "application/json", `{"email":"pat@example.com","event":"opened","at":1700000000}`, http.StatusBadRequest, "at"},
+		{"invalid UTF-8", "application/json", "{\"email\":\"pat@example.com\",\"name\":\"\xff\",\"event\":\"opened\",\"at\":\"2026-11-20T00:00:00Z\"}", http.StatusBadRequest, ""},
+		{"a header injection in the name", "application/json", `{"email":"pat@example.com","name":"Pat\r\nBcc: x@example.com","event":"opened","at":"2026-11-20T00:00:00Z"}`, http.StatusBadRequest, "name"},
+		{"a bad address", "application/json", `{"email":"pat@","event":"opened","at":"2026-11-20T00:00:00Z"}`, http.StatusBadRequest, "email"},
+		{"an unknown event", "application/json", `{"email":"pat@example.com","event":"deleted","at":"2026-11-20T00:00:00Z"}`, http.StatusBadRequest, "event"},
+		{"a time in the future", "application/json", `{"email":"pat@example.com","event":"opened","at":"2027-01-01T00:00:00Z"}`, http.StatusBadRequest, "at"},
+		{"an oversized body", "application/json", `{"email":"pat@example.com","name":"` + strings.Repeat("a", web.MaxBody) + `"}`, http.StatusRequestEntityTooLarge, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := memAccounts{}
+			resp := post(newHandler(m), c.contentType, c.body)
+			var e web.ErrorBody
+			if resp.StatusCode != c.status || json.Unmarshal([]byte(resp.Body), &e) != nil || e.Error.Message == "" || e.Error.Field != c.field {
+				t.Fatalf("= %d %s; want %d with a message naming field %q", resp.StatusCode, resp.Body, c.status, c.field)
+			}
+			if len(m) != 0 {
+				t.Fatalf("a refused event wrote %+v", m)
+			}
+		})
+	}
+	resp, _ := newHandler(memAccounts{}).handle(context.Background(), web.Request{RouteKey: "GET /admin/accounts"})
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another route = %d", resp.StatusCode)
+	}
+}
