@@ -31,7 +31,7 @@ help:
 	@echo "make account EMAIL=a@example.com EVENT=opened|closed [AT=2026-11-25T10:00:00Z] - report an account as the product does"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
-	@echo "make fuzz   - fuzz the body decoder and the token verifier (FUZZTIME=30s each)"
+	@echo "make fuzz   - fuzz the body decoder, the token verifier and account events (FUZZTIME=30s each)"
 
 # ---- tools, pinned in the repository --------------------------------------
 
@@ -125,6 +125,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./shared/web
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./shared/token
+	$(GO) test -run='^$$' -fuzz=FuzzAccountEvent -fuzztime=$(FUZZTIME) ./functions/accounts
 
 # ---- deploy builds: one static arm64 bootstrap per function (sam build) ----
 

@@ -136,3 +136,30 @@ func TestBadAccountEventsGetAClear4xxAndChangeNothing(t *testing.T) {
 		t.Fatalf("another route = %d", resp.StatusCode)
 	}
 }
+
+// FuzzAccountEvent: whatever the body, the answer is a 200 or a clear 4xx,
+// never a fault, and only a 200 writes.
+func FuzzAccountEvent(f *testing.F) {
+	f.Add("application/json", `{"email":"pat@example.com","event":"closed","at":"2026-11-20T00:00:00Z"}`)
+	f.Add("application/json", `{"email":"pat@example.com","name":"Pat","event":"opened","at":"2026-11-20T00:00:00.123+01:00"}`)
+	f.Add("application/json", `{"email":"p\u0000@example.com","event":"opened","at":"2026-02-30T00:00:00Z"}`)
+	f.Add("application/json; charset=utf-8", `{"email":["a"],"event":null}`)
+	f.Add("multipart/form-data", "--x--")
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		m := memAccounts{}
+		req := web.Request{RouteKey: "POST /admin/accounts", Body: body, Headers: map[string]string{"content-type": contentType}}
+		resp, err := newHandler(m).handle(context.Background(), req)
+		if err != nil {
+			t.Fatalf("a fault for %q: %v", body, err)
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+			if len(m) != 0 {
+				t.Fatalf("a %d wrote %+v", resp.StatusCode, m)
+			}
+		default:
+			t.Fatalf("status %d for %q", resp.StatusCode, body)
+		}
+	})
+}
