@@ -174,3 +174,22 @@ func TestAClosedAccountsClockThatRanOutWhileAnotherRanIsDueAtOnce(t *testing.T) 
 		t.Fatalf("the person is still there: %v", err)
 	}
 }
+
+func TestImportKeepsAPersonsAccount(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	closed := t0.Add(-400 * 24 * time.Hour)
+	acct := people.Account{State: people.AccountClosed, At: closed}
+	p := people.Person{ID: "imp", Email: "imp@example.com", Status: people.Unsubscribed, Account: acct, CreatedAt: closed, UpdatedAt: closed}
+	if err := s.Import(ctx, []store.Imported{{Person: p, Clock: r.PersonClock(p.Status, nil, acct, t0)}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Person(ctx, "imp")
+	if err != nil || got.Account != acct {
+		t.Fatalf("imported = %+v, %v", got, err)
+	}
+	sum, err := sweep(s).Run(ctx, t0, false)
+	if err != nil || sum.Erased[people.RuleClosedAccount] != 1 {
+		t.Fatalf("an account closed over a year before the import = %+v, %v; want it erased on the first sweep", sum, err)
+	}
+}

@@ -450,6 +450,9 @@ func (s *Store) Import(ctx context.Context, in []Imported) (err error) {
 			Active: names(p.Active), Pending: names(p.Pending), PolicyVersion: p.PolicyVersion,
 			CreatedAt: stamp(p.CreatedAt), UpdatedAt: stamp(p.UpdatedAt), Version: 1,
 		}
+		if p.Account.State != people.NoAccount {
+			it.Account, it.AccountAt = string(p.Account.State), stamp(p.Account.At)
+		}
 		if !im.Clock.IsZero() {
 			it.DuePK, it.DueSK = dueKeys(im.Clock, it.PK)
 		}
@@ -457,7 +460,7 @@ func (s *Store) Import(ctx context.Context, in []Imported) (err error) {
 		if err != nil {
 			return err
 		}
-		if p.Status != people.Unconfirmed {
+		if p.Status != people.Unconfirmed || p.Account.State != people.NoAccount {
 			av["rcpt"] = &types.AttributeValueMemberS{Value: recipientShard(p.ID)}
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})

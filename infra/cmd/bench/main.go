@@ -363,6 +363,7 @@ func unsubscribeLoad(ctx context.Context, s *localstack.Stack, n, concurrency in
 // sweepCost measures the retention sweep, as deployed, on fresh tables of
 // each size holding the same number of due people.
 func sweepCost(ctx context.Context, pool, due int, sizes []int) error {
+	fmt.Println("Half the due people are unconfirmed sign-ups, half accounts closed a year ago.")
 	fmt.Println("| people in the table | due | erased | Query | TransactWriteItems | other calls | reads / 1,000 erased | writes / 1,000 erased | wall time | wall time less time in moto |")
 	fmt.Println("| ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
 	var base struct {
@@ -386,10 +387,15 @@ func sweepCost(ctx context.Context, pool, due int, sizes []int) error {
 		for j := range size {
 			p := people.Person{ID: fmt.Sprintf("bench-%07d", j), Email: fmt.Sprintf("bench-%07d@example.com", j), Name: "Bench Person",
 				PolicyVersion: cfg.PolicyVersion, CreatedAt: now, UpdatedAt: now}
-			if j < due { // signed up 8 days ago, never confirmed
+			switch {
+			case j < due/2: // signed up 8 days ago, never confirmed
 				p.Status, p.Pending = people.Unconfirmed, []people.Purpose{people.Newsletter}
 				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Unconfirmed, nil, people.Account{}, now.Add(-8*24*time.Hour))})
-			} else {
+			case j < due: // an account closed a year and an hour ago, the clock filed then
+				closed := now.Add(-cfg.Retention.ClosedAccount - time.Hour)
+				p.Status, p.Account = people.Unsubscribed, people.Account{State: people.AccountClosed, At: closed}
+				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(p.Status, nil, p.Account, closed)})
+			default:
 				p.Status, p.Active = people.Confirmed, []people.Purpose{people.Newsletter}
 				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Confirmed, p.Active, people.Account{}, now)})
 			}
@@ -416,7 +422,7 @@ func sweepCost(ctx context.Context, pool, due int, sizes []int) error {
 		}
 		var res struct{ Erased map[string]int }
 		json.Unmarshal(out, &res)
-		erased := res.Erased["unconfirmed"]
+		erased := res.Erased[string(people.RuleUnconfirmed)] + res.Erased[string(people.RuleClosedAccount)]
 		reads := calls["Query"] + calls["GetItem"] + calls["Scan"]
 		writes := calls["TransactWriteItems"] + calls["PutItem"] + calls["UpdateItem"] + calls["BatchWriteItem"] + calls["DeleteItem"]
 		other := map[string]int{}
