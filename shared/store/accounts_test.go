@@ -125,10 +125,19 @@ func TestAccountEventsAreIdempotentAndAClosedUnknownAddressWritesNothing(t *test
 	}
 	// Opening creates the person, without a status of double opt-in, and
 	// makes them a recipient of policy notices.
+	calls := moto.Calls
+	calls.Reset()
 	record(t, a, "cy@example.com", "opened", t0)
+	if got := calls.Counts(); got["GetItem"] != 1 || got["UpdateItem"] != 1 || len(got) != 2 {
+		t.Fatalf("an account event made %v; want one read and one write", got)
+	}
 	after := scanText(t, table)
+	calls.Reset()
 	if res := record(t, a, "cy@example.com", "opened", t0); res.Changed {
 		t.Fatalf("the same event again = %+v", res)
+	}
+	if got := calls.Counts(); got["GetItem"] != 1 || len(got) != 1 {
+		t.Fatalf("a repeated account event made %v; want the read alone", got)
 	}
 	if res := record(t, a, "cy@example.com", "closed", t0.Add(-time.Hour)); res.Changed || res.State != people.AccountOpen {
 		t.Fatalf("an older event = %+v", res)
