@@ -81,53 +81,48 @@ func main() {
 		}
 		return
 	}
-	if err := run(*requests, *oneClicks, *concurrency, *pool, *coldRuns); err != nil {
+	want := func(section string) bool { return *only == "" || *only == section }
+	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") {
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, sweep or notices\n", *only)
+		os.Exit(2)
+	}
+	if err := run(want, *requests, *oneClicks, *concurrency, *pool, *coldRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(requests, oneClicks, concurrency, pool, coldRuns int) error {
+// run measures the sections want selects among size, cold, signup and
+// unsubscribe.
+func run(want func(section string) bool, requests, oneClicks, concurrency, pool, coldRuns int) error {
 	ctx := context.Background()
 	s, err := localstack.Start(ctx, localstack.Options{Name: "bench", PoolSize: pool})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-
-	fmt.Println("## Bootstrap size (linux/arm64, `make build-<LogicalId>` as `sam build` runs it; target < 10 MB)")
-	fmt.Println()
-	fmt.Println("| function | bytes | MB |")
-	fmt.Println("| --- | ---: | ---: |")
-	for _, f := range s.Functions {
-		size, err := deploySize(s.Root, f.LogicalID)
-		if err != nil {
+	if want("size") {
+		if err := bootstrapSizes(s); err != nil {
 			return err
 		}
-		fmt.Printf("| %s | %d | %.2f |\n", f.LogicalID, size, float64(size)/1e6)
 	}
-
-	fmt.Println()
-	fmt.Printf("## Cold start under the RIE (process start to first response, %d runs, host build)\n\n", coldRuns)
-	fmt.Println("| function | median | min | max | of which RIE listening (median) |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
-	for _, f := range s.Functions {
-		total, listen, err := coldStarts(ctx, s, f, coldRuns)
-		if err != nil {
+	if want("cold") {
+		if err := coldStartTimes(ctx, s, coldRuns); err != nil {
 			return err
 		}
-		fmt.Printf("| %s | %s | %s | %s | %s |\n", f.LogicalID, ms(median(total)), ms(slices.Min(total)), ms(slices.Max(total)), ms(median(listen)))
 	}
-
-	fmt.Println()
-	fmt.Printf("## Sign-up load through the local stack (%d JSON sign-ups, %d clients, %d instances per function)\n\n", requests, concurrency, pool)
-	if err := load(ctx, s, requests, concurrency); err != nil {
-		return err
+	if want("signup") {
+		fmt.Println()
+		fmt.Printf("## Sign-up load through the local stack (%d JSON sign-ups, %d clients, %d instances per function)\n\n", requests, concurrency, pool)
+		if err := load(ctx, s, requests, concurrency); err != nil {
+			return err
+		}
 	}
 	s.Close()
-
-	// A fresh stack, so that the table holds only the subscribers: moto's
-	// transactions copy the whole table, which real DynamoDB does not.
+	if !want("unsubscribe") {
+		return nil
+	}
+	// A fresh stack, so that the table holds only the subscribers.
 	s, err = localstack.Start(ctx, localstack.Options{Name: "bench-unsub", PoolSize: pool})
 	if err != nil {
 		return err
@@ -141,6 +136,38 @@ func run(requests, oneClicks, concurrency, pool, coldRuns int) error {
 		if err := unsubscribeLoad(ctx, s, oneClicks, c); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// bootstrapSizes prints each function's bootstrap size as deployed.
+func bootstrapSizes(s *localstack.Stack) error {
+	fmt.Println("## Bootstrap size (linux/arm64, `make build-<LogicalId>` as `sam build` runs it; target < 10 MB)")
+	fmt.Println()
+	fmt.Println("| function | bytes | MB |")
+	fmt.Println("| --- | ---: | ---: |")
+	for _, f := range s.Functions {
+		size, err := deploySize(s.Root, f.LogicalID)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| %s | %d | %.2f |\n", f.LogicalID, size, float64(size)/1e6)
+	}
+	return nil
+}
+
+// coldStartTimes prints each function's cold start under the RIE.
+func coldStartTimes(ctx context.Context, s *localstack.Stack, coldRuns int) error {
+	fmt.Println()
+	fmt.Printf("## Cold start under the RIE (process start to first response, %d runs, host build)\n\n", coldRuns)
+	fmt.Println("| function | median | min | max | of which RIE listening (median) |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+	for _, f := range s.Functions {
+		total, listen, err := coldStarts(ctx, s, f, coldRuns)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s |\n", f.LogicalID, ms(median(total)), ms(slices.Min(total)), ms(slices.Max(total)), ms(median(listen)))
 	}
 	return nil
 }
