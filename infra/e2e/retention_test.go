@@ -29,23 +29,9 @@ type sweepResult struct {
 // TestTheDailySweepErasesWhatIsDueLeavingNoPersonalData runs on a stack of
 // its own: sweeping as of a later day would erase the other tests' people.
 func TestTheDailySweepErasesWhatIsDueLeavingNoPersonalData(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-retention"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer own.Close()
-	post := func(form url.Values) {
-		t.Helper()
-		resp, err := http.PostForm(own.GatewayURL+"/signup", form)
-		if err != nil || resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("sign-up = %v, %v", resp, err)
-		}
-		resp.Body.Close()
-	}
-	post(url.Values{"email": {"erin@example.com"}, "name": {"Erin Erasable"}, "purposes": {"newsletter"}, "policy_version": {policy}})
-	post(url.Values{"email": {"kim@example.com"}, "name": {"Kim Kept"}, "purposes": {"surveys"}, "policy_version": {policy}})
+	ctx, own := ownStack(t, "e2e-retention")
+	signUpOn(t, own, url.Values{"email": {"erin@example.com"}, "name": {"Erin Erasable"}, "purposes": {"newsletter"}, "policy_version": {policy}})
+	signUpOn(t, own, url.Values{"email": {"kim@example.com"}, "name": {"Kim Kept"}, "purposes": {"surveys"}, "policy_version": {policy}})
 	// Kim confirms; Erin never does.
 	mails, _ := own.Mailbox.To(ctx, "kim@example.com")
 	link := linkPattern.FindString(mails[0].Body.Text)
@@ -55,19 +41,7 @@ func TestTheDailySweepErasesWhatIsDueLeavingNoPersonalData(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	sweep := func(dry bool, at time.Time) sweepResult {
-		t.Helper()
-		in := fmt.Sprintf(`{"dryRun":%v,"now":%q}`, dry, at.UTC().Format(time.RFC3339))
-		out, err := own.Invoke(ctx, "RetentionFunction", []byte(in))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r sweepResult
-		if err := json.Unmarshal(out, &r); err != nil {
-			t.Fatalf("sweep answered %s", out)
-		}
-		return r
-	}
+	sweep := func(dry bool, at time.Time) sweepResult { t.Helper(); return sweepOn(ctx, t, own, dry, at) }
 	later := time.Now().Add(8 * 24 * time.Hour)
 	before := dump(t, own)
 	if r := sweep(true, later); !r.DryRun || r.Due["unconfirmed"] != 1 || len(r.Erased) != 0 {
@@ -91,6 +65,45 @@ func TestTheDailySweepErasesWhatIsDueLeavingNoPersonalData(t *testing.T) {
 	if r := sweep(false, later); len(r.Erased) != 0 {
 		t.Fatalf("a second sweep erased again: %+v", r)
 	}
+}
+
+// ownStack starts a stack for one test, stopped when it ends: sweeping as of
+// a later day would erase the other tests' people.
+func ownStack(t *testing.T, name string) (context.Context, *localstack.Stack) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	s, err := localstack.Start(ctx, localstack.Options{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return ctx, s
+}
+
+// signUpOn posts the sign-up form to s's gateway.
+func signUpOn(t *testing.T, s *localstack.Stack, form url.Values) {
+	t.Helper()
+	resp, err := http.PostForm(s.GatewayURL+"/signup", form)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("sign-up = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// sweepOn invokes s's retention function as the schedule would, as of at.
+func sweepOn(ctx context.Context, t *testing.T, s *localstack.Stack, dry bool, at time.Time) sweepResult {
+	t.Helper()
+	in := fmt.Sprintf(`{"dryRun":%v,"now":%q}`, dry, at.UTC().Format(time.RFC3339))
+	out, err := s.Invoke(ctx, "RetentionFunction", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r sweepResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("sweep answered %s", out)
+	}
+	return r
 }
 
 // withoutRuns drops the sweep's run summaries from a dump.
@@ -127,19 +140,8 @@ func dump(t *testing.T, s *localstack.Stack) string {
 // TestAnAccountKeepsItsPersonUntilAYearAfterItCloses runs on a stack of its
 // own, as it sweeps as of a later day.
 func TestAnAccountKeepsItsPersonUntilAYearAfterItCloses(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-accounts"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer own.Close()
-	resp, err := http.PostForm(own.GatewayURL+"/signup", url.Values{"email": {"ola@example.com"}, "name": {"Ola Owner"},
-		"purposes": {"offers"}, "policy_version": {policy}})
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("sign-up = %v, %v", resp, err)
-	}
-	resp.Body.Close()
+	ctx, own := ownStack(t, "e2e-accounts")
+	signUpOn(t, own, url.Values{"email": {"ola@example.com"}, "name": {"Ola Owner"}, "purposes": {"offers"}, "policy_version": {policy}})
 	event := func(kind string, at time.Time) string {
 		return fmt.Sprintf(`{"email":"Ola@Example.com","event":%q,"at":%q}`, kind, at.UTC().Format(time.RFC3339))
 	}
@@ -158,18 +160,7 @@ func TestAnAccountKeepsItsPersonUntilAYearAfterItCloses(t *testing.T) {
 		t.Fatalf("opening = %d %s", got.Status, got.Body)
 	}
 
-	sweep := func(at time.Time) sweepResult {
-		t.Helper()
-		out, err := own.Invoke(ctx, "RetentionFunction", []byte(fmt.Sprintf(`{"now":%q}`, at.UTC().Format(time.RFC3339))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r sweepResult
-		if err := json.Unmarshal(out, &r); err != nil {
-			t.Fatalf("sweep answered %s", out)
-		}
-		return r
-	}
+	sweep := func(at time.Time) sweepResult { t.Helper(); return sweepOn(ctx, t, own, false, at) }
 	// Unconfirmed for more than the 7 days, but the account is open.
 	if r := sweep(now.Add(8 * 24 * time.Hour)); len(r.Erased) != 0 || r.Failed != 0 {
 		t.Fatalf("a sweep while the account is open = %+v", r)
