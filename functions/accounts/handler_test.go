@@ -27,10 +27,18 @@ func (m memAccounts) Person(_ context.Context, id string) (people.Person, error)
 	return people.Person{}, people.ErrNotFound
 }
 
-func (m memAccounts) SetAccount(_ context.Context, p people.Person, ch people.AccountChange) error {
-	p.Account, p.Version = ch.Account, p.Version+1
-	m[p.ID] = p
-	return nil
+func (m memAccounts) UpdatePerson(_ context.Context, id string, decide people.Decide) (people.Change, error) {
+	p, ok := m[id]
+	if !ok {
+		p = people.Person{ID: id}
+	}
+	ch, err := decide(p)
+	if err == nil && ch.After != nil {
+		q := *ch.After
+		q.Version = p.Version + 1
+		m[id] = q
+	}
+	return ch, err
 }
 
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)

@@ -24,12 +24,21 @@ func (d *dueStore) DueEntries(_ context.Context, day, _ string) ([]retention.Ent
 		return nil, "", nil
 	}
 	due := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	return []retention.Entry{{PK: "P#p1", SK: "PROFILE", Day: day, Rule: people.RuleUnconfirmed, Due: due}}, "", nil
+	return []retention.Entry{{Key: "k1", Kind: retention.Person, PersonID: "p1", Day: day, Rule: people.RuleUnconfirmed, Due: due}}, "", nil
 }
 
-func (d *dueStore) Erase(_ context.Context, e retention.Entry, _ people.Retention, _ time.Time) (retention.Outcome, error) {
-	d.erased = append(d.erased, e.PersonID())
-	return retention.Erased, nil
+// UpdatePerson shows decide p1, unconfirmed, with the clock DueEntries filed.
+func (d *dueStore) UpdatePerson(_ context.Context, id string, decide people.Decide) (people.Change, error) {
+	due := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	ch, err := decide(people.Person{ID: id, Status: people.Unconfirmed, Version: 1, Clock: people.Clock{Rule: people.RuleUnconfirmed, Due: due}})
+	if err == nil && ch.Erase != nil {
+		d.erased = append(d.erased, id)
+	}
+	return ch, err
+}
+
+func (d *dueStore) Purge(context.Context, retention.Entry, func(people.Purpose) []people.Purpose) (retention.Outcome, error) {
+	return retention.Moved, nil
 }
 
 func (d *dueStore) Cursor(context.Context) (string, error) { return d.cursor, nil }
@@ -45,7 +54,7 @@ func (d *dueStore) SaveRun(_ context.Context, s retention.Summary) error {
 func newHandler(st *dueStore, allowOverride bool) *handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return &handler{
-		sweep: &retention.Sweep{Store: st, Log: log, Epoch: "2026-11-25"},
+		sweep: &retention.Sweep{Store: st, Retention: people.DefaultRetention, Log: log, Epoch: "2026-11-25"},
 		now:   func() time.Time { return time.Date(2026, 11, 25, 3, 30, 0, 0, time.UTC) },
 		log:   log, allowOverride: allowOverride,
 	}

@@ -21,12 +21,16 @@ import (
 // DynamoDB in package store and end to end in infra/e2e.
 type recordingStore struct {
 	people.Store
-	got []people.SignUpRecord
+	got []people.Change
 }
 
-func (s *recordingStore) SignUp(_ context.Context, r people.SignUpRecord) (bool, error) {
-	s.got = append(s.got, r)
-	return true, nil
+// UpdatePerson decides about a person nobody knows yet and records the change.
+func (s *recordingStore) UpdatePerson(_ context.Context, id string, decide people.Decide) (people.Change, error) {
+	ch, err := decide(people.Person{ID: id})
+	if err == nil && !ch.IsZero() {
+		s.got = append(s.got, ch)
+	}
+	return ch, err
 }
 
 type recordingMailer struct{ sent []people.ConfirmationMail }
@@ -77,7 +81,7 @@ func TestAFormPostAsHTTPAPIDeliversItIsRecordedAndRedirected(t *testing.T) {
 		t.Fatalf("%d sign-ups recorded", len(st.got))
 	}
 	r := st.got[0]
-	if r.Email != "jo@example.com" || r.Name != "Jo Tester" || !slices.Equal(r.Purposes, []people.Purpose{people.Newsletter, people.Surveys}) ||
+	if r.After.Email != "jo@example.com" || r.After.Name != "Jo Tester" || !slices.Equal(r.After.Pending, []people.Purpose{people.Newsletter, people.Surveys}) ||
 		r.Events[0].IP != people.KeyedID([]byte("pepper"))("ip:198.51.100.7") || r.Events[0].Source != "signup-form" || r.Events[0].UserAgent != "Mozilla/5.0 (X11; Linux x86_64)" {
 		t.Fatalf("recorded %+v", r)
 	}

@@ -2,7 +2,6 @@ package people
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -25,22 +24,6 @@ type Account struct {
 	At    time.Time // when the product says the account entered State
 }
 
-// AccountChange is one account event as the store writes it.
-type AccountChange struct {
-	Email, Name string // kept only when the change creates the person
-	Account     Account
-	Clock       Clock // the person's retention clock from now on; zero: none runs
-	Now         time.Time
-}
-
-// AccountStore is what recording account events needs.
-type AccountStore interface {
-	Person(ctx context.Context, personID string) (Person, error)
-	// SetAccount applies ch if p is still at p.Version; a p with Version 0
-	// is created, if there is still nobody under p.ID. ErrConflict otherwise.
-	SetAccount(ctx context.Context, p Person, ch AccountChange) error
-}
-
 // AccountInput is an account event as the product sends it.
 type AccountInput struct {
 	Email string
@@ -61,7 +44,7 @@ type AccountResult struct {
 
 // Accounts records what the product says of accounts.
 type Accounts struct {
-	Store     AccountStore
+	Store     Store
 	PersonID  func(normalisedEmail string) string
 	Now       func() time.Time
 	Retention Retention
@@ -103,31 +86,31 @@ func (a *Accounts) Record(ctx context.Context, in AccountInput) (AccountResult, 
 		return AccountResult{}, Errorf(Invalid, "at", "the time of the event is in the future")
 	}
 	id := a.PersonID(email)
-	for range 3 {
-		p, err := a.Store.Person(ctx, id)
+	res := AccountResult{PersonID: id}
+	_, err = a.Store.UpdatePerson(ctx, id, func(p Person) (Change, error) {
+		res = AccountResult{PersonID: id, Held: p.Exists()}
 		switch {
-		case errors.Is(err, ErrNotFound) && state == AccountClosed:
-			return AccountResult{PersonID: id, State: NoAccount, Reason: "no data is held for this address"}, nil
-		case errors.Is(err, ErrNotFound):
-			p = Person{ID: id}
-		case err != nil:
-			return AccountResult{}, fmt.Errorf("people.Accounts.Record: %w", err)
+		case !p.Exists() && state == AccountClosed:
+			res.Reason = "no data is held for this address"
+			return Change{}, nil
+		case !p.Account.At.IsZero() && !at.After(p.Account.At):
+			res.State, res.Reason = p.Account.State, "an event at the same time or later is already recorded"
+			return Change{}, nil
 		}
-		if !p.Account.At.IsZero() && !at.After(p.Account.At) {
-			return AccountResult{PersonID: id, State: p.Account.State, Held: true,
-				Reason: "an event at the same time or later is already recorded"}, nil
+		now := stampAfter(a.Now(), p)
+		q := changed(p)
+		if !p.Exists() {
+			// The product vouches for the address: the person is told of
+			// policy changes from now on.
+			q.ID, q.Email, q.Name, q.CreatedAt = id, email, name, now
 		}
-		now := a.Now().UTC()
-		acct := Account{State: state, At: at}
-		clock := a.Retention.PersonClock(p.Status, p.Active, acct, now)
-		err = a.Store.SetAccount(ctx, p, AccountChange{Email: email, Name: name, Account: acct, Clock: clock, Now: now})
-		if errors.Is(err, ErrConflict) {
-			continue // written in between: read again and decide again
-		}
-		if err != nil {
-			return AccountResult{}, fmt.Errorf("people.Accounts.Record: %w", err)
-		}
-		return AccountResult{PersonID: id, State: state, Changed: true, Held: true, Clock: clock}, nil
+		q.Account, q.UpdatedAt = Account{State: state, At: at}, now
+		q.Clock = a.Retention.PersonClock(q.Status, q.Active, q.Account, now)
+		res.State, res.Changed, res.Held, res.Clock = state, true, true, q.Clock
+		return Change{After: q}, nil
+	})
+	if err != nil {
+		return AccountResult{}, fmt.Errorf("people.Accounts.Record: %w", err)
 	}
-	return AccountResult{}, ErrConflict
+	return res, nil
 }

@@ -20,9 +20,11 @@ const (
 	Expired          Code = "expired"           // a link or token is past its time
 	TooLarge         Code = "too_large"         // the body exceeds the limit
 	UnsupportedMedia Code = "unsupported_media" // the content type is not accepted
+	Unavailable      Code = "unavailable"       // busy for now: the same request may succeed later
 )
 
-// Error is a client mistake or a domain refusal: never a fault a retry fixes.
+// Error is a client mistake or a domain refusal, or (Unavailable) a moment
+// of contention that a later retry of the same request gets past.
 type Error struct {
 	Code    Code
 	Message string // safe to show to the person; never carries personal data
@@ -46,6 +48,11 @@ var ErrNotFound = &Error{Code: NotFound, Message: "not found"}
 
 // ErrConflict is returned by stores when a conditional write lost a race.
 var ErrConflict = &Error{Code: Conflict, Message: "the record changed, try again"}
+
+// ErrBusy is returned by stores when a change kept losing races or being
+// throttled until the retry bound: nothing was written, and the same request
+// may succeed in a moment (web answers 503 with Retry-After).
+var ErrBusy = &Error{Code: Unavailable, Message: "we are busy right now; nothing was changed. Please try again in a moment"}
 
 // AsError returns the *Error inside err, if there is one.
 func AsError(err error) (*Error, bool) {

@@ -30,7 +30,8 @@ type Person struct {
 	ConfirmedAt   time.Time // zero until the first confirmation
 	ConfirmMailAt time.Time // when the last confirmation mail was claimed
 	Account       Account   // the product's account for this address, if any
-	Version       int64     // optimistic-lock counter, bumped by every write
+	Clock         Clock     // the retention clock that runs (zero: none, an open account)
+	Version       int64     // optimistic-lock counter, bumped by every write; 0: nobody
 }
 
 // Has reports whether the consent for p is in force.

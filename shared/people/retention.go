@@ -90,6 +90,33 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
+// Expire decides what becomes of p, whose clock due has run out, at now:
+// erased under due's rule while that rule still applies; when it does not
+// (a clock filed by an older write that did not know all of the person),
+// the clock that does apply runs from now on, or none while an account is
+// open; nothing at all when p's clock is no longer due (they came back, or
+// are gone).
+func (r Retention) Expire(p Person, due Clock, now time.Time) Change {
+	if !p.Exists() || p.Clock.Rule != due.Rule || !p.Clock.Due.Equal(due.Due) || p.Clock.Due.After(now) {
+		return Change{}
+	}
+	if want := r.PersonClock(p.Status, p.Active, p.Account, now); want.Rule != due.Rule {
+		q := changed(p)
+		q.Clock = want
+		return Change{After: q}
+	}
+	return Change{Erase: &Erasure{Rule: due.Rule, At: now, ProofClock: Clock{RuleLedgerProof, now.Add(r.LedgerProof)}}}
+}
+
+// EndedBy is the purposes whose ledger entries a withdrawal of w ends: w
+// itself, and every marketing purpose for AllMarketing.
+func EndedBy(w Purpose) []Purpose {
+	if w == AllMarketing {
+		return append([]Purpose{AllMarketing}, MarketingPurposes...)
+	}
+	return []Purpose{w}
+}
+
 // WithProofClocks starts the proof clock of each withdrawal among events:
 // the entries of a consent that ended are proof for LedgerProof after its
 // withdrawal, then they go (policy section 11).

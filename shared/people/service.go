@@ -8,33 +8,6 @@ import (
 	"time"
 )
 
-// Store is what the sign-up and confirm flows need from persistence.
-type Store interface {
-	// SignUp upserts the person and appends the events in one atomic write.
-	// It claims the confirmation-mail slot (sets ConfirmMailAt to Now) only when
-	// the previous claim is older than MailAfter, and reports whether it did.
-	SignUp(ctx context.Context, s SignUpRecord) (mailClaimed bool, err error)
-	// ReleaseConfirmMail undoes a claim made at claimedAt, so a failed send
-	// does not lock the person out of a new mail.
-	ReleaseConfirmMail(ctx context.Context, personID string, claimedAt time.Time) error
-	// Person reads one person; ErrNotFound if there is none.
-	Person(ctx context.Context, personID string) (Person, error)
-	// ChangeConsent applies ch if p is still at p.Version; ErrConflict otherwise.
-	ChangeConsent(ctx context.Context, p Person, ch ConsentChange) error
-}
-
-// SignUpRecord is one sign-up as the store writes it.
-type SignUpRecord struct {
-	PersonID      string
-	Email, Name   string
-	Purposes      []Purpose
-	PolicyVersion string
-	Events        []ConsentEvent
-	Now           time.Time
-	MailAfter     time.Time // claim the mail slot only if the last claim is before this
-	Clock         Clock     // the unconfirmed clock, started only if no clock runs yet
-}
-
 // ConfirmationMail is the double opt-in mail.
 type ConfirmationMail struct {
 	PersonID string // for logs; the address is never logged
@@ -119,42 +92,78 @@ func (s *Service) ValidateSignUp(in SignUpInput) (email, name string, purposes [
 }
 
 // SignUp records the consents asked for and sends the confirmation mail,
-// at most once per address per ResendInterval.
+// at most once per address per ResendInterval. Purposes already in force
+// are not asked again; a sign-up that asks for nothing new changes nothing
+// and sends nothing (the answer to the client is the same).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, error) {
 	email, name, purposes, err := s.ValidateSignUp(in)
 	if err != nil {
 		return SignUpResult{}, err
 	}
-	now := s.Now().UTC()
 	id := s.PersonID(email)
-	rec := SignUpRecord{
-		PersonID: id, Email: email, Name: name, Purposes: purposes,
-		PolicyVersion: in.PolicyVersion,
-		Events:        NewEvents(id, Grant, purposes, now, in.Context.Pseudonymised(s.PersonID), s.NewID),
-		Now:           now, MailAfter: now.Add(-s.ResendInterval),
-		// Written without a read, so without the account: the store keeps a
-		// running clock, and the sweep re-checks an account before erasing.
-		Clock: s.Retention.PersonClock(Unconfirmed, nil, Account{}, now),
-	}
-	claimed, err := s.Store.SignUp(ctx, rec)
+	c := in.Context.Pseudonymised(s.PersonID)
+	var asked []Purpose
+	claimed := false
+	ch, err := s.Store.UpdatePerson(ctx, id, func(p Person) (Change, error) {
+		asked = slices.DeleteFunc(slices.Clone(purposes), p.Has)
+		if len(asked) == 0 {
+			return Change{}, nil
+		}
+		now := stampAfter(s.Now(), p)
+		q := changed(p)
+		if !p.Exists() {
+			q.ID, q.Status, q.CreatedAt = id, Unconfirmed, now
+		}
+		q.Email, q.Name, q.PolicyVersion, q.UpdatedAt = email, name, in.PolicyVersion, now
+		for _, a := range asked {
+			if !slices.Contains(q.Pending, a) {
+				q.Pending = append(q.Pending, a)
+			}
+		}
+		// A sign-up is no confirmed activity: a clock that runs keeps running.
+		if p.Clock.IsZero() {
+			q.Clock = s.Retention.PersonClock(q.Status, q.Active, q.Account, now)
+		}
+		claimed = p.ConfirmMailAt.IsZero() || p.ConfirmMailAt.Before(now.Add(-s.ResendInterval))
+		if claimed {
+			q.ConfirmMailAt = now
+		}
+		return Change{After: q, Events: NewEvents(id, Grant, asked, now, c, s.NewID)}, nil
+	})
 	if err != nil {
 		return SignUpResult{}, fmt.Errorf("people.SignUp: %w", err)
 	}
 	res := SignUpResult{PersonID: id, Purposes: purposes, Normalised: email}
-	if !claimed {
+	if ch.IsZero() || !claimed {
 		return res, nil
 	}
-	link, expires := s.Links.ConfirmLink(id, purposes, now)
-	mail := ConfirmationMail{PersonID: id, To: email, Name: name, Purposes: purposes, Link: link, Expires: expires}
+	claimedAt := ch.After.ConfirmMailAt
+	link, expires := s.Links.ConfirmLink(id, asked, claimedAt)
+	mail := ConfirmationMail{PersonID: id, To: email, Name: name, Purposes: asked, Link: link, Expires: expires}
 	if err := s.Mailer.SendConfirmation(ctx, mail); err != nil {
 		// Give the slot back so that a retry can send; the sign-up itself stays.
-		if rerr := s.Store.ReleaseConfirmMail(ctx, id, now); rerr != nil {
+		if rerr := s.releaseConfirmMail(ctx, id, claimedAt); rerr != nil {
 			return res, fmt.Errorf("people.SignUp: send failed (%w), and releasing the mail slot failed: %v", err, rerr)
 		}
 		return res, fmt.Errorf("people.SignUp: %w", err)
 	}
 	res.MailSent = true
 	return res, nil
+}
+
+// releaseConfirmMail undoes the mail claim made at claimedAt, unless a newer
+// claim replaced it, so that a failed send does not lock the person out of
+// a new mail for ResendInterval.
+func (s *Service) releaseConfirmMail(ctx context.Context, id string, claimedAt time.Time) error {
+	_, err := s.Store.UpdatePerson(ctx, id, func(p Person) (Change, error) {
+		if !p.Exists() || !p.ConfirmMailAt.Equal(claimedAt) {
+			return Change{}, nil
+		}
+		q := changed(p)
+		q.ConfirmMailAt, q.UpdatedAt = time.Time{}, stampAfter(s.Now(), p)
+		return Change{After: q}, nil
+	})
+	return err
 }
 
 // ConfirmOutcome tells the confirm page what to say.
@@ -168,13 +177,13 @@ const (
 )
 
 // Confirm activates the purposes named by a verified confirm link. It is
-// idempotent: a second press changes nothing and says so.
+// idempotent: a second press changes nothing and says so. Errors:
+// ErrNotFound (erased since the mail was sent), ErrBusy.
 func (s *Service) Confirm(ctx context.Context, personID string, purposes []Purpose, c Context) (ConfirmOutcome, error) {
-	const attempts = 3
-	for range attempts {
-		p, err := s.Store.Person(ctx, personID)
-		if err != nil {
-			return 0, err
+	var outcome ConfirmOutcome
+	_, err := s.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
+		if !p.Exists() {
+			return Change{}, ErrNotFound
 		}
 		var todo []Purpose
 		already := true
@@ -184,31 +193,33 @@ func (s *Service) Confirm(ctx context.Context, personID string, purposes []Purpo
 			}
 			already = already && p.Has(want)
 		}
-		if len(todo) == 0 {
-			if already {
-				return AlreadyConfirmed, nil
-			}
-			return NothingPending, nil
+		switch {
+		case len(todo) > 0:
+			outcome = Activated
+		case already:
+			outcome = AlreadyConfirmed
+			return Change{}, nil
+		default:
+			outcome = NothingPending
+			return Change{}, nil
 		}
 		if c.PolicyVersion == "" {
 			c.PolicyVersion = p.PolicyVersion
 		}
-		now := s.Now().UTC()
-		active := append(slices.Clone(p.Active), todo...)
-		err = s.Store.ChangeConsent(ctx, p, ConsentChange{
-			Active:  active,
-			Pending: slices.DeleteFunc(slices.Clone(p.Pending), func(q Purpose) bool { return slices.Contains(todo, q) }),
-			Status:  Confirmed, Joined: todo, Now: now,
-			Events: NewEvents(personID, Confirm, todo, now, c.Pseudonymised(s.PersonID), s.NewID),
-			Clock:  s.Retention.PersonClock(Confirmed, active, p.Account, now),
-		})
-		if err == ErrConflict {
-			continue // someone wrote in between: read again and decide again
+		now := stampAfter(s.Now(), p)
+		q := changed(p)
+		q.Active = append(q.Active, todo...)
+		q.Pending = slices.DeleteFunc(q.Pending, func(x Purpose) bool { return slices.Contains(todo, x) })
+		q.Status, q.UpdatedAt = Confirmed, now
+		if q.ConfirmedAt.IsZero() {
+			q.ConfirmedAt = now
 		}
-		if err != nil {
-			return 0, fmt.Errorf("people.Confirm: %w", err)
-		}
-		return Activated, nil
+		// Confirming is confirmed activity: the clock starts again.
+		q.Clock = s.Retention.PersonClock(q.Status, q.Active, q.Account, now)
+		return Change{After: q, Joined: todo, Events: NewEvents(personID, Confirm, todo, now, c.Pseudonymised(s.PersonID), s.NewID)}, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("people.Confirm: %w", err)
 	}
-	return 0, ErrConflict
+	return outcome, nil
 }

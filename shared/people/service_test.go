@@ -8,57 +8,6 @@ import (
 	"time"
 )
 
-// fakeStore keeps one person in memory: only the service's logic is under
-// test here; the real store is tested against DynamoDB in package store.
-type fakeStore struct {
-	person    Person
-	exists    bool
-	claimedAt time.Time
-	events    []ConsentEvent
-	released  bool
-	conflicts int // Confirm answers ErrConflict this many times first
-}
-
-func (f *fakeStore) SignUp(_ context.Context, r SignUpRecord) (bool, error) {
-	f.exists = true
-	f.person.ID, f.person.Email = r.PersonID, r.Email
-	for _, p := range r.Purposes {
-		if !slices.Contains(f.person.Pending, p) {
-			f.person.Pending = append(f.person.Pending, p)
-		}
-	}
-	f.events = append(f.events, r.Events...)
-	if f.claimedAt.IsZero() || f.claimedAt.Before(r.MailAfter) {
-		f.claimedAt = r.Now
-		return true, nil
-	}
-	return false, nil
-}
-
-func (f *fakeStore) ReleaseConfirmMail(_ context.Context, _ string, at time.Time) error {
-	if f.claimedAt.Equal(at) {
-		f.claimedAt, f.released = time.Time{}, true
-	}
-	return nil
-}
-
-func (f *fakeStore) Person(context.Context, string) (Person, error) {
-	if !f.exists {
-		return Person{}, ErrNotFound
-	}
-	return f.person, nil
-}
-
-func (f *fakeStore) ChangeConsent(_ context.Context, _ Person, ch ConsentChange) error {
-	if f.conflicts > 0 {
-		f.conflicts--
-		return ErrConflict
-	}
-	f.person.Active, f.person.Pending, f.person.Status = ch.Active, ch.Pending, ch.Status
-	f.events = append(f.events, ch.Events...)
-	return nil
-}
-
 type fakeMailer struct {
 	sent []ConfirmationMail
 	err  error
@@ -78,8 +27,8 @@ func (fakeLinks) ConfirmLink(id string, _ []Purpose, now time.Time) (string, tim
 	return "https://x/confirm?t=" + id, now.Add(48 * time.Hour)
 }
 
-func newService(now *time.Time) (*Service, *fakeStore, *fakeMailer) {
-	st, m := &fakeStore{}, &fakeMailer{}
+func newService(now *time.Time) (*Service, *memStore, *fakeMailer) {
+	st, m := newMemStore(), &fakeMailer{}
 	return &Service{
 		Store: st, Mailer: m, Links: fakeLinks{}, PersonID: KeyedID([]byte("pepper-pepper-pepper-pepper-pepp")),
 		NewID: RandomID, Now: func() time.Time { return *now }, ResendInterval: 10 * time.Minute, PolicyVersion: "v1",
@@ -116,8 +65,10 @@ func TestAFailedSendGivesTheMailSlotBack(t *testing.T) {
 	if _, err := svc.SignUp(context.Background(), input("jo@example.com", "surveys")); err == nil {
 		t.Fatal("a failed send was not reported")
 	}
-	if !st.released || len(st.events) != 1 {
-		t.Fatalf("after a failed send: released=%v, events=%d", st.released, len(st.events))
+	for _, p := range st.people {
+		if !p.ConfirmMailAt.IsZero() || len(st.events()) != 1 || len(p.Pending) != 1 {
+			t.Fatalf("after a failed send: %+v, events %d; want the slot released and the sign-up kept", p, len(st.events()))
+		}
 	}
 	mailer.err = nil
 	if res, err := svc.SignUp(context.Background(), input("jo@example.com", "surveys")); err != nil || !res.MailSent {
@@ -149,7 +100,7 @@ func TestSignUpRefusesBadInputBeforeTouchingTheStore(t *testing.T) {
 			if !ok || e.Code != tt.code || e.Field != tt.field {
 				t.Fatalf("SignUp error = %v, want %s on %s", err, tt.code, tt.field)
 			}
-			if st.exists || len(mailer.sent) > 0 {
+			if len(st.people) > 0 || len(mailer.sent) > 0 {
 				t.Fatal("bad input reached the store or the mailer")
 			}
 		})
@@ -175,7 +126,10 @@ func TestConfirmOutcomes(t *testing.T) {
 		t.Fatalf("confirming what was never asked = %v, want NothingPending", got)
 	}
 	st.conflicts = 5
-	if _, err := svc.Confirm(ctx, res.PersonID, []Purpose{Offers}, Context{}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("Confirm that keeps losing races = %v, want ErrConflict", err)
+	if _, err := svc.Confirm(ctx, res.PersonID, []Purpose{Offers}, Context{}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Confirm that keeps losing races = %v, want ErrBusy", err)
+	}
+	if p := st.people[res.PersonID]; p.Has(Offers) || !slices.Contains(p.Pending, Offers) {
+		t.Fatalf("a confirm that kept losing races changed the person: %+v", p)
 	}
 }

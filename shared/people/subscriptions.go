@@ -8,102 +8,92 @@ import (
 	"time"
 )
 
-// ConsentChange is one atomic change of a person's consents: the new sets,
-// the new status and the ledger entries that prove it. Stores apply it only
-// if the person is still at the version it was computed from.
-type ConsentChange struct {
-	Active  []Purpose // the consents in force afterwards
-	Pending []Purpose // the consents awaiting confirmation afterwards
-	Status  Status
-	Joined  []Purpose // purposes that became active: the person joins their lists
-	Left    []Purpose // purposes that stopped being active: the person leaves their lists
-	Events  []ConsentEvent
-	Now     time.Time
-	Clock   Clock // the person's retention clock from now on; zero: none runs (an open account)
-}
-
-// SubscriptionStore is what unsubscribing and the preferences page need.
-type SubscriptionStore interface {
-	Person(ctx context.Context, personID string) (Person, error)
-	// ChangeConsent applies ch if p is still at p.Version; ErrConflict otherwise.
-	ChangeConsent(ctx context.Context, p Person, ch ConsentChange) error
-	// StopMarketing withdraws every marketing purpose, active or pending, and
-	// appends e, in one write. It reports false, changing nothing, when the
-	// person has no marketing purpose left or does not exist.
-	// It restarts the clock as clock, which assumes no purpose is left.
-	StopMarketing(ctx context.Context, personID string, e ConsentEvent, clock Clock) (bool, error)
-}
-
 // Subscriptions runs unsubscribing and the preferences page.
 type Subscriptions struct {
-	Store     SubscriptionStore
+	Store     Store
 	NewID     func() string
 	Now       func() time.Time
 	Pseudonym func(string) string // keyed hash for client IPs in the ledger
 	Retention Retention
 }
 
-// StopMarketing stops every marketing purpose at once (one-click unsubscribe
-// or "stop all marketing"). Legally required notices are not marketing and
-// are not affected. It is idempotent and answers false when nothing changed,
-// including for a person who no longer exists.
+// StopMarketing stops every marketing purpose at once, active or pending
+// (one-click unsubscribe or "stop all marketing"), with one ledger entry
+// for all of them. Legally required notices are not marketing and are not
+// affected; testimonials are no mail and stay. It is idempotent and answers
+// false when nothing changed, including for a person who no longer exists.
 func (s *Subscriptions) StopMarketing(ctx context.Context, personID string, c Context) (bool, error) {
-	now := s.Now().UTC()
-	e := s.Retention.WithProofClocks(NewEvents(personID, Withdraw, []Purpose{AllMarketing}, now, c.Pseudonymised(s.Pseudonym), s.NewID))[0]
-	// One write and no read, so the clock assumes no account: the sweep
-	// re-checks the account before it erases anyone (see store.Erase).
-	changed, err := s.Store.StopMarketing(ctx, personID, e, s.Retention.PersonClock(Unsubscribed, nil, Account{}, now))
+	ch, err := s.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
+		if !slices.ContainsFunc(append(slices.Clone(p.Active), p.Pending...), Purpose.Marketing) {
+			return Change{}, nil // nothing left to withdraw, or nobody
+		}
+		now := stampAfter(s.Now(), p)
+		e := s.Retention.WithProofClocks(NewEvents(personID, Withdraw, []Purpose{AllMarketing}, now, s.ledgerContext(c, p), s.NewID))
+		active := slices.DeleteFunc(slices.Clone(p.Active), Purpose.Marketing)
+		left := slices.DeleteFunc(slices.Clone(p.Active), func(q Purpose) bool { return !q.Marketing() })
+		status := Unsubscribed // no marketing left, whatever else stays (a testimonial)
+		if p.Status == Unconfirmed {
+			status = Unconfirmed
+		}
+		return s.change(p, active, slices.DeleteFunc(slices.Clone(p.Pending), Purpose.Marketing), status, now, nil, left, e), nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("people.StopMarketing: %w", err)
 	}
-	return changed, nil
+	return !ch.IsZero(), nil
 }
 
 // SetPreferences makes want the person's active purposes: each purpose that
-// starts is a grant in the ledger, each that stops a withdrawal. Purposes
-// pending confirmation that are not wanted are dropped. It answers false
-// when there was nothing to change.
+// starts is a grant in the ledger, each that stops, or that was pending and
+// is no longer wanted, a withdrawal. It answers false when there was nothing
+// to change. Errors: ErrNotFound (erased), ErrBusy.
 func (s *Subscriptions) SetPreferences(ctx context.Context, personID string, want []Purpose, c Context) (bool, error) {
-	for range 3 {
-		p, err := s.Store.Person(ctx, personID)
-		if err != nil {
-			return false, err
+	ch, err := s.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
+		if !p.Exists() {
+			return Change{}, ErrNotFound
 		}
-		var joined, left []Purpose
+		var joined, left, dropped []Purpose
 		for _, q := range Purposes {
-			switch has, wants := p.Has(q), slices.Contains(want, q); {
+			switch has, wants, pending := p.Has(q), slices.Contains(want, q), slices.Contains(p.Pending, q); {
 			case wants && !has:
 				joined = append(joined, q)
 			case has && !wants:
 				left = append(left, q)
+			case pending && !wants:
+				dropped = append(dropped, q)
 			}
 		}
+		if len(joined) == 0 && len(left) == 0 && len(dropped) == 0 {
+			return Change{}, nil
+		}
+		now := stampAfter(s.Now(), p)
+		pc := s.ledgerContext(c, p)
 		pending := slices.DeleteFunc(slices.Clone(p.Pending), func(q Purpose) bool { return !slices.Contains(want, q) || slices.Contains(joined, q) })
-		if len(joined) == 0 && len(left) == 0 && len(pending) == len(p.Pending) {
-			return false, nil
-		}
-		now := s.Now().UTC()
-		if c.PolicyVersion == "" {
-			c.PolicyVersion = p.PolicyVersion
-		}
-		pc := c.Pseudonymised(s.Pseudonym)
-		status := statusFor(want, p.Status)
-		ch := ConsentChange{
-			Active: want, Pending: pending, Joined: joined, Left: left, Now: now,
-			Events: append(NewEvents(personID, Grant, joined, now, pc, s.NewID),
-				s.Retention.WithProofClocks(NewEvents(personID, Withdraw, left, now, pc, s.NewID))...),
-			Status: status, Clock: s.Retention.PersonClock(status, want, p.Account, now),
-		}
-		err = s.Store.ChangeConsent(ctx, p, ch)
-		if err == ErrConflict {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("people.SetPreferences: %w", err)
-		}
-		return true, nil
+		events := append(NewEvents(personID, Grant, joined, now, pc, s.NewID),
+			s.Retention.WithProofClocks(NewEvents(personID, Withdraw, append(left, dropped...), now, pc, s.NewID))...)
+		return s.change(p, slices.Clone(want), pending, statusFor(want, p.Status), now, joined, left, events), nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("people.SetPreferences: %w", err)
 	}
-	return false, ErrConflict
+	return !ch.IsZero(), nil
+}
+
+// ledgerContext is c as the ledger records it for p.
+func (s *Subscriptions) ledgerContext(c Context, p Person) Context {
+	if c.PolicyVersion == "" {
+		c.PolicyVersion = p.PolicyVersion
+	}
+	return c.Pseudonymised(s.Pseudonym)
+}
+
+// change is p with new consent sets and status, the clock they imply, the
+// list memberships that change and the entries that prove it.
+func (s *Subscriptions) change(p Person, active, pending []Purpose, status Status, now time.Time, joined, left []Purpose, events []ConsentEvent) Change {
+	q := changed(p)
+	q.Active, q.Pending, q.Status, q.UpdatedAt = active, pending, status, now
+	q.Clock = s.Retention.PersonClock(q.Status, q.Active, q.Account, now)
+	return Change{After: q, Joined: joined, Left: left, Events: events}
 }
 
 // statusFor is the status after a change to the active purposes.

@@ -6,26 +6,9 @@ import (
 	"time"
 )
 
-// subStore keeps one person and the last change applied to them.
-type subStore struct {
-	p       Person
-	changes []ConsentChange
-	stopped []ConsentEvent
-}
-
-func (s *subStore) Person(context.Context, string) (Person, error) { return s.p, nil }
-func (s *subStore) ChangeConsent(_ context.Context, _ Person, ch ConsentChange) error {
-	s.changes = append(s.changes, ch)
-	return nil
-}
-func (s *subStore) StopMarketing(_ context.Context, _ string, e ConsentEvent, _ Clock) (bool, error) {
-	s.stopped = append(s.stopped, e)
-	return true, nil
-}
-
 func TestEveryWithdrawalStartsItsProofClockAndNothingElseDoes(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	st := &subStore{p: Person{ID: "p1", Status: Confirmed, Active: []Purpose{Newsletter, Surveys}}}
+	st := newMemStore(Person{ID: "p1", Status: Confirmed, Active: []Purpose{Newsletter, Surveys}, Version: 1})
 	s := &Subscriptions{Store: st, NewID: RandomID, Now: func() time.Time { return now }, Pseudonym: func(v string) string { return "k" + v },
 		Retention: DefaultRetention}
 	if changed, err := s.SetPreferences(context.Background(), "p1", []Purpose{Newsletter, Offers}, Context{Source: "preferences"}); err != nil || !changed {
@@ -43,7 +26,8 @@ func TestEveryWithdrawalStartsItsProofClockAndNothingElseDoes(t *testing.T) {
 	if _, err := s.StopMarketing(context.Background(), "p1", Context{Source: "one-click"}); err != nil {
 		t.Fatal(err)
 	}
-	if e := st.stopped[0]; e.Purpose != AllMarketing || e.ProofClock != want {
+	// The clock stood still, so the second change is stamped just after the first.
+	if e := st.changes[1].Events[0]; e.Purpose != AllMarketing || e.At.Before(now) || e.ProofClock != (Clock{RuleLedgerProof, e.At.Add(DefaultRetention.LedgerProof)}) {
 		t.Fatalf("one-click withdrawal = %+v; want all marketing with the proof clock", e)
 	}
 }

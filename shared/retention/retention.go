@@ -13,21 +13,26 @@ import (
 	"github.com/smartprotect/pledge/shared/people"
 )
 
-// Entry is one item in the due index.
-type Entry struct {
-	PK, SK string
-	Day    string // yyyy-mm-dd
-	Rule   people.Rule
-	Due    time.Time
-	DueSK  string // the index sort key, as stored, for conditions
-}
+// Kind is what sort of item a due entry is.
+type Kind int
 
-// PersonID is the person an entry belongs to.
-func (e Entry) PersonID() string {
-	if len(e.PK) > 2 && e.PK[:2] == "P#" {
-		return e.PK[2:]
-	}
-	return ""
+// The kinds of due items.
+const (
+	Person        Kind = iota + 1 // a person, under a person's rule
+	ErasedLedger                  // an erased person's ledger, once its proof period ends
+	Withdrawal                    // a withdrawal and the entries of the consents it ended
+	NoticeRecords                 // an old policy version's per-recipient notice records
+)
+
+// Entry is one item in the due index. Key is the store's handle on the item,
+// opaque here.
+type Entry struct {
+	Key      string
+	Kind     Kind
+	PersonID string // whose item it is (the keyed id, never an address); "" for notice records
+	Day      string // yyyy-mm-dd
+	Rule     people.Rule
+	Due      time.Time
 }
 
 // Outcome is what became of one due entry.
@@ -44,8 +49,12 @@ const (
 type Store interface {
 	// DueEntries returns one page of the entries due on day, after cursor.
 	DueEntries(ctx context.Context, day string, cursor string) (entries []Entry, next string, err error)
-	// Erase carries out e's rule in one transaction, if e's clock has not moved.
-	Erase(ctx context.Context, e Entry, r people.Retention, now time.Time) (Outcome, error)
+	// UpdatePerson is the one way a person changes (see people.Store):
+	// a person falling due is erased through it.
+	UpdatePerson(ctx context.Context, personID string, decide people.Decide) (people.Change, error)
+	// Purge deletes what a non-person entry's clock ended, if that clock
+	// has not moved; endedBy says which purposes a withdrawal ended.
+	Purge(ctx context.Context, e Entry, endedBy func(people.Purpose) []people.Purpose) (Outcome, error)
 	// Cursor is the first day not yet swept clean ("" before the first run).
 	Cursor(ctx context.Context) (string, error)
 	SetCursor(ctx context.Context, day string) error
@@ -155,13 +164,13 @@ func (s *Sweep) sweepDay(ctx context.Context, day string, now time.Time, dryRun 
 			if outOfTime() {
 				return false, nil
 			}
-			outcome, err := s.Store.Erase(ctx, e, s.Retention, now)
+			outcome, err := s.apply(ctx, e, now)
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return false, nil // cut off by the deadline: the next run retries it
 			case err != nil:
 				sum.Failed++
-				s.Log.ErrorContext(ctx, "retention: entry failed, retried next run", "person", e.PersonID(), "rule", e.Rule, "err", err)
+				s.Log.ErrorContext(ctx, "retention: entry failed, retried next run", "person", e.PersonID, "rule", e.Rule, "err", err)
 			case outcome == Erased:
 				sum.Erased[e.Rule]++
 			case outcome == Moved:
@@ -175,6 +184,27 @@ func (s *Sweep) sweepDay(ctx context.Context, day string, now time.Time, dryRun 
 		}
 		page = next
 	}
+}
+
+// apply carries out one due entry: a person is erased when the domain says
+// their rule still applies (people.Retention.Expire), through the one update
+// path; anything else is purged as filed.
+func (s *Sweep) apply(ctx context.Context, e Entry, now time.Time) (Outcome, error) {
+	if e.Kind != Person {
+		return s.Store.Purge(ctx, e, people.EndedBy)
+	}
+	ch, err := s.Store.UpdatePerson(ctx, e.PersonID, func(p people.Person) (people.Change, error) {
+		return s.Retention.Expire(p, people.Clock{Rule: e.Rule, Due: e.Due}, now), nil
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case ch.Erase != nil:
+		return Erased, nil
+	case ch.After != nil:
+		return Rescheduled, nil
+	}
+	return Moved, nil
 }
 
 func (s *Sweep) finish(ctx context.Context, sum Summary, cursor string, dryRun bool, runErr error) (Summary, error) {

@@ -28,17 +28,30 @@ func (d *dayStore) DueEntries(_ context.Context, day, _ string) ([]Entry, string
 	return d.due[day], "", nil
 }
 
-func (d *dayStore) Erase(_ context.Context, e Entry, _ people.Retention, _ time.Time) (Outcome, error) {
-	if d.failing[e.PersonID()] {
-		return 0, errors.New("throttled")
+// UpdatePerson shows decide an unconfirmed person whose clock is their
+// entry's, and drops the entry when decide erases them.
+func (d *dayStore) UpdatePerson(_ context.Context, id string, decide people.Decide) (people.Change, error) {
+	if d.failing[id] {
+		return people.Change{}, errors.New("throttled")
 	}
-	list := d.due[e.Day]
-	for i, x := range list {
-		if x.PK == e.PK {
-			d.due[e.Day] = append(list[:i:i], list[i+1:]...)
+	for day, list := range d.due {
+		for i, e := range list {
+			if e.PersonID != id {
+				continue
+			}
+			p := people.Person{ID: id, Status: people.Unconfirmed, Version: 1, Clock: people.Clock{Rule: e.Rule, Due: e.Due}}
+			ch, err := decide(p)
+			if err == nil && ch.Erase != nil {
+				d.due[day] = append(list[:i:i], list[i+1:]...)
+			}
+			return ch, err
 		}
 	}
-	return Erased, nil
+	return decide(people.Person{ID: id})
+}
+
+func (d *dayStore) Purge(context.Context, Entry, func(people.Purpose) []people.Purpose) (Outcome, error) {
+	return 0, errors.New("only people are due in these tests")
 }
 
 func (d *dayStore) Cursor(ctx context.Context) (string, error) {
@@ -55,7 +68,7 @@ func (d *dayStore) SaveRun(_ context.Context, s Summary) error {
 
 func entry(id, day string) Entry {
 	due, _ := time.Parse("2006-01-02", day)
-	return Entry{PK: "P#" + id, SK: "PROFILE", Day: day, Rule: people.RuleUnconfirmed, Due: due}
+	return Entry{Key: "key-" + id, Kind: Person, PersonID: id, Day: day, Rule: people.RuleUnconfirmed, Due: due}
 }
 
 func TestAFailedErasureIsCountedAndRetriedWithoutFailingTheRun(t *testing.T) {
@@ -67,7 +80,7 @@ func TestAFailedErasureIsCountedAndRetriedWithoutFailingTheRun(t *testing.T) {
 		failing: map[string]bool{"b": true},
 	}
 	var logged []byte
-	s := &Sweep{Store: st, Epoch: "2026-11-01", Log: slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) { logged = append(logged, p...) }), nil))}
+	s := &Sweep{Store: st, Retention: people.DefaultRetention, Epoch: "2026-11-01", Log: slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) { logged = append(logged, p...) }), nil))}
 	now := time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC)
 
 	sum, err := s.Run(context.Background(), now, false)
@@ -92,7 +105,7 @@ func TestAFailedErasureIsCountedAndRetriedWithoutFailingTheRun(t *testing.T) {
 
 func TestASweepNeverLooksPastToday(t *testing.T) {
 	st := &dayStore{due: map[string][]Entry{}}
-	s := &Sweep{Store: st, Epoch: "2026-11-01", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &Sweep{Store: st, Retention: people.DefaultRetention, Epoch: "2026-11-01", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	s.Run(context.Background(), time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC), false)
 	if len(st.queries) != 3 || st.queries[2] != "2026-11-03" || st.cursor != "2026-11-03" {
 		t.Fatalf("queries %v, cursor %s", st.queries, st.cursor)
@@ -101,7 +114,7 @@ func TestASweepNeverLooksPastToday(t *testing.T) {
 
 func TestARunOutOfTimeBeforeItsCursorStopsCleanlyButAFaultIsAnError(t *testing.T) {
 	st := &dayStore{due: map[string][]Entry{"2026-11-02": {entry("a", "2026-11-02")}}}
-	s := &Sweep{Store: st, Epoch: "2026-11-01", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &Sweep{Store: st, Retention: people.DefaultRetention, Epoch: "2026-11-01", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	now := time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC)
 	expired, cancel := context.WithCancel(context.Background())
 	cancel()

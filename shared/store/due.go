@@ -25,14 +25,13 @@ func dueKeys(c people.Clock, pk string) (string, string) {
 	return "DUE#" + c.Due.UTC().Format("2006-01-02"), stamp(c.Due) + "#" + string(c.Rule) + "#" + pk
 }
 
-// withClock files the item under c's due day, or takes it out of the due
-// index when no clock runs (a person whose account is open).
-func withClock(upd expression.UpdateBuilder, c people.Clock, pk string) expression.UpdateBuilder {
-	if c.IsZero() {
-		return upd.Remove(expression.Name("duePK")).Remove(expression.Name("dueSK"))
+// clockOf reads a clock back from its due-index sort key.
+func clockOf(dueSK string) people.Clock {
+	parts := strings.SplitN(dueSK, "#", 3)
+	if len(parts) != 3 {
+		return people.Clock{}
 	}
-	duePK, dueSK := dueKeys(c, pk)
-	return upd.Set(expression.Name("duePK"), expression.Value(duePK)).Set(expression.Name("dueSK"), expression.Value(dueSK))
+	return people.Clock{Rule: people.Rule(parts[1]), Due: parseStamp(parts[0])}
 }
 
 const (
@@ -42,7 +41,21 @@ const (
 	statsPK      = "STATS"
 )
 
-// DueEntries returns one page of the due index for day.
+// entryKey is an entry's handle as the sweep carries it back to Purge: the
+// item's key and the clock it was filed under, opaque to package retention.
+func entryKey(pk, sk, dueSK string) string { return pk + "\x00" + sk + "\x00" + dueSK }
+
+func parseEntryKey(k string) (pk, sk, dueSK string, err error) {
+	parts := strings.SplitN(k, "\x00", 3)
+	if len(parts) != 3 {
+		return "", "", "", errors.New("malformed due entry key")
+	}
+	return parts[0], parts[1], parts[2], nil
+}
+
+// DueEntries returns one page of the due index for day, after cursor (an
+// entry key, "" for the first page), and the next page's cursor ("" after
+// the last).
 func (s *Store) DueEntries(ctx context.Context, day, cursor string) (entries []retention.Entry, next string, err error) {
 	defer wrap(&err, "store.DueEntries(%s)", day)
 	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("duePK").Equal(expression.Value("DUE#" + day))).Build()
@@ -54,13 +67,13 @@ func (s *Store) DueEntries(ctx context.Context, day, cursor string) (entries []r
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}
 	if cursor != "" {
-		parts := strings.SplitN(cursor, "\x00", 3) // pk, sk, dueSK: see next below
-		if len(parts) != 3 {
-			return nil, "", errors.New("malformed page cursor")
+		pk, sk, dueSK, err := parseEntryKey(cursor)
+		if err != nil {
+			return nil, "", err
 		}
-		in.ExclusiveStartKey = key(parts[0], parts[1])
+		in.ExclusiveStartKey = key(pk, sk)
 		in.ExclusiveStartKey["duePK"] = &types.AttributeValueMemberS{Value: "DUE#" + day}
-		in.ExclusiveStartKey["dueSK"] = &types.AttributeValueMemberS{Value: parts[2]}
+		in.ExclusiveStartKey["dueSK"] = &types.AttributeValueMemberS{Value: dueSK}
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
@@ -75,132 +88,65 @@ func (s *Store) DueEntries(ctx context.Context, day, cursor string) (entries []r
 		return nil, "", err
 	}
 	for _, it := range items {
-		parts := strings.SplitN(it.DueSK, "#", 3)
-		if len(parts) != 3 {
+		c := clockOf(it.DueSK)
+		kind := kindOf(it.PK, it.SK, c.Rule)
+		if kind == 0 {
 			continue // not ours to act on
 		}
-		entries = append(entries, retention.Entry{PK: it.PK, SK: it.SK, Day: day, Rule: people.Rule(parts[1]), Due: parseStamp(parts[0]), DueSK: it.DueSK})
+		e := retention.Entry{Key: entryKey(it.PK, it.SK, it.DueSK), Kind: kind, Day: day, Rule: c.Rule, Due: c.Due}
+		if strings.HasPrefix(it.PK, "P#") {
+			e.PersonID = it.PK[len("P#"):]
+		}
+		entries = append(entries, e)
 	}
 	if len(out.LastEvaluatedKey) > 0 && len(items) > 0 {
 		last := items[len(items)-1]
-		next = last.PK + "\x00" + last.SK + "\x00" + last.DueSK
+		next = entryKey(last.PK, last.SK, last.DueSK)
 	}
 	return entries, next, nil
 }
 
-// Erase carries out an entry's rule in one transaction, guarded by the
-// entry's clock: a person whose clock moved (they came back) is left alone.
-func (s *Store) Erase(ctx context.Context, e retention.Entry, r people.Retention, now time.Time) (retention.Outcome, error) {
+// kindOf says what kind of item a due entry is (0: none the sweep knows).
+func kindOf(pk, sk string, rule people.Rule) retention.Kind {
 	switch {
-	case e.SK == profileSK:
-		return s.erasePerson(ctx, e, r, now)
-	case e.SK == suppressedSK && e.Rule == people.RuleLedgerProof:
-		return s.purgeLedger(ctx, e)
-	case e.PK == policyPK && e.Rule == people.RuleNoticeRecords:
-		return s.purgeNoticeRecords(ctx, e)
-	case strings.HasPrefix(e.SK, "C#") && e.Rule == people.RuleLedgerProof:
-		return s.purgeWithdrawn(ctx, e)
+	case strings.HasPrefix(pk, "P#") && sk == profileSK:
+		return retention.Person
+	case sk == suppressedSK && rule == people.RuleLedgerProof:
+		return retention.ErasedLedger
+	case strings.HasPrefix(sk, "C#") && rule == people.RuleLedgerProof:
+		return retention.Withdrawal
+	case pk == policyPK && rule == people.RuleNoticeRecords:
+		return retention.NoticeRecords
 	}
-	return retention.Moved, nil // a kind this sweep does not know: leave it
+	return 0
 }
 
-// sameClock is the condition that e's clock still runs as filed.
-func sameClock(e retention.Entry) expression.ConditionBuilder {
+// Purge deletes what a non-person entry's clock ended, if that clock still
+// runs as filed: an erased person's ledger (the marker stays), a
+// withdrawal's entry with the earlier entries of the purposes endedBy says
+// it ended, or an old policy version's per-recipient notice records. It
+// decides nothing: which entries a withdrawal ended is the domain's answer.
+func (s *Store) Purge(ctx context.Context, e retention.Entry, endedBy func(people.Purpose) []people.Purpose) (retention.Outcome, error) {
+	pk, sk, dueSK, err := parseEntryKey(e.Key)
+	if err != nil {
+		return 0, err
+	}
+	switch e.Kind {
+	case retention.ErasedLedger:
+		return s.purgeLedger(ctx, pk, dueSK)
+	case retention.Withdrawal:
+		return s.purgeWithdrawn(ctx, pk, sk, dueSK, endedBy)
+	case retention.NoticeRecords:
+		return s.purgeNoticeRecords(ctx, pk, sk, dueSK)
+	}
+	return retention.Moved, nil // a kind this store does not purge: leave it
+}
+
+// sameClock is the condition that an item's clock still runs as filed.
+func sameClock(dueSK string) expression.ConditionBuilder {
 	return expression.And(
-		expression.Name("duePK").Equal(expression.Value("DUE#"+e.Day)),
-		expression.Name("dueSK").Equal(expression.Value(e.DueSK)))
-}
-
-// erasePerson deletes the profile and list memberships, keeps a suppression
-// marker (keyed by the keyed hash of the address, nothing else) that also
-// starts the ledger's proof clock, and counts the erasure in the month's
-// aggregates, all in one transaction. No read comes first: the condition
-// says whether the clock still runs as filed.
-func (s *Store) erasePerson(ctx context.Context, e retention.Entry, r people.Retention, now time.Time) (out retention.Outcome, err error) {
-	id := e.PersonID()
-	defer wrap(&err, "store.Erase(%s)", id)
-	cond := expression.And(sameClock(e), stillApplies(e.Rule))
-	del, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return 0, err
-	}
-	items := []types.TransactWriteItem{{Delete: &types.Delete{
-		TableName: aws.String(s.table), Key: key(e.PK, profileSK),
-		ConditionExpression: del.Condition(), ExpressionAttributeNames: del.Names(), ExpressionAttributeValues: del.Values(),
-	}}}
-	items = append(items, s.leave(id, people.Purposes)...)
-	proofPK, proofSK := dueKeys(people.Clock{Rule: people.RuleLedgerProof, Due: now.Add(r.LedgerProof)}, e.PK)
-	marker, err := attributevalue.MarshalMap(suppressionItem{PK: e.PK, SK: suppressedSK, ErasedAt: stamp(now), DuePK: proofPK, DueSK: proofSK})
-	if err != nil {
-		return 0, err
-	}
-	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: marker}})
-	count, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name("count"), expression.Value(1))).Build()
-	if err != nil {
-		return 0, err
-	}
-	items = append(items, types.TransactWriteItem{Update: &types.Update{
-		TableName: aws.String(s.table), Key: key(statsPK, now.UTC().Format("2006-01")+"#erased#"+string(e.Rule)),
-		UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values(),
-	}})
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if conditionFailedAt(err, 0) {
-		return s.reclock(ctx, e, r, now)
-	}
-	if err != nil {
-		return 0, err
-	}
-	return retention.Erased, nil
-}
-
-// stillApplies is the condition that a person's rule holds as it is stored.
-// Writes that do not read the person first (sign-up, one-click unsubscribe)
-// file a clock without knowing all of it: a testimonial consent may outlive
-// a one-click unsubscribe, or an account be open. The condition catches
-// those, and reclock files the clock that does apply.
-func stillApplies(rule people.Rule) expression.ConditionBuilder {
-	account := expression.Name("account")
-	noAccount := expression.AttributeNotExists(account)
-	switch rule {
-	case people.RuleUnconfirmed, people.RuleNoPurpose:
-		return expression.And(noAccount, expression.AttributeNotExists(expression.Name("active")))
-	case people.RuleClosedAccount:
-		return account.Equal(expression.Value(string(people.AccountClosed)))
-	}
-	return expression.Or(noAccount, account.NotEqual(expression.Value(string(people.AccountOpen))))
-}
-
-// reclock decides about a person whose erasure condition failed: if the
-// clock moved, nothing is left to do; if it still runs as filed but the rule
-// no longer applies (see stillApplies), the clock restarts under the rule
-// that does apply, or stops while an account is open.
-func (s *Store) reclock(ctx context.Context, e retention.Entry, r people.Retention, now time.Time) (retention.Outcome, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(e.PK, profileSK), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return 0, err
-	}
-	var it personItem
-	if out.Item == nil || attributevalue.UnmarshalMap(out.Item, &it) != nil || it.DueSK != e.DueSK {
-		return retention.Moved, nil
-	}
-	p := it.person()
-	upd := withClock(expression.UpdateBuilder{}, r.PersonClock(p.Status, p.Active, p.Account, now), e.PK)
-	expr, err := expression.NewBuilder().WithCondition(sameClock(e)).WithUpdate(upd).Build()
-	if err != nil {
-		return 0, err
-	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key(e.PK, profileSK), UpdateExpression: expr.Update(),
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return retention.Moved, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return retention.Rescheduled, nil
+		expression.Name("duePK").Equal(expression.Value("DUE#"+clockOf(dueSK).Due.UTC().Format("2006-01-02"))),
+		expression.Name("dueSK").Equal(expression.Value(dueSK)))
 }
 
 // suppressionItem is all that is left of an erased person.
@@ -214,28 +160,34 @@ type suppressionItem struct {
 
 // purgeLedger deletes the ledger entries written before the erasure whose
 // proof period ended, then stops the marker's clock. The marker stays.
-func (s *Store) purgeLedger(ctx context.Context, e retention.Entry) (out retention.Outcome, err error) {
-	defer wrap(&err, "store.purgeLedger(%s)", e.PersonID())
-	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(e.PK, suppressedSK), ConsistentRead: aws.Bool(true)})
+func (s *Store) purgeLedger(ctx context.Context, pk, dueSK string) (out retention.Outcome, err error) {
+	defer wrap(&err, "store.purgeLedger(%s)", pk)
+	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, suppressedSK), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return 0, err
 	}
 	var marker suppressionItem
-	if got.Item == nil || attributevalue.UnmarshalMap(got.Item, &marker) != nil || marker.DueSK != e.DueSK {
+	if got.Item == nil || attributevalue.UnmarshalMap(got.Item, &marker) != nil || marker.DueSK != dueSK {
 		return retention.Moved, nil
 	}
-	erased := expression.Key("pk").Equal(expression.Value(e.PK)).
+	erased := expression.Key("pk").Equal(expression.Value(pk)).
 		And(expression.Key("sk").Between(expression.Value("C#"), expression.Value("C#"+marker.ErasedAt+"#~")))
 	if err := s.deleteMatching(ctx, erased, nil); err != nil {
 		return 0, err
 	}
-	stop, err := expression.NewBuilder().WithCondition(sameClock(e)).
+	return s.stopClock(ctx, pk, suppressedSK, dueSK)
+}
+
+// stopClock takes an item out of the due index once its clock's work is
+// done, if the clock still runs as filed.
+func (s *Store) stopClock(ctx context.Context, pk, sk, dueSK string) (retention.Outcome, error) {
+	stop, err := expression.NewBuilder().WithCondition(sameClock(dueSK)).
 		WithUpdate(expression.Remove(expression.Name("duePK")).Remove(expression.Name("dueSK"))).Build()
 	if err != nil {
 		return 0, err
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key(e.PK, suppressedSK), UpdateExpression: stop.Update(),
+		TableName: aws.String(s.table), Key: key(pk, sk), UpdateExpression: stop.Update(),
 		ConditionExpression: stop.Condition(), ExpressionAttributeNames: stop.Names(), ExpressionAttributeValues: stop.Values(),
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -252,24 +204,22 @@ func (s *Store) purgeLedger(ctx context.Context, e retention.Entry) (out retenti
 // entries of the consents it ended, once they are no longer needed as
 // proof. Entries of other purposes, and of the same purpose given again
 // later, stay: they prove consents in force.
-func (s *Store) purgeWithdrawn(ctx context.Context, e retention.Entry) (out retention.Outcome, err error) {
-	defer wrap(&err, "store.purgeWithdrawn(%s)", e.PersonID())
-	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(e.PK, e.SK), ConsistentRead: aws.Bool(true)})
+func (s *Store) purgeWithdrawn(ctx context.Context, pk, sk, dueSK string, endedBy func(people.Purpose) []people.Purpose) (out retention.Outcome, err error) {
+	defer wrap(&err, "store.purgeWithdrawn(%s)", pk)
+	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return 0, err
 	}
 	var w consentItem
-	if got.Item == nil || attributevalue.UnmarshalMap(got.Item, &w) != nil || w.DueSK != e.DueSK {
+	if got.Item == nil || attributevalue.UnmarshalMap(got.Item, &w) != nil || w.DueSK != dueSK {
 		return retention.Moved, nil // gone with the person's own proof period already
 	}
-	ended := map[string]bool{w.Purpose: true}
-	if people.Purpose(w.Purpose) == people.AllMarketing {
-		for _, p := range people.MarketingPurposes {
-			ended[string(p)] = true
-		}
+	ended := map[string]bool{}
+	for _, p := range endedBy(people.Purpose(w.Purpose)) {
+		ended[string(p)] = true
 	}
-	upToWithdrawal := expression.Key("pk").Equal(expression.Value(e.PK)).
-		And(expression.Key("sk").Between(expression.Value("C#"), expression.Value(e.SK)))
+	upToWithdrawal := expression.Key("pk").Equal(expression.Value(pk)).
+		And(expression.Key("sk").Between(expression.Value("C#"), expression.Value(sk)))
 	err = s.deleteMatching(ctx, upToWithdrawal, func(item map[string]types.AttributeValue) bool { return ended[avString(item["purpose"])] })
 	if err != nil {
 		return 0, err
@@ -281,29 +231,13 @@ func (s *Store) purgeWithdrawn(ctx context.Context, e retention.Entry) (out rete
 // notice once they are no longer needed as proof; the version itself, with
 // its counts (nothing personal), stays. The deletes are idempotent: a run cut
 // off halfway leaves the entry due and the next one finishes.
-func (s *Store) purgeNoticeRecords(ctx context.Context, e retention.Entry) (out retention.Outcome, err error) {
-	version := strings.TrimPrefix(e.SK, "V#")
+func (s *Store) purgeNoticeRecords(ctx context.Context, pk, sk, dueSK string) (out retention.Outcome, err error) {
+	version := strings.TrimPrefix(sk, "V#")
 	defer wrap(&err, "store.purgeNoticeRecords(%s)", version)
 	if err := s.deleteMatching(ctx, expression.Key("pk").Equal(expression.Value(noticePK(version))), nil); err != nil {
 		return 0, err
 	}
-	stop, err := expression.NewBuilder().WithCondition(sameClock(e)).
-		WithUpdate(expression.Remove(expression.Name("duePK")).Remove(expression.Name("dueSK"))).Build()
-	if err != nil {
-		return 0, err
-	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key(e.PK, e.SK), UpdateExpression: stop.Update(),
-		ConditionExpression: stop.Condition(), ExpressionAttributeNames: stop.Names(), ExpressionAttributeValues: stop.Values(),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return retention.Moved, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return retention.Erased, nil
+	return s.stopClock(ctx, pk, sk, dueSK)
 }
 
 // deleteMatching deletes the items the key condition finds (those match
@@ -445,23 +379,10 @@ func (s *Store) Import(ctx context.Context, in []Imported) (err error) {
 	var reqs []types.WriteRequest
 	for i, im := range in {
 		p := im.Person
-		it := personItem{
-			PK: personPK(p.ID), SK: profileSK, Email: p.Email, Name: p.Name, Status: string(p.Status),
-			Active: names(p.Active), Pending: names(p.Pending), PolicyVersion: p.PolicyVersion,
-			CreatedAt: stamp(p.CreatedAt), UpdatedAt: stamp(p.UpdatedAt), Version: 1,
-		}
-		if p.Account.State != people.NoAccount {
-			it.Account, it.AccountAt = string(p.Account.State), stamp(p.Account.At)
-		}
-		if !im.Clock.IsZero() {
-			it.DuePK, it.DueSK = dueKeys(im.Clock, it.PK)
-		}
-		av, err := attributevalue.MarshalMap(it)
+		p.Clock = im.Clock
+		av, err := attributevalue.MarshalMap(newPersonItem(p, 1))
 		if err != nil {
 			return err
-		}
-		if p.Status != people.Unconfirmed || p.Account.State != people.NoAccount {
-			av["rcpt"] = &types.AttributeValueMemberS{Value: recipientShard(p.ID)}
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 		if len(reqs) == 25 || i == len(in)-1 {

@@ -41,28 +41,6 @@ func freshTable(t *testing.T) (*store.Store, string) {
 
 var r = people.DefaultRetention
 
-// person signs id up at t and, with confirm, confirms at t.
-func person(t *testing.T, s *store.Store, id string, at time.Time, confirm bool, ps ...people.Purpose) {
-	t.Helper()
-	rec := signUp(id, at, ps...)
-	rec.Clock = r.PersonClock(people.Unconfirmed, nil, people.Account{}, at)
-	for i := range rec.Events {
-		rec.Events[i].IP = "keyed-ip-of-" + id
-	}
-	if _, err := s.SignUp(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
-	if !confirm {
-		return
-	}
-	p, _ := s.Person(context.Background(), id)
-	err := s.ChangeConsent(context.Background(), p, people.ConsentChange{Active: ps, Joined: ps, Status: people.Confirmed, Now: at,
-		Clock: r.PersonClock(people.Confirmed, ps, people.Account{}, at)})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func sweep(s *store.Store) *retention.Sweep {
 	return &retention.Sweep{Store: s, Retention: r, Epoch: t0.Format("2006-01-02"), Margin: time.Second,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -112,9 +90,7 @@ func TestSweepErasesWhatIsDueAndLeavesOnlyAggregates(t *testing.T) {
 	person(t, s, "stays", t0, true, people.Newsletter)                 // confirmed: due t0+3y
 	person(t, s, "back", t0, false, people.Offers)                     // confirms on day 3: clock moves
 	person(t, s, "late", t0.Add(3*24*time.Hour), false, people.Offers) // due t0+10d
-	p, _ := s.Person(ctx, "back")
-	s.ChangeConsent(ctx, p, people.ConsentChange{Active: []people.Purpose{people.Offers}, Joined: []people.Purpose{people.Offers},
-		Status: people.Confirmed, Now: t0.Add(3 * 24 * time.Hour), Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Offers}, people.Account{}, t0.Add(3*24*time.Hour))})
+	newWorld(s, t0.Add(3*24*time.Hour)).confirm(t, "back", people.Offers)
 
 	sum, err := sweep(s).Run(ctx, t0.Add(8*24*time.Hour), false)
 	if err != nil {
@@ -160,8 +136,8 @@ func TestSweepCostFollowsWhatIsDue(t *testing.T) {
 	}
 	got := calls.Counts()
 	days := 9 // the epoch day through today, one query page each
-	if got["Scan"] != 0 || got["TransactWriteItems"] != 12 || got["Query"] != days || got["GetItem"] != 1 || got["PutItem"] != 2 {
-		t.Fatalf("a sweep of 12 due people among 24 made %v; want %d queries (one per day), 12 transactions, the cursor read and the cursor and summary writes", got, days)
+	if got["Scan"] != 0 || got["TransactWriteItems"] != 12 || got["Query"] != days || got["GetItem"] != 13 || got["PutItem"] != 2 {
+		t.Fatalf("a sweep of 12 due people among 24 made %v; want %d queries (one per day), a consistent read and a transaction per due person, the cursor read and the cursor and summary writes", got, days)
 	}
 	// The next day's run starts from the cursor: one query for yesterday's leftovers (none) and today.
 	calls.Reset()
@@ -209,37 +185,57 @@ func TestARunIsIdempotentResumableAndDryRunsChangeNothing(t *testing.T) {
 	}
 }
 
+// staleIndex answers the due index as it was read before the test changed
+// the people in it, as a sweep that read a page before they came back sees it.
+type staleIndex struct {
+	*store.Store
+	day     string
+	entries []retention.Entry
+}
+
+func (x staleIndex) DueEntries(ctx context.Context, day, cursor string) ([]retention.Entry, string, error) {
+	if day == x.day {
+		return x.entries, "", nil
+	}
+	return x.Store.DueEntries(ctx, day, cursor)
+}
+
 func TestAPersonWhoseClockMovedOrRuleNoLongerAppliesIsKept(t *testing.T) {
 	ctx := context.Background()
 	s, _ := freshTable(t)
 	person(t, s, "moved", t0, false, people.Newsletter)
-	stale, _, err := s.DueEntries(ctx, t0.Add(7*24*time.Hour).Format("2006-01-02"), "")
-	if err != nil || len(stale) != 1 {
+	day := t0.Add(7 * 24 * time.Hour).Format("2006-01-02")
+	stale, _, err := s.DueEntries(ctx, day, "")
+	if err != nil || len(stale) != 1 || stale[0].Kind != retention.Person || stale[0].PersonID != "moved" {
 		t.Fatalf("due entries = %+v, %v", stale, err)
 	}
-	p, _ := s.Person(ctx, "moved") // they come back after the sweep read the index
-	s.ChangeConsent(ctx, p, people.ConsentChange{Active: []people.Purpose{people.Newsletter}, Status: people.Confirmed, Now: t0.Add(time.Hour),
-		Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Newsletter}, people.Account{}, t0.Add(time.Hour))})
-	if out, err := s.Erase(ctx, stale[0], r, t0.Add(8*24*time.Hour)); err != nil || out != retention.Moved {
-		t.Fatalf("Erase of a moved clock = %v, %v", out, err)
+	// They come back after the sweep read the index.
+	newWorld(s, t0.Add(time.Hour)).confirm(t, "moved", people.Newsletter)
+	sw := sweep(s)
+	sw.Store = staleIndex{s, day, stale}
+	if sum, err := sw.Run(ctx, t0.Add(8*24*time.Hour), false); err != nil || sum.Moved != 1 || len(sum.Erased) != 0 {
+		t.Fatalf("a sweep over a moved clock = %+v, %v", sum, err)
 	}
 	if _, err := s.Person(ctx, "moved"); err != nil {
 		t.Fatal("a person who came back was erased")
 	}
 
-	// One-click leaves a testimonial consent: the no-purpose clock runs, but
-	// the sweep restarts it as the inactivity clock instead of erasing.
-	person(t, s, "quote", t0, true, people.Newsletter, people.Testimonials)
-	e := people.NewEvents("quote", people.Withdraw, []people.Purpose{people.AllMarketing}, t0, people.Context{Source: "one-click"}, people.RandomID)[0]
-	if _, err := s.StopMarketing(ctx, "quote", e, r.PersonClock(people.Unsubscribed, nil, people.Account{}, t0)); err != nil {
+	// A clock filed by an older version of pledge that did not read the
+	// person (a one-click unsubscribe that left a testimonial consent, and
+	// filed the 90-day no-purpose clock): the domain says the inactivity
+	// rule applies, and the sweep refiles the clock instead of erasing.
+	quote := people.Person{ID: "quote", Email: "quote@example.com", Status: people.Unsubscribed, Active: []people.Purpose{people.Testimonials},
+		CreatedAt: t0, UpdatedAt: t0}
+	if err := s.Import(ctx, []store.Imported{{Person: quote, Clock: people.Clock{Rule: people.RuleNoPurpose, Due: t0.Add(r.NoPurpose)}}}); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := sweep(s).Run(ctx, t0.Add(91*24*time.Hour), false)
-	if err != nil || sum.Rescheduled != 1 {
+	now := t0.Add(91 * 24 * time.Hour)
+	sum, err := sweep(s).Run(ctx, now, false)
+	if err != nil || sum.Rescheduled != 1 || len(sum.Erased) != 0 {
 		t.Fatalf("summary = %+v, %v", sum, err)
 	}
-	if q, err := s.Person(ctx, "quote"); err != nil || !q.Has(people.Testimonials) {
-		t.Fatalf("the person with a testimonial consent = %+v, %v", q, err)
+	if q, err := s.Person(ctx, "quote"); err != nil || !q.Has(people.Testimonials) || q.Clock != (people.Clock{Rule: people.RuleInactive, Due: now.Add(r.Inactive)}) {
+		t.Fatalf("the person with a testimonial consent = %+v, %v; want them kept on the inactivity clock", q, err)
 	}
 }
 
@@ -263,8 +259,8 @@ func TestTheLedgerGoesWhenItsProofPeriodEnds(t *testing.T) {
 		t.Fatalf("summary = %+v, %v", sum, err)
 	}
 	evs, _ := s.Consents(ctx, "proof")
-	if len(evs) != 1 || evs[0].Purpose != people.Surveys {
-		t.Fatalf("after the proof period the ledger holds %+v; want only the new sign-up's entry", evs)
+	if len(evs) != 2 || evs[0].Purpose != people.Surveys || evs[1].Purpose != people.Surveys || evs[0].At.Before(end.Add(-24*time.Hour)) {
+		t.Fatalf("after the proof period the ledger holds %+v; want only the new sign-up's grant and confirm", evs)
 	}
 	if !strings.Contains(scanText(t, table), "SUPPRESSED") {
 		t.Fatal("the suppression marker went with the ledger")
@@ -275,34 +271,37 @@ func TestAWithdrawnConsentsEntriesGoWhenTheirProofPeriodEndsAndOthersStay(t *tes
 	ctx := context.Background()
 	s, _ := freshTable(t)
 	person(t, s, "wd", t0, true, people.Newsletter, people.Surveys) // granted both at t0
-	p, _ := s.Person(ctx, "wd")
 	left := t0.Add(30 * 24 * time.Hour)
-	events := r.WithProofClocks(people.NewEvents("wd", people.Withdraw, []people.Purpose{people.Surveys}, left, people.Context{Source: "preferences"}, people.RandomID))
-	err := s.ChangeConsent(ctx, p, people.ConsentChange{Active: []people.Purpose{people.Newsletter}, Left: []people.Purpose{people.Surveys},
-		Status: people.Confirmed, Now: left, Events: events, Clock: r.PersonClock(people.Confirmed, []people.Purpose{people.Newsletter}, people.Account{}, left)})
-	if err != nil {
-		t.Fatal(err)
+	w := newWorld(s, left)
+	if changed, err := w.subscriptions().SetPreferences(ctx, "wd", []people.Purpose{people.Newsletter}, people.Context{Source: "preferences"}); err != nil || !changed {
+		t.Fatalf("withdrawing surveys = %v, %v", changed, err)
 	}
-	// The person stays active: keep their clock from falling due meanwhile.
+	// The person stays active (they confirm again): keep their clock from
+	// falling due meanwhile.
 	end := left.Add(r.LedgerProof)
-	p, _ = s.Person(ctx, "wd")
-	s.ChangeConsent(ctx, p, people.ConsentChange{Active: p.Active, Status: people.Confirmed, Now: end, Clock: r.PersonClock(people.Confirmed, p.Active, people.Account{}, end)})
+	w.now = end.Add(-72 * time.Hour)
+	w.signUp(t, "wd", people.Offers)
+	w.confirm(t, "wd", people.Offers)
 
 	early := sweep(s)
 	early.Epoch = end.Add(-48 * time.Hour).Format("2006-01-02")
 	if sum, err := early.Run(ctx, end.Add(-24*time.Hour), false); err != nil || sum.Erased[people.RuleLedgerProof] != 0 {
 		t.Fatalf("before the proof period ended: %+v, %v", sum, err)
 	}
-	if evs, _ := s.Consents(ctx, "wd"); len(evs) != 3 {
-		t.Fatalf("the ledger holds %d entries before the proof period ended, want 3", len(evs))
+	if evs, _ := s.Consents(ctx, "wd"); len(evs) != 7 {
+		t.Fatalf("the ledger holds %d entries before the proof period ended, want 7", len(evs))
 	}
 	sum, err := early.Run(ctx, end.Add(24*time.Hour), false)
 	if err != nil || sum.Erased[people.RuleLedgerProof] != 1 {
 		t.Fatalf("summary = %+v, %v", sum, err)
 	}
 	evs, _ := s.Consents(ctx, "wd")
-	if len(evs) != 1 || evs[0].Purpose != people.Newsletter || evs[0].Action != people.Grant {
-		t.Fatalf("after the proof period the ledger holds %+v; want only the newsletter consent still in force", evs)
+	var kept []string
+	for _, e := range evs {
+		kept = append(kept, string(e.Action)+" "+string(e.Purpose))
+	}
+	if want := []string{"grant newsletter", "confirm newsletter", "grant offers", "confirm offers"}; !slices.Equal(kept, want) {
+		t.Fatalf("after the proof period the ledger holds %v; want only the entries of the consents still in force, %v", kept, want)
 	}
 	if p, err := s.Person(ctx, "wd"); err != nil || !p.Has(people.Newsletter) {
 		t.Fatalf("the person must stay: %+v, %v", p, err)

@@ -32,12 +32,21 @@ type API interface {
 type Store struct {
 	db    API
 	table string
+	retry Retry
 }
 
 var _ people.Store = (*Store)(nil)
 
-// New returns a Store on table.
-func New(db API, table string) *Store { return &Store{db: db, table: table} }
+// New returns a Store on table that retries changes to a person as
+// DefaultRetry says.
+func New(db API, table string) *Store { return &Store{db: db, table: table, retry: DefaultRetry} }
+
+// WithRetry returns a copy of s that retries changes to a person as r says.
+func (s *Store) WithRetry(r Retry) *Store {
+	c := *s
+	c.retry = r
+	return &c
+}
 
 // stampLayout has a fixed width, so stamps sort as strings in keys and
 // compare correctly in condition expressions.
@@ -85,6 +94,34 @@ type personItem struct {
 	Version       int64    `dynamodbav:"version"`
 	DuePK         string   `dynamodbav:"duePK,omitempty"` // the retention clock, see due.go
 	DueSK         string   `dynamodbav:"dueSK,omitempty"`
+	Recipient     string   `dynamodbav:"rcpt,omitempty"` // shard of the recipients index, see notices.go
+}
+
+// newPersonItem is p as stored at version.
+func newPersonItem(p people.Person, version int64) personItem {
+	it := personItem{
+		PK: personPK(p.ID), SK: profileSK, Email: p.Email, Name: p.Name, Status: string(p.Status),
+		Active: names(p.Active), Pending: names(p.Pending), PolicyVersion: p.PolicyVersion,
+		CreatedAt: stamp(p.CreatedAt), UpdatedAt: stamp(p.UpdatedAt), ConfirmedAt: optionalStamp(p.ConfirmedAt),
+		ConfirmMailAt: optionalStamp(p.ConfirmMailAt), Version: version,
+	}
+	if p.Account.State != people.NoAccount {
+		it.Account, it.AccountAt = string(p.Account.State), stamp(p.Account.At)
+	}
+	if !p.Clock.IsZero() {
+		it.DuePK, it.DueSK = dueKeys(p.Clock, it.PK)
+	}
+	if p.NoticeRecipient() {
+		it.Recipient = recipientShard(p.ID)
+	}
+	return it
+}
+
+func optionalStamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return stamp(t)
 }
 
 func (it personItem) person() people.Person {
@@ -94,6 +131,7 @@ func (it personItem) person() people.Person {
 		CreatedAt: parseStamp(it.CreatedAt), UpdatedAt: parseStamp(it.UpdatedAt),
 		ConfirmedAt: parseStamp(it.ConfirmedAt), ConfirmMailAt: parseStamp(it.ConfirmMailAt), Version: it.Version,
 		Account: people.Account{State: people.AccountState(it.Account), At: parseStamp(it.AccountAt)},
+		Clock:   clockOf(it.DueSK),
 	}
 }
 
@@ -173,83 +211,6 @@ func (s *Store) appendOnly(events []people.ConsentEvent) ([]types.TransactWriteI
 	return items, nil
 }
 
-// SignUp upserts the person, adds the purposes to those pending and appends
-// the grant events, in one transaction. It first tries to claim the
-// confirmation-mail slot; if the slot was claimed after s.MailAfter it writes
-// the same change without the claim.
-func (s *Store) SignUp(ctx context.Context, r people.SignUpRecord) (claimed bool, err error) {
-	defer wrap(&err, "store.SignUp(%s)", r.PersonID)
-	events, err := s.appendOnly(r.Events)
-	if err != nil {
-		return false, err
-	}
-	for _, claim := range []bool{true, false} {
-		upd := expression.
-			Set(expression.Name("email"), expression.Value(r.Email)).
-			Set(expression.Name("name"), expression.Value(r.Name)).
-			Set(expression.Name("policyVersion"), expression.Value(r.PolicyVersion)).
-			Set(expression.Name("updatedAt"), expression.Value(stamp(r.Now))).
-			Set(expression.Name("createdAt"), expression.IfNotExists(expression.Name("createdAt"), expression.Value(stamp(r.Now)))).
-			Set(expression.Name("status"), expression.IfNotExists(expression.Name("status"), expression.Value(string(people.Unconfirmed)))).
-			Add(expression.Name("pending"), expression.Value(stringSet(r.Purposes))).
-			Add(expression.Name("version"), expression.Value(1))
-		if !r.Clock.IsZero() {
-			duePK, dueSK := dueKeys(r.Clock, personPK(r.PersonID))
-			upd = upd.
-				Set(expression.Name("duePK"), expression.IfNotExists(expression.Name("duePK"), expression.Value(duePK))).
-				Set(expression.Name("dueSK"), expression.IfNotExists(expression.Name("dueSK"), expression.Value(dueSK)))
-		}
-		b := expression.NewBuilder()
-		if claim {
-			upd = upd.Set(expression.Name("confirmMailAt"), expression.Value(stamp(r.Now)))
-			b = b.WithCondition(expression.Or(
-				expression.AttributeNotExists(expression.Name("confirmMailAt")),
-				expression.Name("confirmMailAt").LessThan(expression.Value(stamp(r.MailAfter))),
-			))
-		}
-		expr, err := b.WithUpdate(upd).Build()
-		if err != nil {
-			return false, err
-		}
-		update := types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(s.table), Key: key(personPK(r.PersonID), profileSK),
-			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		}}
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems: append([]types.TransactWriteItem{update}, events...),
-		})
-		if claim && conditionFailedAt(err, 0) {
-			continue // mailed recently: record the sign-up without a mail
-		}
-		return claim, err
-	}
-	panic("unreachable")
-}
-
-// ReleaseConfirmMail clears the mail claim made at claimedAt, unless a newer
-// claim replaced it.
-func (s *Store) ReleaseConfirmMail(ctx context.Context, personID string, claimedAt time.Time) (err error) {
-	defer wrap(&err, "store.ReleaseConfirmMail(%s)", personID)
-	expr, err := expression.NewBuilder().
-		WithUpdate(expression.Remove(expression.Name("confirmMailAt"))).
-		WithCondition(expression.Name("confirmMailAt").Equal(expression.Value(stamp(claimedAt)))).
-		Build()
-	if err != nil {
-		return err
-	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key(personPK(personID), profileSK),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return nil
-	}
-	return err
-}
-
 // Person reads a person with a strongly consistent read.
 func (s *Store) Person(ctx context.Context, personID string) (p people.Person, err error) {
 	defer wrap(&err, "store.Person(%s)", personID)
@@ -269,58 +230,6 @@ func (s *Store) Person(ctx context.Context, personID string) (p people.Person, e
 	return it.person(), nil
 }
 
-// ChangeConsent writes the person's new consent sets and status, the ledger
-// entries and the list memberships in one transaction, if the person is
-// still at p.Version.
-func (s *Store) ChangeConsent(ctx context.Context, p people.Person, ch people.ConsentChange) (err error) {
-	defer wrap(&err, "store.ChangeConsent(%s)", p.ID)
-	upd := expression.
-		Set(expression.Name("status"), expression.Value(string(ch.Status))).
-		Set(expression.Name("updatedAt"), expression.Value(stamp(ch.Now))).
-		Add(expression.Name("version"), expression.Value(1))
-	if ch.Status == people.Confirmed {
-		upd = upd.Set(expression.Name("confirmedAt"), expression.IfNotExists(expression.Name("confirmedAt"), expression.Value(stamp(ch.Now)))).
-			// A confirmed address joins the recipients of policy notices,
-			// and stays there after unsubscribing from marketing.
-			Set(expression.Name("rcpt"), expression.Value(recipientShard(p.ID)))
-	}
-	upd = withClock(upd, ch.Clock, personPK(p.ID))
-	for name, set := range map[string][]people.Purpose{"active": ch.Active, "pending": ch.Pending} {
-		if len(set) == 0 {
-			upd = upd.Remove(expression.Name(name)) // DynamoDB has no empty sets
-		} else {
-			upd = upd.Set(expression.Name(name), expression.Value(stringSet(set)))
-		}
-	}
-	expr, err := expression.NewBuilder().WithUpdate(upd).
-		WithCondition(expression.Name("version").Equal(expression.Value(p.Version))).Build()
-	if err != nil {
-		return err
-	}
-	items := []types.TransactWriteItem{{Update: &types.Update{
-		TableName: aws.String(s.table), Key: key(personPK(p.ID), profileSK),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}}}
-	for _, q := range ch.Joined {
-		av, err := attributevalue.MarshalMap(memberItem{PK: listPK(q), SK: personPK(p.ID), Since: stamp(ch.Now)})
-		if err != nil {
-			return err
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av}})
-	}
-	items = append(items, s.leave(p.ID, ch.Left)...)
-	events, err := s.appendOnly(ch.Events)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(items, events...)})
-	if conditionFailedAt(err, 0) {
-		return people.ErrConflict
-	}
-	return err
-}
-
 // leave deletes the person's memberships of the lists of purposes.
 func (s *Store) leave(personID string, purposes []people.Purpose) []types.TransactWriteItem {
 	var items []types.TransactWriteItem
@@ -330,54 +239,6 @@ func (s *Store) leave(personID string, purposes []people.Purpose) []types.Transa
 		}})
 	}
 	return items
-}
-
-// StopMarketing withdraws every marketing purpose in one transaction, with
-// no read first: the update's condition says whether there was anything to
-// withdraw, and when there was not, nothing at all is written.
-func (s *Store) StopMarketing(ctx context.Context, personID string, e people.ConsentEvent, clock people.Clock) (changed bool, err error) {
-	defer wrap(&err, "store.StopMarketing(%s)", personID)
-	if clock.IsZero() {
-		return false, errors.New("no retention clock given")
-	}
-	marketing := stringSet(people.MarketingPurposes)
-	var anyMarketing []expression.ConditionBuilder
-	for _, q := range people.MarketingPurposes {
-		anyMarketing = append(anyMarketing,
-			expression.Contains(expression.Name("active"), string(q)),
-			expression.Contains(expression.Name("pending"), string(q)))
-	}
-	cond := expression.And(expression.AttributeExists(expression.Name("pk")),
-		expression.Or(anyMarketing[0], anyMarketing[1], anyMarketing[2:]...))
-	duePK, dueSK := dueKeys(clock, personPK(personID))
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(expression.
-		Delete(expression.Name("active"), expression.Value(marketing)).
-		Delete(expression.Name("pending"), expression.Value(marketing)).
-		Set(expression.Name("status"), expression.Value(string(people.Unsubscribed))).
-		Set(expression.Name("updatedAt"), expression.Value(stamp(e.At))).
-		// The no-purpose clock; if a testimonial consent is left, the sweep
-		// finds it and restarts the clock (see Store.Erase).
-		Set(expression.Name("duePK"), expression.Value(duePK)).
-		Set(expression.Name("dueSK"), expression.Value(dueSK)).
-		Add(expression.Name("version"), expression.Value(1))).Build()
-	if err != nil {
-		return false, err
-	}
-	items := []types.TransactWriteItem{{Update: &types.Update{
-		TableName: aws.String(s.table), Key: key(personPK(personID), profileSK),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}}}
-	items = append(items, s.leave(personID, people.MarketingPurposes)...)
-	event, err := s.appendOnly([]people.ConsentEvent{e})
-	if err != nil {
-		return false, err
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(items, event...)})
-	if conditionFailedAt(err, 0) {
-		return false, nil // nothing left to withdraw, or nobody: already unsubscribed
-	}
-	return err == nil, err
 }
 
 // memberItem lists a person under a purpose they are subscribed to, so that

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,28 +57,20 @@ func TestMain(m *testing.M) {
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
-func signUp(id string, now time.Time, ps ...people.Purpose) people.SignUpRecord {
-	c := people.Context{Source: "signup-form", PolicyVersion: "2015-03-22", IP: "192.0.2.1", UserAgent: "test"}
-	return people.SignUpRecord{
-		PersonID: id, Email: id + "@example.com", Name: "Jo", Purposes: ps, PolicyVersion: "2015-03-22",
-		Events: people.NewEvents(id, people.Grant, ps, now, c, people.RandomID),
-		Now:    now, MailAfter: now.Add(-10 * time.Minute),
-	}
-}
-
 func TestSignUpCreatesThePersonAndLedgerTogether(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
-	claimed, err := s.SignUp(ctx, signUp("p1", t0, people.Newsletter, people.Surveys))
-	if err != nil || !claimed {
-		t.Fatalf("SignUp = %v, %v; want the mail slot claimed", claimed, err)
+	w := newWorld(s, t0)
+	if res := w.signUp(t, "p1", people.Newsletter, people.Surveys); !res.MailSent {
+		t.Fatalf("SignUp = %+v; want the confirmation mail sent", res)
 	}
 	p, err := s.Person(ctx, "p1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Email != "p1@example.com" || p.Status != people.Unconfirmed || len(p.Active) != 0 ||
-		!slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Surveys}) || !p.ConfirmMailAt.Equal(t0) || p.Version != 1 {
+		!slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Surveys}) || !p.ConfirmMailAt.Equal(t0) || p.Version != 1 ||
+		p.Clock != (people.Clock{Rule: people.RuleUnconfirmed, Due: t0.Add(r.Unconfirmed)}) {
 		t.Fatalf("person = %+v", p)
 	}
 	evs, err := s.Consents(ctx, "p1")
@@ -85,82 +78,83 @@ func TestSignUpCreatesThePersonAndLedgerTogether(t *testing.T) {
 		t.Fatalf("ledger = %+v, %v", evs, err)
 	}
 	e := evs[0]
-	if e.Action != people.Grant || e.Source != "signup-form" || e.IP != "192.0.2.1" || e.UserAgent != "test" ||
+	if e.Action != people.Grant || e.Source != "signup-form" || e.IP != keyed("ip:192.0.2.1") || e.UserAgent != "test" ||
 		e.PolicyVersion != "2015-03-22" || e.TextHash != e.Purpose.ConsentTextHash() || !e.At.Equal(t0) {
 		t.Fatalf("ledger entry = %+v", e)
 	}
 }
 
-func TestASecondSignUpWithinTheIntervalClaimsNoMailButIsRecorded(t *testing.T) {
+func TestASecondSignUpWithinTheIntervalSendsNoMailButIsRecorded(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
-	if claimed, err := s.SignUp(ctx, signUp("p2", t0, people.Newsletter)); err != nil || !claimed {
-		t.Fatalf("first SignUp = %v, %v", claimed, err)
+	w := newWorld(s, t0)
+	if res := w.signUp(t, "p2", people.Newsletter); !res.MailSent {
+		t.Fatalf("first SignUp = %+v", res)
 	}
-	if claimed, err := s.SignUp(ctx, signUp("p2", t0.Add(9*time.Minute), people.Offers)); err != nil || claimed {
-		t.Fatalf("second SignUp within 10 minutes = %v, %v; want recorded, not claimed", claimed, err)
+	w.now = t0.Add(9 * time.Minute)
+	if res := w.signUp(t, "p2", people.Offers); res.MailSent {
+		t.Fatalf("second SignUp within 10 minutes = %+v; want recorded, not mailed", res)
 	}
 	p, _ := s.Person(ctx, "p2")
-	if !slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Offers}) || !p.ConfirmMailAt.Equal(t0) || !p.CreatedAt.Equal(t0) {
-		t.Fatalf("person after the second sign-up = %+v", p)
+	if !slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Offers}) || !p.ConfirmMailAt.Equal(t0) || !p.CreatedAt.Equal(t0) ||
+		p.Clock.Due != t0.Add(r.Unconfirmed) {
+		t.Fatalf("person after the second sign-up = %+v; want both pending, the first mail's time and the first clock", p)
 	}
 	if evs, _ := s.Consents(ctx, "p2"); len(evs) != 2 {
 		t.Fatalf("ledger has %d entries, want 2", len(evs))
 	}
-	if claimed, err := s.SignUp(ctx, signUp("p2", t0.Add(11*time.Minute), people.Offers)); err != nil || !claimed {
-		t.Fatalf("SignUp after 11 minutes = %v, %v; want the slot claimed again", claimed, err)
+	w.now = t0.Add(11 * time.Minute)
+	if res := w.signUp(t, "p2", people.Offers); !res.MailSent {
+		t.Fatalf("SignUp after 11 minutes = %+v; want a mail again", res)
 	}
 }
 
-func TestReleaseConfirmMailFreesOnlyItsOwnClaim(t *testing.T) {
+// failingMailer fails every send.
+type failingMailer struct{}
+
+func (failingMailer) SendConfirmation(context.Context, people.ConfirmationMail) error {
+	return errors.New("ses: throttled")
+}
+
+func TestAFailedSendReleasesTheMailSlotAndKeepsTheSignUp(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
-	s.SignUp(ctx, signUp("p3", t0, people.Newsletter))
-	if err := s.ReleaseConfirmMail(ctx, "p3", t0.Add(time.Second)); err != nil {
-		t.Fatalf("releasing someone else's claim: %v", err)
+	w := newWorld(s, t0)
+	svc := w.service()
+	svc.Mailer = failingMailer{}
+	if _, err := svc.SignUp(ctx, people.SignUpInput{Email: "p3@example.com", Purposes: []string{"newsletter"}, PolicyVersion: "2015-03-22",
+		Context: people.Context{Source: "signup-form"}}); err == nil {
+		t.Fatal("a failed send was not reported")
 	}
-	if p, _ := s.Person(ctx, "p3"); !p.ConfirmMailAt.Equal(t0) {
-		t.Fatalf("a stale release cleared the claim: %+v", p)
+	if p, err := s.Person(ctx, "p3"); err != nil || !p.ConfirmMailAt.IsZero() || !slices.Equal(p.Pending, []people.Purpose{people.Newsletter}) {
+		t.Fatalf("after a failed send = %+v, %v; want the sign-up kept and the mail slot free", p, err)
 	}
-	if err := s.ReleaseConfirmMail(ctx, "p3", t0); err != nil {
-		t.Fatal(err)
-	}
-	if claimed, _ := s.SignUp(ctx, signUp("p3", t0.Add(time.Minute), people.Newsletter)); !claimed {
-		t.Fatal("after a release the next sign-up could not claim the mail slot")
+	w.now = t0.Add(time.Minute)
+	if res := w.signUp(t, "p3", people.Newsletter); !res.MailSent {
+		t.Fatal("after a release the next sign-up could not send the mail")
 	}
 }
 
-func confirmAll(t *testing.T, s *store.Store, id string, at time.Time) people.Person {
-	t.Helper()
-	p, err := s.Person(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.ChangeConsent(context.Background(), p, people.ConsentChange{
-		Active: p.Pending, Status: people.Confirmed, Joined: p.Pending, Now: at,
-		Events: people.NewEvents(id, people.Confirm, p.Pending, at, people.Context{Source: "confirm-link"}, people.RandomID),
-		Clock:  people.DefaultRetention.PersonClock(people.Confirmed, p.Pending, p.Account, at),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ = s.Person(context.Background(), id)
-	return p
-}
-
-func TestChangeConsentAppliesOnceAndRefusesAStaleVersion(t *testing.T) {
+func TestConfirmAppliesOnceAndJoinsTheList(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
-	s.SignUp(ctx, signUp("p4", t0, people.Newsletter, people.Testimonials))
+	w := newWorld(s, t0)
+	w.signUp(t, "p4", people.Newsletter, people.Testimonials)
 	before, _ := s.Person(ctx, "p4")
-	got := confirmAll(t, s, "p4", t0.Add(time.Hour))
+	w.now = t0.Add(time.Hour)
+	if out := w.confirm(t, "p4", people.Newsletter, people.Testimonials); out != people.Activated {
+		t.Fatalf("confirm = %v", out)
+	}
+	got, _ := s.Person(ctx, "p4")
 	if got.Status != people.Confirmed || !slices.Equal(got.Active, []people.Purpose{people.Newsletter, people.Testimonials}) ||
-		len(got.Pending) != 0 || !got.ConfirmedAt.Equal(t0.Add(time.Hour)) || got.Version != before.Version+1 {
+		len(got.Pending) != 0 || !got.ConfirmedAt.Equal(t0.Add(time.Hour)) || got.Version != before.Version+1 || got.Clock.Rule != people.RuleInactive {
 		t.Fatalf("after confirming = %+v", got)
 	}
-	err := s.ChangeConsent(ctx, before, people.ConsentChange{Status: people.Unsubscribed, Now: t0.Add(2 * time.Hour)})
-	if !errors.Is(err, people.ErrConflict) {
-		t.Fatalf("ChangeConsent at a stale version = %v, want ErrConflict", err)
+	if out := w.confirm(t, "p4", people.Newsletter); out != people.AlreadyConfirmed {
+		t.Fatalf("a second press = %v", out)
+	}
+	if after, _ := s.Person(ctx, "p4"); after.Version != got.Version {
+		t.Fatal("a second press wrote the person again")
 	}
 	if ledger, _ := s.Consents(ctx, "p4"); len(ledger) != 4 {
 		t.Fatalf("ledger has %d entries, want 2 grants and 2 confirms", len(ledger))
@@ -170,34 +164,61 @@ func TestChangeConsentAppliesOnceAndRefusesAStaleVersion(t *testing.T) {
 	}
 }
 
-func TestStopMarketingIsOneWriteThatHappensOnce(t *testing.T) {
+func TestAWriteInBetweenIsReadAgainAndDecidedAgainNotLost(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
-	s.SignUp(ctx, signUp("p6", t0, people.Newsletter, people.Offers, people.Testimonials))
-	confirmAll(t, s, "p6", t0)
-	s.SignUp(ctx, signUp("p6", t0.Add(time.Hour), people.Surveys)) // pending
-	e := people.NewEvents("p6", people.Withdraw, []people.Purpose{people.AllMarketing}, t0.Add(2*time.Hour), people.Context{Source: "one-click"}, people.RandomID)[0]
+	w := newWorld(s, t0)
+	w.signUp(t, "race", people.Newsletter, people.Offers)
+	decided := 0
+	_, err := s.UpdatePerson(ctx, "race", func(p people.Person) (people.Change, error) {
+		decided++
+		if decided == 1 {
+			// Another request confirms the newsletter between our read and our write.
+			w.confirm(t, "race", people.Newsletter)
+		}
+		q := p
+		q.Name, q.UpdatedAt = fmt.Sprintf("decided on version %d", p.Version), p.UpdatedAt.Add(time.Second)
+		return people.Change{After: &q}, nil
+	})
+	if err != nil || decided != 2 {
+		t.Fatalf("UpdatePerson = %v after %d decisions; want the lost race decided again once", err, decided)
+	}
+	p, _ := s.Person(ctx, "race")
+	if p.Name != "decided on version 2" || !p.Has(people.Newsletter) || p.Version != 3 {
+		t.Fatalf("person = %+v; want both writes, the second decided on what the first wrote", p)
+	}
+}
 
-	clock := people.DefaultRetention.PersonClock(people.Unsubscribed, nil, people.Account{}, t0)
-	changed, err := s.StopMarketing(ctx, "p6", e, clock)
-	if err != nil || !changed {
-		t.Fatalf("StopMarketing = %v, %v", changed, err)
+func TestStopMarketingHappensOnceAndLeavesTestimonials(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	w := newWorld(s, t0)
+	w.signUp(t, "p6", people.Newsletter, people.Offers, people.Testimonials)
+	w.confirm(t, "p6", people.Newsletter, people.Offers, people.Testimonials)
+	w.now = t0.Add(time.Hour)
+	w.signUp(t, "p6", people.Surveys) // pending
+	w.now = t0.Add(2 * time.Hour)
+	if !w.stopMarketing(t, "p6") {
+		t.Fatal("StopMarketing changed nothing")
 	}
 	p, _ := s.Person(ctx, "p6")
-	if p.Status != people.Unsubscribed || !slices.Equal(p.Active, []people.Purpose{people.Testimonials}) || len(p.Pending) != 0 {
-		t.Fatalf("after StopMarketing = %+v; want only the testimonial consent left", p)
+	if p.Status != people.Unsubscribed || !slices.Equal(p.Active, []people.Purpose{people.Testimonials}) || len(p.Pending) != 0 ||
+		p.Clock.Rule != people.RuleInactive {
+		t.Fatalf("after StopMarketing = %+v; want only the testimonial consent left, and its clock", p)
 	}
 	for _, q := range people.MarketingPurposes {
 		if ids, _, _ := s.Members(ctx, q, "", 100); slices.Contains(ids, "p6") {
 			t.Errorf("p6 is still on the %s list", q)
 		}
 	}
-	e.ID = people.RandomID()
-	if changed, err := s.StopMarketing(ctx, "p6", e, clock); err != nil || changed {
-		t.Fatalf("a second StopMarketing = %v, %v; want no change", changed, err)
+	if w.stopMarketing(t, "p6") {
+		t.Fatal("a second StopMarketing changed something")
 	}
-	if changed, err := s.StopMarketing(ctx, "nobody", e, clock); err != nil || changed {
-		t.Fatalf("StopMarketing for nobody = %v, %v; want no change", changed, err)
+	if w.stopMarketing(t, "nobody") {
+		t.Fatal("StopMarketing for nobody changed something")
+	}
+	if _, err := s.Person(ctx, "nobody"); !errors.Is(err, people.ErrNotFound) {
+		t.Fatalf("StopMarketing for nobody created them: %v", err)
 	}
 	ledger, _ := s.Consents(ctx, "p6")
 	withdrawals := 0
@@ -215,9 +236,7 @@ func TestMembersPagesThroughAList(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
 	for i := range 7 {
-		id := fmt.Sprintf("m%d", i)
-		s.SignUp(ctx, signUp(id, t0, people.Offers))
-		confirmAll(t, s, id, t0)
+		person(t, s, fmt.Sprintf("m%d", i), t0, true, people.Offers)
 	}
 	var all []string
 	cursor := ""
@@ -244,27 +263,25 @@ func TestPersonNotFound(t *testing.T) {
 	}
 }
 
-func TestConcurrentSignUpsClaimTheMailSlotOnce(t *testing.T) {
+func TestConcurrentSignUpsAreAllRecordedAndMailOnce(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
-	id := "p5-" + people.RandomID() // a fresh person on every run
+	w := newWorld(s, t0)
+	id := "p5-" + strings.ToLower(people.RandomID()) // a fresh person on every run
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	claims, failures := 0, 0
+	var failures atomic.Int64
 	for i := range 8 {
 		wg.Go(func() {
-			claimed, err := s.SignUp(ctx, signUp(id, t0.Add(time.Duration(i)*time.Millisecond), people.Newsletter))
-			mu.Lock()
-			defer mu.Unlock()
+			_, err := w.service().SignUp(ctx, people.SignUpInput{Email: id + "@example.com", Purposes: []string{string(people.Purposes[i%3])},
+				PolicyVersion: "2015-03-22", Context: people.Context{Source: "signup-form"}})
 			if err != nil {
-				failures++
-			} else if claimed {
-				claims++
+				failures.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	if claims != 1 {
-		t.Fatalf("%d concurrent sign-ups claimed the mail slot %d times (%d failed), want once", 8, claims, failures)
+	p, _ := s.Person(ctx, id)
+	if len(w.mails) != 1 || failures.Load() != 0 || len(p.Pending) != 3 {
+		t.Fatalf("8 concurrent sign-ups: %d mails, %d failed, pending %v; want one mail, none failed, every purpose recorded", len(w.mails), failures.Load(), p.Pending)
 	}
 }

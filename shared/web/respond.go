@@ -23,7 +23,12 @@ var statusOf = map[people.Code]int{
 	people.Expired:          http.StatusGone,
 	people.TooLarge:         http.StatusRequestEntityTooLarge,
 	people.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	people.Unavailable:      http.StatusServiceUnavailable,
 }
+
+// retryAfter is what a 503 asks the client to wait, in seconds (RFC 9110
+// section 10.2.3): the store's own retries already waited about as long.
+const retryAfter = "1"
 
 // Status maps a domain error code to its HTTP status.
 func Status(code people.Code) int {
@@ -131,11 +136,19 @@ func (s *Site) Fail(req Request, err error) (Response, error) {
 	}
 	status := Status(e.Code)
 	if WantsHTML(req) {
-		return s.Page(status, "error", http.StatusText(status), stencil.Values{"message": e.Message}), nil
+		return withRetryAfter(s.Page(status, "error", http.StatusText(status), stencil.Values{"message": e.Message})), nil
 	}
 	return errorJSON(e), nil
 }
 
 func errorJSON(e *people.Error) Response {
-	return JSON(Status(e.Code), ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}})
+	return withRetryAfter(JSON(Status(e.Code), ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}}))
+}
+
+// withRetryAfter tells the client of a 503 when to try again.
+func withRetryAfter(r Response) Response {
+	if r.StatusCode == http.StatusServiceUnavailable {
+		r.Headers["Retry-After"] = retryAfter
+	}
+	return r
 }

@@ -327,22 +327,19 @@ func unsubscribeLoad(ctx context.Context, s *localstack.Stack, n, concurrency in
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
 	ids := make([]string, n)
 	now := time.Now()
+	subscribers := make([]store.Imported, n)
 	for i := range ids {
-		ids[i] = people.KeyedID(cfg.AddressPepper)(fmt.Sprintf("unsub-%s-%d@example.com", run, i))
+		email := fmt.Sprintf("unsub-%s-%d@example.com", run, i)
+		ids[i] = people.KeyedID(cfg.AddressPepper)(email)
 		purposes := []people.Purpose{people.Newsletter, people.Offers}
-		rec := people.SignUpRecord{PersonID: ids[i], Email: fmt.Sprintf("unsub-%s-%d@example.com", run, i), Purposes: purposes,
-			PolicyVersion: cfg.PolicyVersion, Now: now, MailAfter: now}
-		if _, err := st.SignUp(ctx, rec); err != nil {
-			return err
+		subscribers[i] = store.Imported{
+			Person: people.Person{ID: ids[i], Email: email, Status: people.Confirmed, Active: purposes, PolicyVersion: cfg.PolicyVersion,
+				CreatedAt: now, UpdatedAt: now, ConfirmedAt: now},
+			Clock: cfg.Retention.PersonClock(people.Confirmed, purposes, people.Account{}, now),
 		}
-		p, err := st.Person(ctx, ids[i])
-		if err != nil {
-			return err
-		}
-		if err := st.ChangeConsent(ctx, p, people.ConsentChange{Active: purposes, Joined: purposes, Status: people.Confirmed, Now: now,
-			Clock: cfg.Retention.PersonClock(people.Confirmed, purposes, people.Account{}, now)}); err != nil {
-			return err
-		}
+	}
+	if err := st.Import(ctx, subscribers); err != nil {
+		return err
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	"github.com/smartprotect/pledge/shared/people"
+)
+
+// Retry is how UpdatePerson retries a change that lost a race or was
+// throttled: up to Attempts rounds of read-decide-write, waiting a random
+// time up to Base·2^round (at most Cap) between them ("full jitter", so
+// that writers who collided do not collide again in step).
+type Retry struct {
+	Attempts  int
+	Base, Cap time.Duration
+}
+
+// DefaultRetry keeps a change's worst case (about 2.5 s of waiting) well
+// inside the 10 s the HTTP functions may run, while a person under 200
+// concurrent requests still sees every one written.
+var DefaultRetry = Retry{Attempts: 10, Base: 10 * time.Millisecond, Cap: 500 * time.Millisecond}
+
+// errLostRace is a write whose condition on what was read failed, or that
+// a concurrent transaction cancelled: read again and decide again.
+var errLostRace = errors.New("store: the person changed since it was read")
+
+// UpdatePerson is the one way a person changes (see people.Store): a
+// consistent read, decide, one conditional write — a PutItem of the profile,
+// or one TransactWriteItems when ledger entries, list memberships or an
+// erasure go with it — and on a lost race or throttling the same again,
+// after a jittered pause, up to s.retry.Attempts times. Past that, or when
+// ctx's deadline leaves no time for the pause, it answers people.ErrBusy and
+// has written nothing.
+func (s *Store) UpdatePerson(ctx context.Context, personID string, decide people.Decide) (ch people.Change, err error) {
+	defer wrap(&err, "store.UpdatePerson(%s)", personID)
+	for round := range s.retry.Attempts {
+		if round > 0 {
+			if !s.pauseBeforeRetry(ctx, round) {
+				break
+			}
+		}
+		p, err := s.Person(ctx, personID)
+		switch {
+		case errors.Is(err, people.ErrNotFound):
+			p = people.Person{ID: personID}
+		case retryable(err):
+			continue
+		case err != nil:
+			return people.Change{}, err
+		}
+		ch, err := decide(p)
+		if err != nil || ch.IsZero() {
+			return people.Change{}, err
+		}
+		err = s.write(ctx, p, ch)
+		if errors.Is(err, errLostRace) || retryable(err) {
+			continue
+		}
+		if err != nil {
+			return people.Change{}, err
+		}
+		return ch, nil
+	}
+	return people.Change{}, people.ErrBusy
+}
+
+// pauseBeforeRetry waits before round, and reports false when ctx ends
+// first or its deadline would pass during the wait.
+func (s *Store) pauseBeforeRetry(ctx context.Context, round int) bool {
+	ceiling := min(s.retry.Cap, s.retry.Base<<min(round, 20))
+	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// retryable reports whether err is DynamoDB saying "not now" in a way the
+// SDK's own retries did not get past: throttling, or a transaction that
+// another one touching the same items cancelled.
+func retryable(err error) bool {
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		for _, r := range tc.CancellationReasons {
+			switch aws.ToString(r.Code) {
+			case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+				return true
+			}
+		}
+		return false
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+			"TransactionInProgressException", "TransactionConflictException":
+			return true
+		}
+	}
+	return false
+}
+
+// write persists ch on the condition that the person is still as read
+// (same version, or still nobody).
+func (s *Store) write(ctx context.Context, read people.Person, ch people.Change) error {
+	if ch.Erase != nil {
+		return s.erase(ctx, read, *ch.Erase)
+	}
+	if ch.After == nil {
+		return errors.New("store: a change must write the profile or erase it")
+	}
+	cond := expression.Name("version").Equal(expression.Value(read.Version))
+	if !read.Exists() {
+		cond = expression.AttributeNotExists(expression.Name("pk"))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return err
+	}
+	profile, err := attributevalue.MarshalMap(newPersonItem(*ch.After, read.Version+1))
+	if err != nil {
+		return err
+	}
+	put := &types.Put{
+		TableName: aws.String(s.table), Item: profile, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	if len(ch.Events) == 0 && len(ch.Joined) == 0 && len(ch.Left) == 0 {
+		// The profile alone: a PutItem costs half a transaction's capacity.
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+			ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return errLostRace
+		}
+		return err
+	}
+	items := []types.TransactWriteItem{{Put: put}}
+	for _, q := range ch.Joined {
+		av, err := attributevalue.MarshalMap(memberItem{PK: listPK(q), SK: personPK(read.ID), Since: ch.After.UpdatedAt.UTC().Format(stampLayout)})
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av}})
+	}
+	items = append(items, s.leave(read.ID, ch.Left)...)
+	events, err := s.appendOnly(ch.Events)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, append(items, events...))
+}
+
+// transact writes items in one transaction; a failed condition on the
+// first (the person's profile) is a lost race.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if conditionFailedAt(err, 0) {
+		return errLostRace
+	}
+	return err
+}
+
+// erase deletes the person's profile and list memberships, keeps a
+// suppression marker (keyed by the keyed hash of the address, nothing else)
+// whose clock ends the ledger's proof period, and counts the erasure in the
+// month's aggregates, all in one transaction, if the person is still as read.
+func (s *Store) erase(ctx context.Context, read people.Person, e people.Erasure) error {
+	pk := personPK(read.ID)
+	cond, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(read.Version))).Build()
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Delete: &types.Delete{
+		TableName: aws.String(s.table), Key: key(pk, profileSK),
+		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(),
+	}}}
+	items = append(items, s.leave(read.ID, people.Purposes)...)
+	marker := suppressionItem{PK: pk, SK: suppressedSK, ErasedAt: stamp(e.At)}
+	if !e.ProofClock.IsZero() {
+		marker.DuePK, marker.DueSK = dueKeys(e.ProofClock, pk)
+	}
+	av, err := attributevalue.MarshalMap(marker)
+	if err != nil {
+		return err
+	}
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av}})
+	count, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name("count"), expression.Value(1))).Build()
+	if err != nil {
+		return err
+	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(s.table), Key: key(statsPK, e.At.UTC().Format("2006-01")+"#erased#"+string(e.Rule)),
+		UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values(),
+	}})
+	return s.transact(ctx, items)
+}
