@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -141,4 +142,28 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestABusyStoreIsA503WithRetryAfterForBrowsersScriptsAndAdminCalls(t *testing.T) {
+	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := fmt.Errorf("people.Confirm: %w", people.ErrBusy) // as the domain wraps it
+	browser := Request{Headers: map[string]string{"accept": "text/html"}}
+	for name, answer := range map[string]func() (Response, error){
+		"a browser":     func() (Response, error) { return site.Fail(browser, busy) },
+		"a script":      func() (Response, error) { return site.Fail(Request{}, busy) },
+		"an admin call": func() (Response, error) { return FailAPI(busy) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp, err := answer()
+			if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Headers["Retry-After"] != "1" || !strings.Contains(resp.Body, "try again") {
+				t.Fatalf("busy = %d %v %q, %v; want 503 with Retry-After and a message", resp.StatusCode, resp.Headers, resp.Body, err)
+			}
+		})
+	}
+	if resp, _ := site.Fail(Request{}, people.Errorf(people.Invalid, "", "no")); resp.Headers["Retry-After"] != "" {
+		t.Fatal("a 400 carries Retry-After")
+	}
 }
