@@ -78,8 +78,12 @@ func (s *Sender) send(ctx context.Context, to, subject, kind string, b body, hea
 
 // SendConfirmation sends the double opt-in mail.
 func (s *Sender) SendConfirmation(ctx context.Context, m people.ConfirmationMail) error {
+	return s.send(ctx, m.To, "Please confirm your sign-up to "+s.company, "confirm", s.confirmation(m), nil)
+}
+
+func (s *Sender) confirmation(m people.ConfirmationMail) body {
 	b := confirmBody{s.letterhead(), m.Name, m.Purposes, m.Link, m.Expires.UTC().Format(time.RFC1123)}
-	return s.send(ctx, m.To, "Please confirm your sign-up to "+s.company, "confirm", body{confirmHTML(b), b.text()}, nil)
+	return body{confirmHTML(b), b.text()}
 }
 
 // MarketingMail is a mail sent because of a marketing consent. It cannot be
@@ -103,9 +107,13 @@ func (s *Sender) SendMarketing(ctx context.Context, m MarketingMail) error {
 	if !strings.HasPrefix(m.UnsubscribeURL, "https://") && !strings.HasPrefix(m.UnsubscribeURL, "http://") {
 		return fmt.Errorf("mail.SendMarketing: a marketing mail needs an unsubscribe URL")
 	}
-	b := marketingBody{s.letterhead(), m.Name, m.List.Label(), m.Paragraphs, m.UnsubscribeURL}
-	return s.send(ctx, m.To, m.Subject, "marketing", body{marketingHTML(b), b.text()}, []Header{
+	return s.send(ctx, m.To, m.Subject, "marketing", s.marketing(m), []Header{
 		{"List-Unsubscribe", "<" + m.UnsubscribeURL + ">"},
 		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
 	})
+}
+
+func (s *Sender) marketing(m MarketingMail) body {
+	b := marketingBody{s.letterhead(), m.Name, m.List.Label(), m.Paragraphs, m.UnsubscribeURL}
+	return body{marketingHTML(b), b.text()}
 }
