@@ -20,11 +20,12 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools dev test lint unit e2e bench bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices account
+.PHONY: help tools dev test generate templ-check lint unit e2e bench bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices account
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
 	@echo "make test   - everything CI checks (installs what it needs)"
+	@echo "make generate - regenerate the *_templ.go files after changing a .templ file"
 	@echo "make sweep  - run the retention sweep on the running dev stack (DRY_RUN=true: change nothing)"
 	@echo "make publish-policy VERSION=v2 EFFECTIVE=2027-01-31 [SUMMARY=... MATERIAL=true] - publish a policy version on the dev stack"
 	@echo "make notice-status VERSION=v2 - how far its notice has got; make notices - run the sender now"
@@ -58,7 +59,20 @@ $(RIE):
 dev: tools
 	$(GO) run ./infra/cmd/dev
 
-test: tools lint sam-validate sam-build unit
+test: tools templ-check lint sam-validate sam-build unit
+
+# Pages and mail bodies are templ components: *.templ compiles to committed
+# *_templ.go files with the templ version pinned in go.mod (a Go tool). Run
+# from the root: the generated files name their sources relative to it.
+generate:
+	$(GO) tool templ generate -path .
+
+# Fails when a *_templ.go differs from what its .templ generates, or is
+# missing, or outlives its .templ (templ would delete it: a check must not).
+templ-check:
+	$(GO) tool templ generate -check -keep-orphaned-files -path .
+	@for f in $$(git ls-files --cached --others --exclude-standard '*_templ.go'); do \
+	  [ -f "$${f%_templ.go}.templ" ] || { echo "$$f: no $${f%_templ.go}.templ; delete it or restore that"; exit 1; }; done
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/shared/people"
-	"github.com/smartprotect/pledge/shared/stencil"
 	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
 )
@@ -64,13 +63,7 @@ func (h *handler) page(req web.Request) (web.Response, error) {
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
-	items := make([]stencil.Values, len(purposes))
-	for i, p := range purposes {
-		items[i] = stencil.Values{"label": p.Label()}
-	}
-	return h.site.Page(http.StatusOK, "confirm", "Confirm your sign-up", stencil.Values{
-		"token": raw, "purposes": h.site.Each("purpose-item", items),
-	}), nil
+	return h.site.Page(http.StatusOK, "Confirm your sign-up", web.ConfirmPage(web.ConfirmForm{Token: raw, Purposes: purposes})), nil
 }
 
 type confirmAnswer struct {
@@ -107,5 +100,5 @@ func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, e
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusOK, confirmAnswer{status}), nil
 	}
-	return h.site.Page(http.StatusOK, "confirmed", heading, stencil.Values{"heading": heading, "message": message}), nil
+	return h.site.Page(http.StatusOK, heading, web.OutcomePage(web.Outcome{Heading: heading, Message: message})), nil
 }

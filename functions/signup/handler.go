@@ -7,7 +7,6 @@ import (
 
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
-	"github.com/smartprotect/pledge/shared/stencil"
 	"github.com/smartprotect/pledge/shared/web"
 )
 
@@ -43,7 +42,7 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 	case "GET /signup":
 		return h.form(), nil
 	case "GET /signup/thanks":
-		return h.site.Page(http.StatusOK, "thanks", "Check your inbox", nil), nil
+		return h.site.Page(http.StatusOK, "Check your inbox", web.ThanksPage()), nil
 	case "POST /signup":
 		return h.signUp(ctx, req)
 	}
@@ -51,14 +50,10 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 }
 
 func (h *handler) form() web.Response {
-	choices := make([]stencil.Values, 0, len(people.Purposes))
-	for _, p := range people.Purposes {
-		choices = append(choices, stencil.Values{"name": string(p), "label": p.Label(), "text": p.ConsentText()})
-	}
-	return h.site.Page(http.StatusOK, "signup", "Sign up", stencil.Values{
-		"form_id": formID, "policy_version": h.cfg.PolicyVersion, "policy_url": h.cfg.PolicyURL,
-		"choices": h.site.Each("purpose-choice", choices),
-	})
+	return h.site.Page(http.StatusOK, "Sign up", web.SignupPage(web.SignupForm{
+		Company: h.site.Company, FormID: formID, PolicyVersion: h.cfg.PolicyVersion, PolicyURL: h.cfg.PolicyURL,
+		Purposes: people.Purposes,
+	}))
 }
 
 func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, error) {

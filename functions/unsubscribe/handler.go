@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/shared/people"
-	"github.com/smartprotect/pledge/shared/stencil"
 	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
 )
@@ -154,7 +153,7 @@ func (h *handler) done(req web.Request) web.Response {
 		return web.JSON(http.StatusOK, doneAnswer{"unsubscribed",
 			"You will receive no more marketing mail from us. Notices we must send by law, such as policy changes, still reach you."})
 	}
-	return h.site.Page(http.StatusOK, "unsubscribed", "Unsubscribed", nil)
+	return h.site.Page(http.StatusOK, "Unsubscribed", web.UnsubscribedPage(h.site.Company))
 }
 
 func (h *handler) preferences(ctx context.Context, req web.Request, note string) (web.Response, error) {
@@ -170,25 +169,14 @@ func (h *handler) show(req web.Request, p people.Person, note string) web.Respon
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusOK, stateAnswer{Status: string(p.Status), Email: people.MaskEmail(p.Email), Active: names(p.Active), Pending: names(p.Pending)})
 	}
-	rows := make([]stencil.Values, 0, len(people.Purposes))
+	rows := make([]web.PurposeState, 0, len(people.Purposes))
 	for _, q := range people.Purposes {
-		checked, state := "", "off"
-		switch {
-		case p.Has(q):
-			checked, state = " checked", "on"
-		case slices.Contains(p.Pending, q):
-			state = "awaiting your confirmation"
-		}
-		rows = append(rows, stencil.Values{"name": string(q), "label": q.Label(), "text": q.ConsentText(), "checked": checked, "state": state})
+		rows = append(rows, web.PurposeState{Purpose: q, On: p.Has(q), Pending: slices.Contains(p.Pending, q)})
 	}
-	var notes []stencil.Values
-	if note != "" {
-		notes = append(notes, stencil.Values{"note": note})
-	}
-	return h.site.Page(http.StatusOK, "preferences", "Your email preferences", stencil.Values{
-		"email": people.MaskEmail(p.Email), "action": web.TokenURL("", "/unsubscribe", web.Query(req, "t")), "note": h.site.Each("note", notes),
-		"purposes": h.site.Each("purpose-preference", rows),
-	})
+	return h.site.Page(http.StatusOK, "Your email preferences", web.PreferencesPage(web.Preferences{
+		MaskedEmail: people.MaskEmail(p.Email), Action: web.TokenURL("", "/unsubscribe", web.Query(req, "t")), Note: note,
+		Purposes: rows,
+	}))
 }
 
 func names(ps []people.Purpose) []string {

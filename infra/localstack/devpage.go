@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -37,13 +36,7 @@ func (s *Stack) devPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>pledge local tools</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto">
-<h1>Local stack tools</h1>
-<form method="post"><button type="submit">Send the sample newsletter to everyone subscribed</button></form>
-<p>%s</p>
-<p><a href="/signup">Sign-up page</a> · <a href="%s">Captured mail</a></p>
-</body></html>`, html.EscapeString(msg), html.EscapeString(s.SES.URL))
+	devTools(msg, s.SES.URL).Render(r.Context(), w)
 }
 
 // devSweep runs the retention sweep (POST, ?dry=true for a dry run), as the

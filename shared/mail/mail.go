@@ -1,13 +1,13 @@
 // Package mail sends pledge's mail through Amazon SES v2 with Simple content
-// (HTML and text parts, custom headers), rendered from embedded templates
-// that always carry the company's postal address.
+// (HTML and text parts, custom headers), rendered from typed bodies (templ
+// components for HTML, Go for text) that always carry the company's postal
+// address.
 package mail
 
 import (
 	"context"
-	"embed"
+	"errors"
 	"fmt"
-	"html"
 	"strings"
 	"time"
 
@@ -15,11 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/smartprotect/pledge/shared/people"
-	"github.com/smartprotect/pledge/shared/stencil"
 )
-
-//go:embed templates
-var templateFiles embed.FS
 
 // API is the part of the SES v2 client the sender uses.
 type API interface {
@@ -32,41 +28,28 @@ type Sender struct {
 	from          string
 	company       string
 	postalAddress string
-	templates     stencil.Set
 }
 
 var _ people.Mailer = (*Sender)(nil)
 
-// NewSender parses the embedded templates once, at cold start.
+// NewSender returns a sender of mail from the address from. The company
+// name and postal address are required: every mail carries them.
 func NewSender(ses API, from, company, postalAddress string) (*Sender, error) {
-	templates, err := stencil.ParseFS(templateFiles, "templates")
-	if err != nil {
-		return nil, fmt.Errorf("mail.NewSender: %w", err)
+	if company == "" || postalAddress == "" {
+		return nil, errors.New("mail.NewSender: a company name and a postal address are required")
 	}
-	return &Sender{ses: ses, from: from, company: company, postalAddress: postalAddress, templates: templates}, nil
+	return &Sender{ses: ses, from: from, company: company, postalAddress: postalAddress}, nil
 }
 
 // Header is one extra mail header.
 type Header struct{ Name, Value string }
 
-// send renders the named template pair and sends it to one recipient.
-// htmlValues and textValues differ only where a part needs its own markup
-// (lists); the company, its address and the greeting are added here.
-func (s *Sender) send(ctx context.Context, to, subject, name, tmpl string, htmlValues, textValues stencil.Values, headers []Header) (err error) {
-	greeting := ""
-	if name != "" {
-		greeting = " " + name
-	}
-	for _, v := range []stencil.Values{htmlValues, textValues} {
-		v["company"], v["postal_address"], v["greeting_name"] = s.company, s.postalAddress, greeting
-	}
-	html, err := s.templates.Fill(tmpl+".html", htmlValues)
+// send renders b and sends it to one recipient; kind names the mail in
+// errors.
+func (s *Sender) send(ctx context.Context, to, subject, kind string, b body, headers []Header) (err error) {
+	html, text, err := b.render()
 	if err != nil {
-		return fmt.Errorf("mail: %w", err)
-	}
-	text, err := s.templates.Fill(tmpl+".txt", textValues)
-	if err != nil {
-		return fmt.Errorf("mail: %w", err)
+		return err
 	}
 	var hs []types.MessageHeader
 	for _, h := range headers {
@@ -88,23 +71,19 @@ func (s *Sender) send(ctx context.Context, to, subject, name, tmpl string, htmlV
 		}},
 	})
 	if err != nil {
-		return fmt.Errorf("mail: SendEmail(%s): %w", tmpl, err)
+		return fmt.Errorf("mail: SendEmail(%s): %w", kind, err)
 	}
 	return nil
 }
 
 // SendConfirmation sends the double opt-in mail.
 func (s *Sender) SendConfirmation(ctx context.Context, m people.ConfirmationMail) error {
-	var htmlList, textList strings.Builder
-	for _, p := range m.Purposes {
-		htmlList.WriteString("<li>" + html.EscapeString(p.Label()) + "</li>")
-		textList.WriteString("  - " + p.Label() + "\n")
-	}
-	expires := m.Expires.UTC().Format(time.RFC1123)
-	return s.send(ctx, m.To, "Please confirm your sign-up to "+s.company, m.Name, "confirm",
-		stencil.Values{"purposes": htmlList.String(), "link": m.Link, "expires": expires},
-		stencil.Values{"purposes": textList.String(), "link": m.Link, "expires": expires},
-		nil)
+	return s.send(ctx, m.To, "Please confirm your sign-up to "+s.company, "confirm", s.confirmation(m), nil)
+}
+
+func (s *Sender) confirmation(m people.ConfirmationMail) body {
+	b := confirmBody{s.letterhead(), m.Name, m.Purposes, m.Link, m.Expires.UTC().Format(time.RFC1123)}
+	return body{confirmHTML(b), b.text()}
 }
 
 // MarketingMail is a mail sent because of a marketing consent. It cannot be
@@ -128,16 +107,13 @@ func (s *Sender) SendMarketing(ctx context.Context, m MarketingMail) error {
 	if !strings.HasPrefix(m.UnsubscribeURL, "https://") && !strings.HasPrefix(m.UnsubscribeURL, "http://") {
 		return fmt.Errorf("mail.SendMarketing: a marketing mail needs an unsubscribe URL")
 	}
-	var htmlBody, textBody strings.Builder
-	for _, p := range m.Paragraphs {
-		htmlBody.WriteString("<p>" + html.EscapeString(p) + "</p>\n")
-		textBody.WriteString(p + "\n\n")
-	}
-	common := func(body string) stencil.Values {
-		return stencil.Values{"body": body, "list": m.List.Label(), "unsubscribe_url": m.UnsubscribeURL}
-	}
-	return s.send(ctx, m.To, m.Subject, m.Name, "marketing", common(htmlBody.String()), common(textBody.String()), []Header{
+	return s.send(ctx, m.To, m.Subject, "marketing", s.marketing(m), []Header{
 		{"List-Unsubscribe", "<" + m.UnsubscribeURL + ">"},
 		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
 	})
+}
+
+func (s *Sender) marketing(m MarketingMail) body {
+	b := marketingBody{s.letterhead(), m.Name, m.List.Label(), m.Paragraphs, m.UnsubscribeURL}
+	return body{marketingHTML(b), b.text()}
 }

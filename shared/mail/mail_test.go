@@ -189,3 +189,29 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 		t.Fatal("a call of 51 recipients must be refused before SES sees it")
 	}
 }
+
+func TestANoticeCarriesBracesAndMarkupInItsTextToTheInbox(t *testing.T) {
+	ctx := context.Background()
+	const company = `Brace {{{html}}} & "Co" {{subject}}`
+	sender, err := mail.NewSender(ses.SESClient(), "privacy@example.com", company, "1 <Road>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := "We keep {{text}} and {{{html}}} as written.\n\n<script>alert(1)</script> stays text."
+	pol := notice.Policy{Version: "v8", Effective: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC), Summary: summary, URL: "https://example.com/privacy/v8"}
+	if ds, err := mail.NewNoticeSender(ses.SESClient(), sender).SendNotice(ctx, pol, []notice.Recipient{{ID: "b-1", Email: "braces@example.com"}}); err != nil || ds[0].Result != notice.Accepted {
+		t.Fatalf("SendNotice = %+v, %v", ds, err)
+	}
+	got, err := localstack.Mailbox{URL: ses.URL}.To(ctx, "braces@example.com")
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%d notices, %v", len(got), err)
+	}
+	m := got[0]
+	// SES fills {{{html}}} and the others once: nothing of the data is read
+	// as a template, so braces arrive as written, in every part.
+	if m.Subject != "Changes to the "+company+" privacy policy, effective 1 March 2027" || !strings.Contains(m.Body.Text, summary) ||
+		!strings.Contains(m.Body.Text, company) || !strings.Contains(m.Body.HTML, "We keep {{text}} and {{{html}}} as written.") ||
+		!strings.Contains(m.Body.HTML, "&lt;script&gt;alert(1)&lt;/script&gt; stays text.") || strings.Contains(m.Body.HTML, "<script>") {
+		t.Fatalf("the notice changed on its way:\n%+v", m)
+	}
+}

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/smartprotect/pledge/shared/notice"
-	"github.com/smartprotect/pledge/shared/stencil"
 )
 
 // BulkAPI is the part of the SES v2 client that sends notices.
@@ -66,28 +64,24 @@ var noticeTemplate = &types.EmailTemplateContent{
 	Text:    aws.String("{{{text}}}"),
 }
 
+// noticeData is the TemplateData of noticeTemplate.
+type noticeData struct {
+	Subject string `json:"subject"`
+	HTML    string `json:"html"`
+	Text    string `json:"text"`
+}
+
 // render fills the notice for pol; it is the same for every recipient.
 func (s *NoticeSender) render(pol notice.Policy) (string, error) {
 	effective := pol.Effective.UTC().Format("2 January 2006")
-	var htmlSummary strings.Builder
-	for para := range strings.SplitSeq(pol.Summary, "\n\n") {
-		htmlSummary.WriteString("<p>" + strings.ReplaceAll(html.EscapeString(strings.TrimSpace(para)), "\n", "<br>") + "</p>\n")
-	}
-	common := func(summary string) stencil.Values {
-		return stencil.Values{"company": s.company, "postal_address": s.postalAddress, "version": pol.Version,
-			"effective": effective, "url": pol.URL, "summary": summary}
-	}
-	h, err := s.templates.Fill("notice.html", common(htmlSummary.String()))
+	n := noticeBody{s.letterhead(), pol.Version, effective, pol.URL, pol.Summary}
+	h, t, err := body{noticeHTML(n), n.text()}.render()
 	if err != nil {
 		return "", err
 	}
-	t, err := s.templates.Fill("notice.txt", common(pol.Summary+"\n"))
-	if err != nil {
-		return "", err
-	}
-	b, err := json.Marshal(map[string]string{
-		"subject": "Changes to the " + s.company + " privacy policy, effective " + effective,
-		"html":    h, "text": t,
+	b, err := json.Marshal(noticeData{
+		Subject: "Changes to the " + s.company + " privacy policy, effective " + effective,
+		HTML:    h, Text: t,
 	})
 	return string(b), err
 }

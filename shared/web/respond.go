@@ -1,18 +1,15 @@
 package web
 
 import (
-	"embed"
+	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/smartprotect/pledge/shared/people"
-	"github.com/smartprotect/pledge/shared/stencil"
 )
-
-//go:embed pages/*.html
-var pageFiles embed.FS
 
 // statusOf is the one table from domain error code to HTTP status.
 var statusOf = map[people.Code]int{
@@ -42,48 +39,27 @@ func Status(code people.Code) int {
 type Site struct {
 	Company       string
 	PostalAddress string
-	pages         stencil.Set
 }
 
-// NewSite parses the embedded pages once, at cold start.
+// NewSite returns the site of company. Both values are required: every page
+// carries them in its title and footer.
 func NewSite(company, postalAddress string) (*Site, error) {
-	pages, err := stencil.ParseFS(pageFiles, "pages")
-	if err != nil {
-		return nil, fmt.Errorf("web.NewSite: %w", err)
+	if company == "" || postalAddress == "" {
+		return nil, errors.New("web.NewSite: a company name and a postal address are required")
 	}
-	return &Site{Company: company, PostalAddress: postalAddress, pages: pages}, nil
+	return &Site{Company: company, PostalAddress: postalAddress}, nil
 }
 
-// Page renders the named page inside the layout. The company name is always
-// available to a page as {{company}}.
-func (s *Site) Page(status int, name, title string, v stencil.Values) Response {
-	if v == nil {
-		v = stencil.Values{}
-	}
-	v["company"] = s.Company
-	content := s.must(name+".html", v)
-	body := s.must("layout.html", stencil.Values{"title": title, "company": s.Company, "postal_address": s.PostalAddress, "content": content})
-	return Response{StatusCode: status, Headers: htmlHeaders(), Body: body}
-}
-
-// Each fills the named fragment once per item and joins the results, for
-// lists inside a page.
-func (s *Site) Each(fragment string, items []stencil.Values) string {
+// Page renders content (one of the page components in pages.templ) inside
+// the layout, titled "title · company", with the security headers.
+func (s *Site) Page(status int, title string, content templ.Component) Response {
 	var b strings.Builder
-	for _, v := range items {
-		b.WriteString(s.must(fragment+".html", v))
+	// A component writing to a strings.Builder fails only by a programming
+	// error that every handler test would catch, so it panics.
+	if err := layout(title, s.Company, s.PostalAddress, content).Render(context.Background(), &b); err != nil {
+		panic("web: rendering " + title + ": " + err.Error())
 	}
-	return b.String()
-}
-
-// must fills a page. A failure is a programming error (a missing page or
-// value) that every handler test would catch, so it panics.
-func (s *Site) must(name string, v stencil.Values) string {
-	out, err := s.pages.Fill(name, v)
-	if err != nil {
-		panic("web: " + err.Error())
-	}
-	return out
+	return Response{StatusCode: status, Headers: htmlHeaders(), Body: b.String()}
 }
 
 func htmlHeaders() map[string]string {
@@ -136,7 +112,7 @@ func (s *Site) Fail(req Request, err error) (Response, error) {
 	}
 	status := Status(e.Code)
 	if WantsHTML(req) {
-		return withRetryAfter(s.Page(status, "error", http.StatusText(status), stencil.Values{"message": e.Message})), nil
+		return withRetryAfter(s.Page(status, http.StatusText(status), ErrorPage(e.Message))), nil
 	}
 	return errorJSON(e), nil
 }

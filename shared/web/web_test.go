@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/smartprotect/pledge/shared/people"
-	"github.com/smartprotect/pledge/shared/stencil"
 )
 
 type form struct {
@@ -112,7 +111,7 @@ func TestFailNegotiatesAndKeepsFaultsAsErrors(t *testing.T) {
 
 func TestPagesEscapeWhatTheyShow(t *testing.T) {
 	site, _ := NewSite("A & B <Inc>", "street")
-	resp := site.Page(200, "error", "x", stencil.Values{"message": "<script>alert(1)</script>"})
+	resp := site.Page(200, "x", ErrorPage("<script>alert(1)</script>"))
 	if strings.Contains(resp.Body, "<script>") || !strings.Contains(resp.Body, "A &amp; B &lt;Inc&gt;") {
 		t.Fatalf("page not escaped: %s", resp.Body)
 	}

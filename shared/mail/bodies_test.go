@@ -1,0 +1,68 @@
+package mail
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/web/webtest"
+)
+
+// everyMail renders every mail, HTML and text, with v in every field a
+// person (their name, the token in a link) or an operator (company, postal
+// address, link bases, subject, paragraphs, policy version, URL and summary)
+// controls, through the same code the senders use.
+func everyMail(t *testing.T, v string) map[string]noticeData {
+	t.Helper()
+	sender, err := NewSender(nil, "from@example.com", v, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := func(b body) noticeData {
+		h, text, err := b.render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return noticeData{HTML: h, Text: text}
+	}
+	var n noticeData
+	data, err := NewNoticeSender(nil, sender).render(notice.Policy{
+		Version: v, Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), Summary: v + "\n\n" + v, URL: v,
+	})
+	if err != nil || json.Unmarshal([]byte(data), &n) != nil {
+		t.Fatalf("notice data %s: %v", data, err)
+	}
+	return map[string]noticeData{
+		"the confirmation mail": parts(sender.confirmation(people.ConfirmationMail{
+			To: "jo@example.com", Name: v, Purposes: people.Purposes, Link: v, Expires: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+		})),
+		"a marketing mail": parts(sender.marketing(MarketingMail{
+			To: "jo@example.com", Name: v, List: people.Newsletter, Subject: v, Paragraphs: []string{v, v}, UnsubscribeURL: v,
+		})),
+		"the policy notice": n,
+	}
+}
+
+func TestEveryMailKeepsHostileValuesInTheirPlace(t *testing.T) {
+	for _, v := range webtest.Hostile {
+		plain := everyMail(t, webtest.Plainly(v))
+		for name, m := range everyMail(t, v) {
+			t.Run(name+" with "+v, func(t *testing.T) {
+				webtest.CheckHTML(t, plain[name].HTML, m.HTML, v)
+				webtest.CheckText(t, m.Text, v)
+			})
+		}
+	}
+}
+
+func TestTheNoticeSubjectCarriesTheCompanyAsWritten(t *testing.T) {
+	v := webtest.Hostile[0]
+	sender, _ := NewSender(nil, "from@example.com", v, "street")
+	var n noticeData
+	data, _ := NewNoticeSender(nil, sender).render(notice.Policy{Version: "v2", Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), URL: "https://x"})
+	if err := json.Unmarshal([]byte(data), &n); err != nil || n.Subject != "Changes to the "+v+" privacy policy, effective 31 January 2027" {
+		t.Fatalf("subject = %q, %v", n.Subject, err)
+	}
+}

@@ -1,0 +1,70 @@
+package web
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/web/webtest"
+)
+
+// everyPage renders every page with v in every field a person (a token in
+// a link, an address, a note) or an operator (company, postal address,
+// policy version and URL, titles and messages) controls.
+func everyPage(t *testing.T, v string) map[string]Response {
+	t.Helper()
+	site, err := NewSite(v, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := []PurposeState{
+		{Purpose: people.Newsletter, On: true}, {Purpose: people.Offers, Pending: true}, {Purpose: people.Surveys}, {Purpose: people.Testimonials},
+	}
+	return map[string]Response{
+		"the sign-up form":      site.Page(200, v, SignupPage(SignupForm{Company: v, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes})),
+		"the thank-you page":    site.Page(200, v, ThanksPage()),
+		"the confirm page":      site.Page(200, v, ConfirmPage(ConfirmForm{Token: v, Purposes: people.Purposes})),
+		"the outcome page":      site.Page(200, v, OutcomePage(Outcome{Heading: v, Message: v})),
+		"the error page":        site.Page(400, v, ErrorPage(v)),
+		"the preferences page":  site.Page(200, v, PreferencesPage(Preferences{MaskedEmail: v, Action: v, Note: v, Purposes: states})),
+		"the unsubscribed page": site.Page(200, v, UnsubscribedPage(v)),
+	}
+}
+
+func TestEveryPageKeepsHostileValuesInTheirPlace(t *testing.T) {
+	for _, v := range webtest.Hostile {
+		plain := everyPage(t, webtest.Plainly(v))
+		for name, resp := range everyPage(t, v) {
+			t.Run(name+" with "+v, func(t *testing.T) {
+				webtest.CheckHTML(t, plain[name].Body, resp.Body, v)
+				if resp.Headers["Content-Security-Policy"] == "" || !strings.HasPrefix(resp.Headers["Content-Security-Policy"], "default-src 'none'") ||
+					resp.Headers["Content-Type"] != "text/html; charset=utf-8" || resp.Headers["X-Content-Type-Options"] != "nosniff" {
+					t.Errorf("headers = %v; want the page's security headers", resp.Headers)
+				}
+			})
+		}
+	}
+}
+
+func TestALinkWithAScriptURLIsRefusedAndASafeOneKept(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	form := SignupForm{Company: "SmartProtect", FormID: "f", PolicyVersion: "v1", Purposes: people.Purposes}
+	for url, want := range map[string]string{
+		"javascript:alert(1)": webtest.FailedURL,
+		"data:text/html,x":    webtest.FailedURL,
+		"https://www.smartprotectusa.com/privacy-policy?a=1&b=2": "https://www.smartprotectusa.com/privacy-policy?a=1&b=2",
+	} {
+		form.PolicyURL = url
+		if got := webtest.URLs(site.Page(200, "Sign up", SignupPage(form)).Body); !strings.Contains(strings.Join(got, " "), want) {
+			t.Errorf("policy URL %q became %q, want %q", url, got, want)
+		}
+	}
+}
+
+func TestNewSiteRequiresTheCompanyAndItsAddress(t *testing.T) {
+	for _, c := range [][2]string{{"", "street"}, {"SmartProtect", ""}} {
+		if _, err := NewSite(c[0], c[1]); err == nil {
+			t.Errorf("NewSite(%q, %q) accepted a page without its footer", c[0], c[1])
+		}
+	}
+}
