@@ -141,8 +141,9 @@ type Pacer interface {
 type Fanout struct {
 	Store Store
 	Mail  Mailer
-	// Pace makes the pacer of a run for rate messages a second (the lower
-	// of the account's rate and MaxRate) in calls of at most maxBatch.
+	// Pace (required) makes the pacer of a run for rate messages a second
+	// (the lower of the account's rate and MaxRate) in calls of at most
+	// maxBatch recipients.
 	Pace func(rate float64, maxBatch int) Pacer
 	// MaxRate caps the send rate below the account's (0: the account's).
 	MaxRate float64
