@@ -143,32 +143,15 @@ fuzz:
 
 # ---- deploy builds: one static arm64 bootstrap per function (sam build) ----
 
-build-SignupFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/signup
-
-build-ConfirmFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/confirm
-
-build-UnsubscribeFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/unsubscribe
-
-build-NewsletterFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/newsletter
-
-build-RetentionFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/retention
-
-build-PoliciesFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/policies
-
-build-NoticesFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/notices
-
-build-AccountsFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/accounts
-
-build-NoticeEventsFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/noticeevents
+# `sam build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set; the code of
+# <Name>Function is functions/<name> (SignupFunction -> functions/signup,
+# NoticeEventsFunction -> functions/noticeevents). BUILD_PACKAGE builds another
+# main package the same way (the bench's hello-world). Not .PHONY: make skips
+# pattern rules for phony targets.
+build-%:
+	$(if $(ARTIFACTS_DIR),,$(error build-$*: ARTIFACTS_DIR is not set (sam build sets it)))
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap \
+		$(or $(BUILD_PACKAGE),./functions/$(shell echo '$(patsubst %Function,%,$*)' | tr '[:upper:]' '[:lower:]'))
 
 clean:
 	rm -rf .aws-sam .build

@@ -33,18 +33,8 @@ func main() {
 		// units as many small ones, and each is read while the page before
 		// it is sent (100 s at 50/s).
 		Margin: 10 * time.Second, PageSize: 5000, ClaimConcurrency: 8,
-		NewRunID: people.RandomID, Now: time.Now, Sleep: sleep, Log: log,
+		Pace:     func(rate float64, maxBatch int) notice.Pacer { return mail.NewPacer(rate, maxBatch, mail.WallClock{}) },
+		NewRunID: people.RandomID, Now: time.Now, Log: log,
 	}, log: log}
 	lambda.Start(h.handle)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -3,10 +3,12 @@ package localstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -20,23 +22,63 @@ func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) ([
 	return pool.Invoke(ctx, payload)
 }
 
-// devPage serves /_dev/newsletter on the local stack only: a button that
-// sends the sample newsletter to everyone subscribed, so a person can try
-// unsubscribing from the captured-mail viewer. API Gateway has no such route.
+// SampleNewsletter is what the local stack's dev page offers to send: the
+// local stack's own sample, not the newsletter function's (which refuses a
+// send without a subject or text).
+var SampleNewsletter = NewsletterSend{
+	List:    "newsletter",
+	Subject: "The SmartProtect newsletter",
+	Paragraphs: []string{
+		"This is a sample newsletter from the local pledge stack.",
+		"Use the link at the bottom to unsubscribe or change what we send you. Your mail program may also offer a one-click unsubscribe button.",
+	},
+}
+
+// NewsletterSend is the newsletter function's input.
+type NewsletterSend struct {
+	List       string   `json:"list"`
+	Subject    string   `json:"subject"`
+	Paragraphs []string `json:"paragraphs"`
+}
+
+// devPage serves /_dev/newsletter on the local stack only: a form that
+// sends a newsletter (the sample unless edited) to everyone subscribed, so a
+// person can try unsubscribing from the captured-mail viewer. A send the
+// function refuses (no subject, no text) is answered 400 with its reason.
+// API Gateway has no such route.
 func (s *Stack) devPage(w http.ResponseWriter, r *http.Request) {
-	msg := ""
+	msg, status, send := "", http.StatusOK, SampleNewsletter
 	if r.Method == http.MethodPost {
+		r.ParseForm()
+		send = NewsletterSend{List: SampleNewsletter.List, Subject: r.PostFormValue("subject"), Paragraphs: paragraphs(r.PostFormValue("text"))}
+		payload, _ := json.Marshal(send)
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
-		out, err := s.Invoke(ctx, "NewsletterFunction", []byte(`{"list":"newsletter"}`))
+		out, err := s.Invoke(ctx, "NewsletterFunction", payload)
 		cancel()
-		if err != nil {
-			msg = "Failed: " + err.Error()
-		} else {
+		var fe *FunctionError
+		switch {
+		case errors.As(err, &fe) && fe.Refused():
+			msg, status = "Refused: "+fe.Message, http.StatusBadRequest
+		case err != nil:
+			msg, status = "Failed: "+err.Error(), http.StatusBadGateway
+		default:
 			msg = "Sent: " + string(out)
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	devTools(msg, s.SES.URL).Render(r.Context(), w)
+	w.WriteHeader(status)
+	devTools(send, msg, s.SES.URL).Render(r.Context(), w)
+}
+
+// paragraphs splits text at blank lines, dropping empty paragraphs.
+func paragraphs(text string) []string {
+	var out []string
+	for p := range strings.SplitSeq(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // devSweep runs the retention sweep (POST, ?dry=true for a dry run), as the

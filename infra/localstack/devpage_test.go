@@ -11,7 +11,7 @@ import (
 func TestTheDevPageKeepsWhatItShowsInItsPlace(t *testing.T) {
 	render := func(v string) string {
 		var b strings.Builder
-		if err := devTools(v, v).Render(context.Background(), &b); err != nil {
+		if err := devTools(NewsletterSend{Subject: v, Paragraphs: []string{v, v}}, v, v).Render(context.Background(), &b); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()

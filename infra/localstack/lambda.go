@@ -10,7 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
 )
 
 // BuildBootstrap builds a function the way `sam build` does (static,
@@ -77,6 +80,13 @@ type FunctionError struct {
 }
 
 func (e *FunctionError) Error() string { return "function error " + e.Type + ": " + e.Message }
+
+// Refused reports whether the handler refused its input as a client
+// mistake: it returned a *people.Error with code invalid, which Lambda
+// reports as errorType "Error" and errorMessage "invalid: <message> (<field>)".
+func (e *FunctionError) Refused() bool {
+	return e.Type == "Error" && strings.HasPrefix(e.Message, string(people.Invalid)+": ")
+}
 
 // Invoke sends one event and returns the handler's JSON result.
 func (in *Instance) Invoke(ctx context.Context, event []byte) ([]byte, error) {

@@ -71,6 +71,9 @@ func (s *Sender) send(ctx context.Context, to, subject, kind string, b body, hea
 		}},
 	})
 	if err != nil {
+		if refused := refusal(err); refused != nil {
+			return fmt.Errorf("mail: SendEmail(%s): %w: %w", kind, refused, err)
+		}
 		return fmt.Errorf("mail: SendEmail(%s): %w", kind, err)
 	}
 	return nil
@@ -100,6 +103,8 @@ type MarketingMail struct {
 
 // SendMarketing sends a marketing mail with List-Unsubscribe and
 // List-Unsubscribe-Post headers and the unsubscribe link in both parts.
+// An error wraps ErrThrottled or ErrHalted when SES refused the send so: a
+// bulk sender backs off or stops (see Pacer).
 func (s *Sender) SendMarketing(ctx context.Context, m MarketingMail) error {
 	if !m.List.Marketing() {
 		return fmt.Errorf("mail.SendMarketing: %q is not a marketing list", m.List)

@@ -16,8 +16,8 @@ import (
 // BulkAPI is the part of the SES v2 client that sends notices.
 type BulkAPI interface {
 	API
+	AccountAPI
 	SendBulkEmail(context.Context, *sesv2.SendBulkEmailInput, ...func(*sesv2.Options)) (*sesv2.SendBulkEmailOutput, error)
-	GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error)
 }
 
 // NoticeSender sends policy-change notices: the same mail to many people,
@@ -45,14 +45,7 @@ func (s *NoticeSender) MaxBatch() int { return maxBulk }
 // MaxSendRate reads the account's max send rate (messages per second); 0
 // when sending is disabled.
 func (s *NoticeSender) MaxSendRate(ctx context.Context) (float64, error) {
-	out, err := s.ses.GetAccount(ctx, &sesv2.GetAccountInput{})
-	if err != nil {
-		return 0, fmt.Errorf("mail: GetAccount: %w", err)
-	}
-	if !out.SendingEnabled || out.SendQuota == nil {
-		return 0, nil
-	}
-	return out.SendQuota.MaxSendRate, nil
+	return NewAccount(s.ses).MaxSendRate(ctx)
 }
 
 // noticeTemplate carries the whole rendered mail as template data: nothing
@@ -209,26 +202,18 @@ func delivery(r types.BulkEmailEntryResult) notice.Delivery {
 // whole turns a failed call into per-recipient results where the error
 // says what to do with all of them, or returns it.
 func whole(err error, n int) ([]notice.Delivery, error) {
-	var (
-		tooMany   *types.TooManyRequestsException
-		limit     *types.LimitExceededException
-		paused    *types.SendingPausedException
-		suspended *types.AccountSuspendedException
-		notVer    *types.MailFromDomainNotVerifiedException
-		rejected  *types.MessageRejected
-	)
-	result, reason := notice.Delivery{}, ""
-	switch {
-	case errors.As(err, &tooMany), errors.As(err, &limit):
-		result.Result, reason = notice.Throttled, "throttled"
-	case errors.As(err, &paused), errors.As(err, &suspended), errors.As(err, &notVer):
-		result.Result, reason = notice.Halted, "account cannot send"
+	var rejected *types.MessageRejected
+	result := notice.Delivery{}
+	switch kind := refusal(err); {
+	case kind == ErrThrottled:
+		result.Result, result.Reason = notice.Throttled, "throttled"
+	case kind == ErrHalted:
+		result.Result, result.Reason = notice.Halted, "account cannot send"
 	case errors.As(err, &rejected) && n == 1:
-		result.Result, reason = notice.Rejected, "MESSAGE_REJECTED"
+		result.Result, result.Reason = notice.Rejected, "MESSAGE_REJECTED"
 	default:
 		return nil, fmt.Errorf("mail.SendNotice: %w", err)
 	}
-	result.Reason = reason
 	ds := make([]notice.Delivery, n)
 	for i := range ds {
 		ds[i] = result

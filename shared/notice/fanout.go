@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync"
 	"time"
 )
@@ -123,10 +122,29 @@ type Mailer interface {
 	SendNotice(ctx context.Context, pol Policy, to []Recipient) ([]Delivery, error)
 }
 
+// Pacer spaces a run's send calls so that no one-second window holds more
+// recipients than the rate it was made for, and waits longer after SES
+// throttled a call. mail.Pacer is the one the notices function uses.
+type Pacer interface {
+	// Batch is the most recipients one call may carry.
+	Batch() int
+	// Wait returns when the next call may start, or ctx's error.
+	Wait(ctx context.Context) error
+	// Sent is called when a call has returned and SES did not throttle it.
+	Sent()
+	// Throttled is called when SES throttled (part of) a call that has
+	// returned; it returns how long the next Wait lasts.
+	Throttled() time.Duration
+}
+
 // Fanout tells every recipient of every material version, once.
 type Fanout struct {
 	Store Store
 	Mail  Mailer
+	// Pace (required) makes the pacer of a run for rate messages a second
+	// (the lower of the account's rate and MaxRate) in calls of at most
+	// maxBatch recipients.
+	Pace func(rate float64, maxBatch int) Pacer
 	// MaxRate caps the send rate below the account's (0: the account's).
 	MaxRate float64
 	// Lease is how long a run holds the sender lease between renewals; a
@@ -154,9 +172,7 @@ type Fanout struct {
 	CatchUpEvery time.Duration
 	NewRunID     func() string
 	Now          func() time.Time
-	// Sleep waits, or returns the context's error.
-	Sleep func(ctx context.Context, d time.Duration) error
-	Log   *slog.Logger
+	Log          *slog.Logger
 }
 
 // Report says what one run did.
@@ -223,9 +239,8 @@ func (f *Fanout) Run(ctx context.Context) (rep Report, err error) {
 	if rate <= 0 {
 		return rep, errors.New("notice: the account's max send rate is 0: sending is not enabled")
 	}
-	r.pace = newPacer(rate, f.Mail.MaxBatch())
-	r.pace.now = f.Now
-	rep.Rate, rep.Batch = rate, r.pace.batch
+	r.pace, r.rate = f.Pace(rate, f.Mail.MaxBatch()), rate
+	rep.Rate, rep.Batch = rate, r.pace.Batch()
 	for _, v := range versions {
 		done, err := r.version(ctx, v)
 		rep.Versions[v.Policy.Version] = done
@@ -244,7 +259,8 @@ func (f *Fanout) Run(ctx context.Context) (rep Report, err error) {
 type run struct {
 	*Fanout
 	rep         *Report
-	pace        *pacer
+	pace        Pacer
+	rate        float64 // messages a second
 	deadline    time.Time
 	hasDeadline bool
 	margin      time.Duration
@@ -286,7 +302,7 @@ func (r *run) version(ctx context.Context, v Version) (bool, error) {
 		prog.State, prog.Total, prog.StartedAt = Sending, total, r.Now()
 		r.Log.InfoContext(ctx, "notice started", "version", pol.Version, "total", total, "effective", pol.Effective)
 	}
-	prog.Rate = r.pace.rate
+	prog.Rate = r.rate
 	r.alertIfLate(ctx, pol, prog)
 	if !prog.Walked {
 		if err := r.walk(ctx, pol, &prog); err != nil {
@@ -318,7 +334,7 @@ func (r *run) version(ctx context.Context, v Version) (bool, error) {
 func (r *run) walk(ctx context.Context, pol Policy, prog *Progress) error {
 	keepAll := func(_ context.Context, page []Recipient) ([]Recipient, error) { return page, nil }
 	err := r.pass(ctx, pol, prog.Cursor, keepAll, func(cursor string, _, sent, failed int) error {
-		if err := r.Store.Checkpoint(ctx, pol.Version, cursor, sent, failed, r.pace.rate); err != nil {
+		if err := r.Store.Checkpoint(ctx, pol.Version, cursor, sent, failed, r.rate); err != nil {
 			return err
 		}
 		prog.Cursor, prog.Sent, prog.Failed = cursor, prog.Sent+sent, prog.Failed+failed
@@ -401,7 +417,7 @@ func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func(con
 	var queue []Recipient
 	readFrom, more := cursor, true
 	for more || len(queue) > 0 {
-		for more && len(queue) < r.pace.batch {
+		for more && len(queue) < r.pace.Batch() {
 			if len(queue) == 0 && r.outOfTime() {
 				if err := advance(readFrom, 0, 0, 0); err != nil { // everyone before readFrom is done
 					return err
@@ -418,7 +434,7 @@ func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func(con
 				ahead, pending = r.readAhead(readCtx, readFrom, keep), true
 			}
 		}
-		n := min(r.pace.batch, len(queue))
+		n := min(r.pace.Batch(), len(queue))
 		if n == 0 {
 			break
 		}
@@ -488,12 +504,12 @@ func (r *run) retry(ctx context.Context, pol Policy, prog *Progress) (bool, erro
 		}
 	}
 	for len(due) > 0 {
-		n := min(r.pace.batch, len(due))
+		n := min(r.pace.Batch(), len(due))
 		sent, failed, err := r.batch(ctx, pol, due[:n])
 		if err != nil {
 			return false, err
 		}
-		if err := r.Store.Checkpoint(ctx, pol.Version, prog.Cursor, sent, failed, r.pace.rate); err != nil {
+		if err := r.Store.Checkpoint(ctx, pol.Version, prog.Cursor, sent, failed, r.rate); err != nil {
 			return false, err
 		}
 		prog.Sent, prog.Failed = prog.Sent+sent, prog.Failed+failed
@@ -552,18 +568,17 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 	if maxAttempts <= 0 {
 		maxAttempts = 3
 	}
-	backoff := time.Second
 	for len(claimed) > 0 {
 		// Claims are written before the wait, so the gap between sends
 		// holds the store's work and the send rate holds.
-		if err := r.pace.wait(ctx, r.Sleep); err != nil || r.outOfTime() {
+		if err := r.pace.Wait(ctx); err != nil || r.outOfTime() {
 			release(claimed)
 			return sent, failed, errors.Join(errStop{"deadline"}, settle())
 		}
 		ds, err := r.Mail.SendNotice(ctx, pol, claimed)
 		r.rep.Calls++
-		r.pace.sent()
 		if err != nil {
+			r.pace.Sent()
 			// The call as a whole failed (the SDK already retried what it
 			// retries): release the claims so the next run sends them.
 			release(claimed)
@@ -600,21 +615,16 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 		}
 		claimed = retry
 		if len(retry) == 0 {
+			r.pace.Sent()
 			break
 		}
-		stop := ""
-		switch {
-		case halted != "":
-			stop = "SES stopped sending: " + halted
-		case r.outOfTime() || r.Sleep(ctx, backoff) != nil:
-			stop = "deadline"
-		}
-		if stop != "" {
+		if halted != "" {
 			release(retry)
-			return sent, failed, errors.Join(errStop{stop}, settle())
+			return sent, failed, errors.Join(errStop{"SES stopped sending: " + halted}, settle())
 		}
+		// The next Wait lasts the backoff; the deadline is checked after it.
+		backoff := r.pace.Throttled()
 		r.Log.WarnContext(ctx, "notice throttled, backing off", "version", pol.Version, "recipients", len(retry), "backoff", backoff)
-		backoff = min(2*backoff, 30*time.Second)
 	}
 	return sent, failed, settle()
 }
@@ -665,40 +675,3 @@ func (r *run) claim(ctx context.Context, version string, rs []Recipient) (claime
 	}
 	return claimed, recounted, nil
 }
-
-// pacer keeps sends at or under rate in every one-second window: each second
-// holds at most perSecond calls of at most batch recipients, and a call
-// starts no sooner than 1/perSecond after the previous call returned, so
-// calls also arrive at least that far apart.
-type pacer struct {
-	rate      float64
-	batch     int
-	perSecond int
-	gap       time.Duration
-	next      time.Time
-	now       func() time.Time
-}
-
-func newPacer(rate float64, maxBatch int) *pacer {
-	perSecond := max(int(math.Ceil(rate/float64(maxBatch))), 1)
-	batch := max(int(math.Floor(rate/float64(perSecond))), 1)
-	// Rounded up: three gaps of a truncated third of a second would put a
-	// fourth call inside the first one's second.
-	gap := time.Duration(math.Ceil(float64(time.Second) / float64(perSecond)))
-	if rate < 1 { // fewer than one a second: one recipient per 1/rate seconds
-		batch, gap = 1, time.Duration(float64(time.Second)/rate)
-	}
-	return &pacer{rate: rate, batch: batch, perSecond: perSecond, gap: gap, now: time.Now}
-}
-
-func (p *pacer) wait(ctx context.Context, sleep func(context.Context, time.Duration) error) error {
-	if d := p.next.Sub(p.now()); d > 0 {
-		return sleep(ctx, d)
-	}
-	return ctx.Err()
-}
-
-// sent is called when a send call has returned. A short call (the last
-// batch, retries) waits the whole gap too: sooner would let a full call land
-// in the same second.
-func (p *pacer) sent() { p.next = p.now().Add(p.gap) }

@@ -1,4 +1,4 @@
-package notice
+package notice_test
 
 import (
 	"context"
@@ -13,24 +13,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/mail/mailtest"
+	"github.com/smartprotect/pledge/shared/notice"
 )
-
-// clock is virtual time: Sleep moves it, so pacing is checked exactly.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	return nil
-}
 
 type record struct {
 	state    string // sending, sent, failed, released
@@ -45,8 +32,8 @@ type record struct {
 // real one is tested against DynamoDB in package store.
 type memStore struct {
 	mu         sync.Mutex
-	people     []Recipient
-	version    Version
+	people     []notice.Recipient
+	version    notice.Version
 	records    map[string]*record
 	owner      string
 	ownerUntil time.Time
@@ -56,28 +43,28 @@ type memStore struct {
 	erased     map[string]bool
 }
 
-func newMemStore(n int, pol Policy) *memStore {
-	s := &memStore{records: map[string]*record{}, version: Version{Policy: pol, Progress: Progress{State: Pending}}}
+func newMemStore(n int, pol notice.Policy) *memStore {
+	s := &memStore{records: map[string]*record{}, version: notice.Version{Policy: pol, Progress: notice.Progress{State: notice.Pending}}}
 	for i := range n {
 		id := fmt.Sprintf("p%04d", i)
-		s.people = append(s.people, Recipient{ID: id, Email: id + "@example.com", Key: fmt.Sprintf("%06d", i)})
+		s.people = append(s.people, notice.Recipient{ID: id, Email: id + "@example.com", Key: fmt.Sprintf("%06d", i)})
 	}
 	return s
 }
 
-func (s *memStore) ToNotify(_ context.Context, now time.Time) ([]Version, error) {
+func (s *memStore) ToNotify(_ context.Context, now time.Time) ([]notice.Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st := s.version.Progress.State; st == Pending || st == Sending || st == Done && now.Before(s.version.Policy.Effective) {
-		return []Version{s.version}, nil
+	if st := s.version.Progress.State; st == notice.Pending || st == notice.Sending || st == notice.Done && now.Before(s.version.Policy.Effective) {
+		return []notice.Version{s.version}, nil
 	}
 	return nil, nil
 }
 
-func (s *memStore) Untold(_ context.Context, _ string, rs []Recipient, now time.Time) ([]Recipient, error) {
+func (s *memStore) Untold(_ context.Context, _ string, rs []notice.Recipient, now time.Time) ([]notice.Recipient, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Recipient
+	var out []notice.Recipient
 	for _, rc := range rs {
 		if r, ok := s.records[rc.ID]; !ok || r.state == "released" || r.state == "sending" && r.until.Before(now) {
 			out = append(out, rc)
@@ -107,7 +94,7 @@ func (s *memStore) join(id, key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := sort.Search(len(s.people), func(i int) bool { return s.people[i].Key > key })
-	s.people = slices.Insert(s.people, i, Recipient{ID: id, Email: id + "@example.com", Key: key})
+	s.people = slices.Insert(s.people, i, notice.Recipient{ID: id, Email: id + "@example.com", Key: key})
 }
 
 func (s *memStore) AcquireSender(_ context.Context, owner string, now, until time.Time) (bool, error) {
@@ -135,15 +122,15 @@ func (s *memStore) StartNotice(_ context.Context, _ string, total int, now time.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := &s.version.Progress
-	p.State, p.Total, p.StartedAt = Sending, total, now
+	p.State, p.Total, p.StartedAt = notice.Sending, total, now
 	return nil
 }
 
-func (s *memStore) Recipients(_ context.Context, cursor string, limit int) ([]Recipient, bool, error) {
+func (s *memStore) Recipients(_ context.Context, cursor string, limit int) ([]notice.Recipient, bool, error) {
 	s.reading.Add(1)
 	defer s.reading.Add(-1)
 	time.Sleep(s.readDelay)
-	var out []Recipient
+	var out []notice.Recipient
 	for _, p := range s.people {
 		if p.Key > cursor && len(out) < limit && !s.erased[p.ID] {
 			out = append(out, p)
@@ -152,7 +139,7 @@ func (s *memStore) Recipients(_ context.Context, cursor string, limit int) ([]Re
 	return out, len(out) == limit && out[len(out)-1].Key != s.people[len(s.people)-1].Key, nil
 }
 
-func (s *memStore) Claim(_ context.Context, _ string, rc Recipient, run string, leaseUntil, now time.Time) (ClaimResult, error) {
+func (s *memStore) Claim(_ context.Context, _ string, rc notice.Recipient, run string, leaseUntil, now time.Time) (notice.ClaimResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.claims++
@@ -160,14 +147,14 @@ func (s *memStore) Claim(_ context.Context, _ string, rc Recipient, run string, 
 	switch {
 	case !ok, r.state == "failed", r.state == "released", r.state == "sending" && r.until.Before(now):
 		s.records[rc.ID] = &record{state: "sending", run: run, until: leaseUntil, at: now, attempts: rc.Attempts, retry: rc.Attempts > 0}
-		return Claimed, nil
+		return notice.Claimed, nil
 	case r.state == "sent":
-		return AlreadySent, nil
+		return notice.AlreadySent, nil
 	}
-	return HeldByOther, nil
+	return notice.HeldByOther, nil
 }
 
-func (s *memStore) Settle(_ context.Context, _, run string, outcomes []Outcome, now time.Time) error {
+func (s *memStore) Settle(_ context.Context, _, run string, outcomes []notice.Outcome, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range outcomes {
@@ -198,17 +185,17 @@ func (s *memStore) Walked(context.Context, string) error {
 	return nil
 }
 
-func (s *memStore) FailedRecipients(_ context.Context, _ string, limit int) ([]Recipient, error) {
+func (s *memStore) FailedRecipients(_ context.Context, _ string, limit int) ([]notice.Recipient, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Recipient
+	var out []notice.Recipient
 	for _, p := range s.people {
 		if r, ok := s.records[p.ID]; ok && r.retry && len(out) < limit {
 			email := p.Email
 			if s.erased[p.ID] {
 				email = "" // the record outlives the person, as in the table
 			}
-			out = append(out, Recipient{ID: p.ID, Email: email, Attempts: r.attempts, LastAttempt: r.at})
+			out = append(out, notice.Recipient{ID: p.ID, Email: email, Attempts: r.attempts, LastAttempt: r.at})
 		}
 	}
 	return out, nil
@@ -217,7 +204,7 @@ func (s *memStore) FailedRecipients(_ context.Context, _ string, limit int) ([]R
 func (s *memStore) Finish(_ context.Context, _ string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.version.Progress.State, s.version.Progress.FinishedAt = Done, now
+	s.version.Progress.State, s.version.Progress.FinishedAt = notice.Done, now
 	return nil
 }
 
@@ -229,23 +216,23 @@ type send struct {
 
 // mailer accepts everything unless script says otherwise for a call.
 type mailer struct {
-	clock  *clock
+	clock  *mailtest.Clock
 	rate   float64
 	calls  []send
-	script func(call int, to []Recipient) ([]Delivery, error)
+	script func(call int, to []notice.Recipient) ([]notice.Delivery, error)
 	got    map[string]int // accepted notices per address
 }
 
 func (m *mailer) MaxSendRate(context.Context) (float64, error) { return m.rate, nil }
 func (m *mailer) MaxBatch() int                                { return 50 }
-func (m *mailer) SendNotice(_ context.Context, _ Policy, to []Recipient) ([]Delivery, error) {
+func (m *mailer) SendNotice(_ context.Context, _ notice.Policy, to []notice.Recipient) ([]notice.Delivery, error) {
 	call := len(m.calls)
 	s := send{at: m.clock.Now()}
 	for _, r := range to {
 		s.to = append(s.to, r.Email)
 	}
 	m.calls = append(m.calls, s)
-	ds := make([]Delivery, len(to))
+	ds := make([]notice.Delivery, len(to))
 	if m.script != nil {
 		var err error
 		if ds, err = m.script(call, to); err != nil {
@@ -253,7 +240,7 @@ func (m *mailer) SendNotice(_ context.Context, _ Policy, to []Recipient) ([]Deli
 		}
 	}
 	for i, d := range ds {
-		if d.Result == Accepted {
+		if d.Result == notice.Accepted {
 			m.got[to[i].Email]++
 		}
 	}
@@ -262,13 +249,13 @@ func (m *mailer) SendNotice(_ context.Context, _ Policy, to []Recipient) ([]Deli
 
 // rejecting is a mailer script that counts each recipient's tries and
 // rejects the try reject names.
-func rejecting(tries map[string]int, reject func(id string, try int) bool) func(int, []Recipient) ([]Delivery, error) {
-	return func(_ int, to []Recipient) ([]Delivery, error) {
-		ds := make([]Delivery, len(to))
+func rejecting(tries map[string]int, reject func(id string, try int) bool) func(int, []notice.Recipient) ([]notice.Delivery, error) {
+	return func(_ int, to []notice.Recipient) ([]notice.Delivery, error) {
+		ds := make([]notice.Delivery, len(to))
 		for i, r := range to {
 			tries[r.ID]++
 			if reject(r.ID, tries[r.ID]) {
-				ds[i] = Delivery{Result: Rejected, Reason: "MESSAGE_REJECTED"}
+				ds[i] = notice.Delivery{Result: notice.Rejected, Reason: "MESSAGE_REJECTED"}
 			}
 		}
 		return ds, nil
@@ -277,28 +264,23 @@ func rejecting(tries map[string]int, reject func(id string, try int) bool) func(
 
 // maxInWindow is the most recipients sent in any one-second window.
 func (m *mailer) maxInWindow() int {
-	most := 0
-	for i, a := range m.calls {
-		n := 0
-		for _, b := range m.calls[i:] {
-			if b.at.Sub(a.at) < time.Second {
-				n += len(b.to)
-			}
-		}
-		most = max(most, n)
+	calls := make([]mailtest.Call, len(m.calls))
+	for i, c := range m.calls {
+		calls[i] = mailtest.Call{At: c.at, Recipients: len(c.to)}
 	}
-	return most
+	return mailtest.MostInAnySecond(calls)
 }
 
-var pol = Policy{Version: "v2", Material: true, Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)}
+var pol = notice.Policy{Version: "v2", Material: true, Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)}
 
-func setup(n int, rate float64) (*Fanout, *memStore, *mailer, *clock) {
-	c := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+func setup(n int, rate float64) (*notice.Fanout, *memStore, *mailer, *mailtest.Clock) {
+	c := mailtest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	st := newMemStore(n, pol)
 	m := &mailer{clock: c, rate: rate, got: map[string]int{}}
 	runs := 0
-	f := &Fanout{Store: st, Mail: m, Lease: time.Minute, Margin: time.Second, PageSize: 100, ClaimConcurrency: 4,
-		NewRunID: func() string { runs++; return fmt.Sprintf("run-%d", runs) }, Now: c.Now, Sleep: c.Sleep,
+	f := &notice.Fanout{Store: st, Mail: m, Lease: time.Minute, Margin: time.Second, PageSize: 100, ClaimConcurrency: 4,
+		Pace:     func(rate float64, maxBatch int) notice.Pacer { return mail.NewPacer(rate, maxBatch, c) },
+		NewRunID: func() string { runs++; return fmt.Sprintf("run-%d", runs) }, Now: c.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return f, st, m, c
 }
@@ -333,7 +315,7 @@ func TestEveryRecipientIsToldOnceAndNoSecondHoldsMoreThanTheRate(t *testing.T) {
 		t.Fatalf("achieved %.2f of the rate", achieved)
 	}
 	p := st.version.Progress
-	if p.State != Done || p.Sent != 1037 || p.Failed != 0 || p.Total != 1037 || p.Remaining() != 0 {
+	if p.State != notice.Done || p.Sent != 1037 || p.Failed != 0 || p.Total != 1037 || p.Remaining() != 0 {
 		t.Fatalf("progress = %+v", p)
 	}
 	if owner := st.owner; owner != "" {
@@ -341,28 +323,13 @@ func TestEveryRecipientIsToldOnceAndNoSecondHoldsMoreThanTheRate(t *testing.T) {
 	}
 }
 
-func TestThePacerSplitsTheRateIntoEvenCalls(t *testing.T) {
-	for _, c := range []struct {
-		rate             float64
-		batch, perSecond int
-		gapMillis        int64
-	}{
-		{14, 14, 1, 1000}, {50, 50, 1, 1000}, {51, 25, 2, 500}, {120, 40, 3, 333}, {1000, 50, 20, 50}, {0.5, 1, 1, 2000},
-	} {
-		p := newPacer(c.rate, 50)
-		if p.batch != c.batch || p.perSecond != c.perSecond || p.gap.Milliseconds() != c.gapMillis {
-			t.Errorf("rate %v: batch %d, %d a second, gap %v", c.rate, p.batch, p.perSecond, p.gap)
-		}
-	}
-}
-
 func TestThrottledEntriesAreSentAgainAfterABackoff(t *testing.T) {
 	f, st, m, c := setup(30, 14)
-	m.script = func(call int, to []Recipient) ([]Delivery, error) {
-		ds := make([]Delivery, len(to))
+	m.script = func(call int, to []notice.Recipient) ([]notice.Delivery, error) {
+		ds := make([]notice.Delivery, len(to))
 		if call == 0 {
 			for i := range 5 {
-				ds[i].Result = Throttled // per entry: the SDK does not retry these
+				ds[i].Result = notice.Throttled // per entry: the SDK does not retry these
 			}
 		}
 		return ds, nil
@@ -395,12 +362,12 @@ func TestAFailedSendIsRetriedByALaterRunUntilItIsGivenUp(t *testing.T) {
 	}
 	c.Sleep(context.Background(), 6*time.Minute)
 	f.Run(context.Background())
-	if p := st.version.Progress; p.Sent != 9 || p.Failed != 1 || p.State != Sending || tries["p0007"] != 2 {
+	if p := st.version.Progress; p.Sent != 9 || p.Failed != 1 || p.State != notice.Sending || tries["p0007"] != 2 {
 		t.Fatalf("after the first retry: %+v, tries %v", p, tries)
 	}
 	c.Sleep(context.Background(), 6*time.Minute)
 	rep, err = f.Run(context.Background())
-	if p := st.version.Progress; err != nil || !rep.Versions["v2"] || p.State != Done || p.Sent != 9 || p.Failed != 1 || tries["p0003"] != 3 {
+	if p := st.version.Progress; err != nil || !rep.Versions["v2"] || p.State != notice.Done || p.Sent != 9 || p.Failed != 1 || tries["p0003"] != 3 {
 		t.Fatalf("after three attempts: %+v, %v; progress %+v, tries %v", rep, err, p, tries)
 	}
 	if m.got["p0007@example.com"] != 1 || m.got["p0003@example.com"] != 0 {
@@ -410,11 +377,11 @@ func TestAFailedSendIsRetriedByALaterRunUntilItIsGivenUp(t *testing.T) {
 
 func TestAHaltStopsTheRunAndTheNextResumesWithoutDoubles(t *testing.T) {
 	f, st, m, _ := setup(100, 50)
-	m.script = func(call int, to []Recipient) ([]Delivery, error) {
-		ds := make([]Delivery, len(to))
+	m.script = func(call int, to []notice.Recipient) ([]notice.Delivery, error) {
+		ds := make([]notice.Delivery, len(to))
 		if call == 1 {
 			for i := range ds {
-				ds[i] = Delivery{Result: Halted, Reason: "ACCOUNT_SENDING_PAUSED"}
+				ds[i] = notice.Delivery{Result: notice.Halted, Reason: "ACCOUNT_SENDING_PAUSED"}
 			}
 		}
 		return ds, nil
@@ -440,11 +407,11 @@ func TestAHaltStopsTheRunAndTheNextResumesWithoutDoubles(t *testing.T) {
 
 func TestACallThatFailsWhollyReleasesItsClaimsAndFailsTheRun(t *testing.T) {
 	f, st, m, _ := setup(60, 50)
-	m.script = func(call int, to []Recipient) ([]Delivery, error) {
+	m.script = func(call int, to []notice.Recipient) ([]notice.Delivery, error) {
 		if call == 0 {
 			return nil, errors.New("connection reset")
 		}
-		return make([]Delivery, len(to)), nil
+		return make([]notice.Delivery, len(to)), nil
 	}
 	if _, err := f.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("run = %v; want the call's error", err)
@@ -461,11 +428,11 @@ func TestACallThatFailsWhollyReleasesItsClaimsAndFailsTheRun(t *testing.T) {
 func TestARunThatRunsOutOfTimeStopsAndTheNextResumes(t *testing.T) {
 	f, st, m, _ := setup(200, 50)
 	ctx, cancel := context.WithCancel(context.Background())
-	m.script = func(call int, to []Recipient) ([]Delivery, error) {
+	m.script = func(call int, to []notice.Recipient) ([]notice.Delivery, error) {
 		if call == 1 {
 			cancel() // the deadline comes while this call is out
 		}
-		return make([]Delivery, len(to)), nil
+		return make([]notice.Delivery, len(to)), nil
 	}
 	rep, err := f.Run(ctx)
 	if err != nil || rep.Stopped != "deadline" || rep.Sent != 100 {
@@ -487,9 +454,9 @@ func TestARunCutOffBeforeItsCheckpointIsRecountedNotResent(t *testing.T) {
 	for _, p := range st.people[:50] {
 		st.Claim(context.Background(), "v2", p, "dead", c.Now().Add(time.Minute), c.Now())
 	}
-	st.Settle(context.Background(), "v2", "dead", func() (os []Outcome) {
+	st.Settle(context.Background(), "v2", "dead", func() (os []notice.Outcome) {
 		for _, p := range st.people[:50] {
-			os = append(os, Outcome{PersonID: p.ID, Sent: true, Attempts: 1})
+			os = append(os, notice.Outcome{PersonID: p.ID, Sent: true, Attempts: 1})
 			m.got[p.Email]++
 		}
 		return os
@@ -529,11 +496,11 @@ func TestARunAlertsWhenTheNoticeWillBeLate(t *testing.T) {
 
 func TestSomeoneWhoConfirmsBehindTheWalkIsToldByTheCatchUpPass(t *testing.T) {
 	f, st, m, _ := setup(300, 50)
-	m.script = func(call int, to []Recipient) ([]Delivery, error) {
+	m.script = func(call int, to []notice.Recipient) ([]notice.Delivery, error) {
 		if call == 4 { // the walk is past the first 200: this one lands behind it
 			st.join("late", "000010-late")
 		}
-		return make([]Delivery, len(to)), nil
+		return make([]notice.Delivery, len(to)), nil
 	}
 	rep, err := f.Run(context.Background())
 	if err != nil || !rep.Versions["v2"] {
@@ -544,14 +511,14 @@ func TestSomeoneWhoConfirmsBehindTheWalkIsToldByTheCatchUpPass(t *testing.T) {
 		t.Fatalf("the late one got %d notices in %d calls; want 1 in 7", m.got["late@example.com"], len(m.calls))
 	}
 	p := st.version.Progress
-	if p.State != Done || p.Total != 301 || p.Sent != 301 || p.Remaining() != 0 || p.CaughtUpAt.IsZero() || p.CatchCursor != "" {
+	if p.State != notice.Done || p.Total != 301 || p.Sent != 301 || p.Remaining() != 0 || p.CaughtUpAt.IsZero() || p.CatchCursor != "" {
 		t.Fatalf("progress = %+v", p)
 	}
 }
 
 func TestADoneNoticeCatchesUpDailyUntilTheVersionTakesEffect(t *testing.T) {
 	f, st, m, c := setup(100, 50)
-	if _, err := f.Run(context.Background()); err != nil || st.version.Progress.State != Done {
+	if _, err := f.Run(context.Background()); err != nil || st.version.Progress.State != notice.Done {
 		t.Fatalf("first run: %v, %+v", err, st.version.Progress)
 	}
 	st.join("later", "000050-later")
@@ -564,7 +531,7 @@ func TestADoneNoticeCatchesUpDailyUntilTheVersionTakesEffect(t *testing.T) {
 		t.Fatalf("the next day's run = %+v, %v", rep, err)
 	}
 	everyoneOnce(t, st, m)
-	if p := st.version.Progress; p.Total != 101 || p.Sent != 101 || p.State != Done || !p.CaughtUpAt.Equal(c.Now()) {
+	if p := st.version.Progress; p.Total != 101 || p.Sent != 101 || p.State != notice.Done || !p.CaughtUpAt.Equal(c.Now()) {
 		t.Fatalf("progress = %+v", p)
 	}
 
@@ -629,11 +596,11 @@ func TestTheNextPageIsReadWhileThisOneIsSent(t *testing.T) {
 	f, st, m, _ := setup(1000, 50) // ten pages of 100, two calls each
 	st.readDelay = 100 * time.Millisecond
 	overlapped := 0
-	m.script = func(_ int, to []Recipient) ([]Delivery, error) {
+	m.script = func(_ int, to []notice.Recipient) ([]notice.Delivery, error) {
 		if st.reading.Load() > 0 {
 			overlapped++
 		}
-		return make([]Delivery, len(to)), nil
+		return make([]notice.Delivery, len(to)), nil
 	}
 	if _, err := f.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -658,7 +625,7 @@ func TestAFailedRecipientErasedBeforeTheRetryIsGivenUpNotSent(t *testing.T) {
 	st.mu.Unlock()
 	c.Sleep(context.Background(), 6*time.Minute)
 	rep, err := f.Run(context.Background())
-	if p := st.version.Progress; err != nil || !rep.Versions["v2"] || p.State != Done || p.Sent != 9 || p.Failed != 1 || tries["p0004"] != 1 {
+	if p := st.version.Progress; err != nil || !rep.Versions["v2"] || p.State != notice.Done || p.Sent != 9 || p.Failed != 1 || tries["p0004"] != 1 {
 		t.Fatalf("after the erasure: %+v, %v; progress %+v, tries %v; want the notice done, the erased person never tried again", rep, err, p, tries)
 	}
 	if r := st.records["p0004"]; r.state != "failed" || r.retry {

@@ -7,20 +7,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/store"
@@ -138,103 +134,6 @@ func run(want func(section string) bool, requests, oneClicks, concurrency, pool,
 		}
 	}
 	return nil
-}
-
-// bootstrapSizes prints each function's bootstrap size as deployed.
-func bootstrapSizes(s *localstack.Stack) error {
-	fmt.Println("## Bootstrap size (linux/arm64, `make build-<LogicalId>` as `sam build` runs it; target < 10 MB)")
-	fmt.Println()
-	fmt.Println("| function | bytes | MB |")
-	fmt.Println("| --- | ---: | ---: |")
-	for _, f := range s.Functions {
-		size, err := deploySize(s.Root, f.LogicalID)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("| %s | %d | %.2f |\n", f.LogicalID, size, float64(size)/1e6)
-	}
-	return nil
-}
-
-// coldStartTimes prints each function's cold start under the RIE.
-func coldStartTimes(ctx context.Context, s *localstack.Stack, coldRuns int) error {
-	fmt.Println()
-	fmt.Printf("## Cold start under the RIE (process start to first response, %d runs, host build)\n\n", coldRuns)
-	fmt.Println("| function | median | min | max | of which RIE listening (median) |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: |")
-	for _, f := range s.Functions {
-		total, listen, err := coldStarts(ctx, s, f, coldRuns)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("| %s | %s | %s | %s | %s |\n", f.LogicalID, ms(median(total)), ms(slices.Min(total)), ms(slices.Max(total)), ms(median(listen)))
-	}
-	return nil
-}
-
-// deploySize builds the function with the Makefile's deploy recipe.
-func deploySize(root, logicalID string) (int64, error) {
-	dir, err := os.MkdirTemp("", "pledge-bench-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dir)
-	cmd := exec.Command("make", "-s", "build-"+logicalID, "ARTIFACTS_DIR="+dir)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("make build-%s: %v\n%s", logicalID, err, out)
-	}
-	st, err := os.Stat(filepath.Join(dir, "bootstrap"))
-	if err != nil {
-		return 0, err
-	}
-	return st.Size(), nil
-}
-
-// probe is a request every function answers without touching the table or
-// sending mail: a GET page for HTTP functions, an input refused at once for
-// the others.
-func probe(f localstack.Function) []byte {
-	if len(f.Routes) == 0 {
-		// Refused by every function without a route before any I/O: the
-		// newsletter by its list, the retention sweep by its clock override.
-		return []byte(`{"list":"not-a-list","now":"not-a-time"}`)
-	}
-	route := f.Routes[0]
-	for _, r := range f.Routes {
-		if r.Method == http.MethodGet {
-			route = r
-			break
-		}
-	}
-	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: route.Method + " " + route.Path, RawPath: route.Path,
-		Headers: map[string]string{"accept": "text/html"}}
-	ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = route.Method, route.Path
-	ev.RequestContext.DomainName = "127.0.0.1"
-	b, _ := json.Marshal(ev)
-	return b
-}
-
-func coldStarts(ctx context.Context, s *localstack.Stack, f localstack.Function, runs int) (total, listen []time.Duration, err error) {
-	bootstrap := filepath.Join(s.Root, ".build/local", f.LogicalID, "bootstrap")
-	event := probe(f)
-	for i := range runs {
-		start := time.Now()
-		in, err := localstack.StartInstance(ctx, s.Root, filepath.Join(s.LogDir, "cold"), fmt.Sprintf("%s-cold-%d", f.LogicalID, i), bootstrap, s.FunctionEnv(f))
-		if err != nil {
-			return nil, nil, err
-		}
-		listening := time.Since(start)
-		_, err = in.Invoke(ctx, event)
-		elapsed := time.Since(start)
-		in.Stop()
-		var refused *localstack.FunctionError
-		if err != nil && !errors.As(err, &refused) { // a refusal is a response too
-			return nil, nil, fmt.Errorf("cold start of %s: %w", f.LogicalID, err)
-		}
-		total, listen = append(total, elapsed), append(listen, listening)
-	}
-	return total, listen, nil
 }
 
 func load(ctx context.Context, s *localstack.Stack, requests, concurrency int) error {
