@@ -15,14 +15,14 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
+	ctx, log, env := context.Background(), slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	awsCfg := config.AWS(env)
+	company, from, st := config.Company(env), config.Sender(env), store.New(config.DynamoDB(awsCfg), config.Table(env))
+	base, unsubscribeTTL := config.BaseURL(env), config.UnsubscribeTTL(env)
+	keys := config.TokenKeys(ctx, env, config.SecretsManager(awsCfg))
+	config.Must(log, env.Err())
+	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)
-	sender, err := mail.NewSender(config.SESv2(awsCfg), cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
-	config.Must(log, err)
-	h := &handler{
-		store: store.New(config.DynamoDB(awsCfg), cfg.TableName), mailer: sender, keys: cfg.Keys,
-		base: cfg.PublicBaseURL, unsubscribeTTL: cfg.UnsubscribeTTL, now: time.Now, log: log,
-	}
+	h := &handler{store: st, mailer: sender, keys: keys, base: base, unsubscribeTTL: unsubscribeTTL, now: time.Now, log: log}
 	lambda.Start(h.handle)
 }
