@@ -73,7 +73,7 @@ func ownStack(t *testing.T, name string) (context.Context, *localstack.Stack) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	s, err := localstack.Start(ctx, localstack.Options{Name: name})
+	s, err := startStack(ctx, localstack.Options{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
