@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
 )
 
@@ -19,7 +20,7 @@ func main() {
 	ctx, log, env := context.Background(), slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
 	awsCfg := config.AWS(env)
 	st, retention := store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
-	pepper := config.AddressPepper(ctx, env, config.SecretsManager(awsCfg))
+	pepper := config.AddressPepper(ctx, env, secrets.FromSecretsManager(awsCfg))
 	config.Must(log, env.Err())
 	accounts := &people.Accounts{Store: st, PersonID: people.KeyedID(pepper), Now: time.Now, Retention: retention, MaxSkew: 5 * time.Minute}
 	h := &handler{accounts: accounts, log: log}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
 	"github.com/smartprotect/pledge/shared/web"
 )
@@ -18,9 +19,9 @@ import (
 func main() {
 	ctx, log, env := context.Background(), slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
 	awsCfg := config.AWS(env)
-	secrets := config.SecretsManager(awsCfg)
+	fetch := secrets.FromSecretsManager(awsCfg)
 	company, st, retention := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
-	keys, pepper := config.TokenKeys(ctx, env, secrets), config.AddressPepper(ctx, env, secrets)
+	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
 	site, err := web.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
 )
 
@@ -19,7 +20,7 @@ func main() {
 	awsCfg := config.AWS(env)
 	company, from, st := config.Company(env), config.Sender(env), store.New(config.DynamoDB(awsCfg), config.Table(env))
 	base, unsubscribeTTL := config.BaseURL(env), config.UnsubscribeTTL(env)
-	keys := config.TokenKeys(ctx, env, config.SecretsManager(awsCfg))
+	keys := config.TokenKeys(ctx, env, secrets.FromSecretsManager(awsCfg))
 	config.Must(log, env.Err())
 	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)

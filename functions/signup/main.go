@@ -12,6 +12,7 @@ import (
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
 	"github.com/smartprotect/pledge/shared/web"
 )
@@ -19,11 +20,11 @@ import (
 func main() {
 	ctx, log, env := context.Background(), slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
 	awsCfg := config.AWS(env)
-	secrets := config.SecretsManager(awsCfg)
+	fetch := secrets.FromSecretsManager(awsCfg)
 	company, policy, links := config.Company(env), config.Policy(env), config.ConfirmLinks(env)
 	st := store.New(config.DynamoDB(awsCfg), config.Table(env))
 	from, base, retention := config.Sender(env), config.BaseURL(env), config.Retention(env)
-	keys, pepper := config.TokenKeys(ctx, env, secrets), config.AddressPepper(ctx, env, secrets)
+	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
 	site, err := web.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/smartprotect/pledge/shared/token"
 )
 
@@ -30,7 +28,9 @@ var (
 	addressPepperSecret = secret{arn: "ADDRESS_PEPPER_SECRET_ARN", fields: []string{"ADDRESS_PEPPER"}}
 )
 
-// SecretFetcher returns the JSON string of a secret by its ARN.
+// SecretFetcher returns the JSON string of a secret by its ARN
+// (secrets.FromSecretsManager builds one; nil where no ARN is set, as on
+// the local stack).
 type SecretFetcher func(ctx context.Context, arn string) (string, error)
 
 // read returns the secret's fields, from fetch when its ARN variable is set
@@ -112,28 +112,4 @@ func parseKeys(spec, active string) (*token.Keys, error) {
 		keys[kid] = k
 	}
 	return token.NewKeys(keys, active)
-}
-
-// SecretValueAPI is the part of the Secrets Manager client a fetcher needs.
-type SecretValueAPI interface {
-	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-// FromSecretsManager adapts a Secrets Manager client to a SecretFetcher.
-func FromSecretsManager(api SecretValueAPI) SecretFetcher {
-	return func(ctx context.Context, arn string) (string, error) {
-		out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-		if err != nil {
-			return "", fmt.Errorf("config: GetSecretValue: %w", err)
-		}
-		return aws.ToString(out.SecretString), nil
-	}
-}
-
-// SecretsManager builds the Secrets Manager client of awsCfg as a
-// SecretFetcher. Only the functions that read a secret call it.
-func SecretsManager(awsCfg aws.Config) SecretFetcher {
-	return FromSecretsManager(secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
-		o.BaseEndpoint = endpoint("SECRETS_MANAGER")
-	}))
 }
