@@ -438,12 +438,15 @@ func (m *IAM) dynamoDBNeeds(op string, body []byte) ([]need, error) {
 	return []need{{action: "dynamodb:" + op, resource: tableARN(in.TableName)}}, nil
 }
 
-var equality = regexp.MustCompile(`^\(*\s*(#?[\w.]+)\s*=\s*(:\w+)\s*\)*$`)
+var (
+	equality = regexp.MustCompile(`^\(*\s*(#?[\w.]+)\s*=\s*(:\w+)\s*\)*$`)
+	and      = regexp.MustCompile(`(?i)\s+AND\s+`)
+)
 
 // queriedKey finds "hashKey = :value" among the AND-ed clauses of a key
 // condition and returns the value.
 func queriedKey(cond string, names map[string]string, values attr, hashKey string) []string {
-	for _, clause := range regexp.MustCompile(`(?i)\s+AND\s+`).Split(cond, -1) {
+	for _, clause := range and.Split(cond, -1) {
 		m := equality.FindStringSubmatch(strings.TrimSpace(clause))
 		if m == nil {
 			continue
