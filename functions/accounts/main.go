@@ -12,17 +12,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
-	config.Must(log, err)
-	accounts := &people.Accounts{
-		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), PersonID: people.KeyedID(cfg.AddressPepper),
-		Now: time.Now, Retention: cfg.Retention, MaxSkew: 5 * time.Minute,
-	}
+	ctx, log, env := context.Background(), slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	awsCfg := config.AWS(env)
+	st, retention := store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
+	pepper := config.AddressPepper(ctx, env, secrets.FromSecretsManager(awsCfg))
+	config.Must(log, env.Err())
+	accounts := &people.Accounts{Store: st, PersonID: people.KeyedID(pepper), Now: time.Now, Retention: retention, MaxSkew: 5 * time.Minute}
 	h := &handler{accounts: accounts, log: log}
 	lambda.Start(h.handle)
 }

@@ -11,19 +11,23 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
-	config.Must(log, err)
+	ctx, log, env := context.Background(), slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	awsCfg := config.AWS(env)
+	company, from, st := config.Company(env), config.Sender(env), store.New(config.DynamoDB(awsCfg), config.Table(env))
+	base, unsubscribeTTL := config.BaseURL(env), config.UnsubscribeTTL(env)
+	keys := config.TokenKeys(ctx, env, secrets.FromSecretsManager(awsCfg))
+	config.Must(log, env.Err())
 	ses := config.SESv2(awsCfg)
-	sender, err := mail.NewSender(ses, cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
+	sender, err := mail.NewSender(ses, from, company.Name, company.PostalAddress)
 	config.Must(log, err)
 	h := &handler{
-		store: store.New(config.DynamoDB(awsCfg), cfg.TableName), mailer: sender, account: mail.NewAccount(ses),
-		clock: mail.WallClock{}, keys: cfg.Keys, base: cfg.PublicBaseURL, unsubscribeTTL: cfg.UnsubscribeTTL, log: log,
+		store: st, mailer: sender, account: mail.NewAccount(ses), clock: mail.WallClock{},
+		keys: keys, base: base, unsubscribeTTL: unsubscribeTTL, log: log,
 	}
 	lambda.Start(h.handle)
 }

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"time"
@@ -15,9 +14,9 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
-	config.Must(log, err)
-	h := &handler{store: store.New(config.DynamoDB(awsCfg), cfg.TableName), now: time.Now, log: log}
+	log, env := slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	st := store.New(config.DynamoDB(config.AWS(env)), config.Table(env))
+	config.Must(log, env.Err())
+	h := &handler{store: st, now: time.Now, log: log}
 	lambda.Start(h.handle)
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"time"
@@ -17,17 +16,19 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
-	config.Must(log, err)
+	log, env := slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	awsCfg := config.AWS(env)
+	company, from, settings := config.Company(env), config.Sender(env), config.NoticeSending(env)
+	st := store.New(config.DynamoDB(awsCfg), config.Table(env))
+	config.Must(log, env.Err())
 	ses := config.SESv2(awsCfg)
-	sender, err := mail.NewSender(ses, cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
+	sender, err := mail.NewSender(ses, from, company.Name, company.PostalAddress)
 	config.Must(log, err)
 	notices := mail.NewNoticeSender(ses, sender)
-	notices.ConfigurationSet = cfg.NoticeConfigurationSet
+	notices.ConfigurationSet = settings.ConfigurationSet
 	h := &handler{fanout: &notice.Fanout{
-		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mail: notices,
-		MaxRate: cfg.NoticeMaxRate, Lease: cfg.NoticeLease, SettleGrace: cfg.NoticeSettleGrace, CatchUpEvery: cfg.NoticeCatchUpEvery,
+		Store: st, Mail: notices,
+		MaxRate: settings.MaxRate, Lease: settings.Lease, SettleGrace: settings.SettleGrace, CatchUpEvery: settings.CatchUpEvery,
 		// Pages of 5,000 recipients (about 0.5 MB; the store reads on where
 		// DynamoDB's 1 MB stops a page): few large reads cost the same read
 		// units as many small ones, and each is read while the page before

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"time"
@@ -15,13 +14,12 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
-	config.Must(log, err)
+	log, env := slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	awsCfg := config.AWS(env)
+	st, publishing, recordsKept := store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Publishing(env), config.NoticeRecordsKept(env)
+	config.Must(log, env.Err())
 	fns := awslambda.NewFromConfig(awsCfg, func(o *awslambda.Options) { o.BaseEndpoint = config.Endpoint("LAMBDA") })
-	h := &handler{
-		store: store.New(config.DynamoDB(awsCfg), cfg.TableName), kicker: lambdaKicker{fns, cfg.NoticesFunction},
-		minNotice: cfg.NoticeMinimum, recordsKept: cfg.Retention.NoticeRecords, now: time.Now, log: log,
-	}
+	h := &handler{store: st, kicker: lambdaKicker{fns, publishing.NoticesFunction},
+		minNotice: publishing.Minimum, recordsKept: recordsKept, now: time.Now, log: log}
 	lambda.Start(h.handle)
 }

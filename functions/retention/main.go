@@ -2,7 +2,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"time"
@@ -14,14 +13,10 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
-	config.Must(log, err)
-	sweep := &retention.Sweep{
-		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Retention: cfg.Retention,
-		Log: log, Epoch: cfg.SweepEpoch, Margin: 30 * time.Second,
-	}
-	h := &handler{sweep: sweep, now: time.Now, log: log,
-		allowOverride: os.Getenv("CLOCK_OVERRIDE") == "allow", dryRunDefault: os.Getenv("DRY_RUN") == "true"}
+	log, env := slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	st, periods, settings := store.New(config.DynamoDB(config.AWS(env)), config.Table(env)), config.Retention(env), config.Sweep(env)
+	config.Must(log, env.Err())
+	sweep := &retention.Sweep{Store: st, Retention: periods, Log: log, Epoch: settings.Epoch, Margin: 30 * time.Second}
+	h := &handler{sweep: sweep, now: time.Now, log: log, allowOverride: settings.AllowClockOverride, dryRunDefault: settings.DryRun}
 	lambda.Start(h.handle)
 }

@@ -4,18 +4,24 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
 )
 
 // handler serves the sign-up form and takes sign-ups.
 type handler struct {
-	svc  people.Service // copied per request with the request's link base
-	site *web.Site
-	cfg  *config.Config
-	log  *slog.Logger
+	svc        people.Service // copied per request with the request's link base
+	site       *web.Site
+	policy     config.PolicyInForce
+	keys       *token.Keys   // signs confirm links
+	confirmTTL time.Duration // how long a confirm link works
+	base       *url.URL      // the base of links in mail; nil: the request's domain
+	log        *slog.Logger
 }
 
 // signupRequest is the body of POST /signup, as a form or as JSON.
@@ -51,7 +57,7 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 
 func (h *handler) form() web.Response {
 	return h.site.Page(http.StatusOK, "Sign up", web.SignupPage(web.SignupForm{
-		Company: h.site.Company, FormID: formID, PolicyVersion: h.cfg.PolicyVersion, PolicyURL: h.cfg.PolicyURL,
+		Company: h.site.Company, FormID: formID, PolicyVersion: h.policy.Version, PolicyURL: h.policy.URL,
 		Purposes: people.Purposes,
 	}))
 }
@@ -68,7 +74,7 @@ func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, er
 		in.FormID = "api"
 	}
 	svc := h.svc
-	svc.Links = confirmLinks{keys: h.cfg.Keys, ttl: h.cfg.ConfirmTTL, base: web.BaseURL(req, h.cfg.PublicBaseURL)}
+	svc.Links = confirmLinks{keys: h.keys, ttl: h.confirmTTL, base: web.BaseURL(req, h.base)}
 	res, err := svc.SignUp(ctx, people.SignUpInput{
 		Email: in.Email, Name: in.Name, Purposes: in.Purposes, PolicyVersion: in.PolicyVersion,
 		Context: people.Context{Source: in.FormID, PolicyVersion: in.PolicyVersion, IP: web.ClientIP(req), UserAgent: web.UserAgent(req)},

@@ -51,11 +51,11 @@ func newHandler(t *testing.T) (*handler, *recordingStore, *recordingMailer) {
 		t.Fatal(err)
 	}
 	st, m := &recordingStore{}, &recordingMailer{}
-	cfg := &config.Config{PolicyVersion: "2015-03-22", PolicyURL: "https://example.com/privacy", ConfirmTTL: 48 * time.Hour, Keys: keys}
-	return &handler{site: site, cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), svc: people.Service{
-		Store: st, Mailer: m, PersonID: people.KeyedID([]byte("pepper")), NewID: people.RandomID, Now: time.Now,
-		ResendInterval: 10 * time.Minute, PolicyVersion: "2015-03-22",
-	}}, st, m
+	return &handler{site: site, policy: config.PolicyInForce{Version: "2015-03-22", URL: "https://example.com/privacy"},
+		keys: keys, confirmTTL: 48 * time.Hour, log: slog.New(slog.NewTextHandler(io.Discard, nil)), svc: people.Service{
+			Store: st, Mailer: m, PersonID: people.KeyedID([]byte("pepper")), NewID: people.RandomID, Now: time.Now,
+			ResendInterval: 10 * time.Minute, PolicyVersion: "2015-03-22",
+		}}, st, m
 }
 
 func golden(t *testing.T, name string) web.Request {

@@ -12,22 +12,27 @@ import (
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
 	"github.com/smartprotect/pledge/shared/web"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
+	ctx, log, env := context.Background(), slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	awsCfg := config.AWS(env)
+	fetch := secrets.FromSecretsManager(awsCfg)
+	company, policy, links := config.Company(env), config.Policy(env), config.ConfirmLinks(env)
+	st := store.New(config.DynamoDB(awsCfg), config.Table(env))
+	from, base, retention := config.Sender(env), config.BaseURL(env), config.Retention(env)
+	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
+	config.Must(log, env.Err())
+	site, err := web.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
-	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
+	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)
-	sender, err := mail.NewSender(config.SESv2(awsCfg), cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
-	config.Must(log, err)
-	h := &handler{site: site, cfg: cfg, log: log, svc: people.Service{
-		Store: store.New(config.DynamoDB(awsCfg), cfg.TableName), Mailer: sender,
-		PersonID: people.KeyedID(cfg.AddressPepper), NewID: people.RandomID, Now: time.Now,
-		ResendInterval: cfg.ResendInterval, PolicyVersion: cfg.PolicyVersion, Retention: cfg.Retention,
+	h := &handler{site: site, policy: policy, keys: keys, confirmTTL: links.TTL, base: base, log: log, svc: people.Service{
+		Store: st, Mailer: sender, PersonID: people.KeyedID(pepper), NewID: people.RandomID, Now: time.Now,
+		ResendInterval: links.ResendInterval, PolicyVersion: policy.Version, Retention: retention,
 	}}
 	lambda.Start(h.handle)
 }

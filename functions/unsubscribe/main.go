@@ -11,19 +11,21 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
 	"github.com/smartprotect/pledge/shared/web"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, cfg, err := config.FromEnvironment(context.Background())
+	ctx, log, env := context.Background(), slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
+	awsCfg := config.AWS(env)
+	fetch := secrets.FromSecretsManager(awsCfg)
+	company, st, retention := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
+	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
+	config.Must(log, env.Err())
+	site, err := web.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
-	site, err := web.NewSite(cfg.CompanyName, cfg.CompanyAddress)
-	config.Must(log, err)
-	st := store.New(config.DynamoDB(awsCfg), cfg.TableName)
-	subs := &people.Subscriptions{Store: st, NewID: people.RandomID, Now: time.Now,
-		Pseudonym: people.KeyedID(cfg.AddressPepper), Retention: cfg.Retention}
-	h := &handler{subs: subs, people: st, keys: cfg.Keys, site: site, now: time.Now, log: log}
+	subs := &people.Subscriptions{Store: st, NewID: people.RandomID, Now: time.Now, Pseudonym: people.KeyedID(pepper), Retention: retention}
+	h := &handler{subs: subs, people: st, keys: keys, site: site, now: time.Now, log: log}
 	lambda.Start(h.handle)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
@@ -122,7 +123,7 @@ func importPeople(t *testing.T, s *localstack.Stack, prefix string, n int, statu
 func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-notices",
+	own, err := startStack(ctx, localstack.Options{Name: "e2e-notices",
 		Parameters: map[string]string{"NoticeLease": "2s", "NoticeSettleGrace": "1s", "NoticeCatchUpEvery": "1s"},
 		SESAccount: localstack.SESAccount{MaxSendRate: 100, Max24HourSend: 100000, SendingEnabled: true, ProductionMode: true}})
 	if err != nil {
@@ -259,7 +260,7 @@ func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T
 func TestARunKilledAnywhereLosesNobody(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	own, err := localstack.Start(ctx, localstack.Options{Name: "e2e-notice-kills", Parameters: map[string]string{"NoticeLease": "1s", "NoticeSettleGrace": "5s"},
+	own, err := startStack(ctx, localstack.Options{Name: "e2e-notice-kills", Parameters: map[string]string{"NoticeLease": "1s", "NoticeSettleGrace": "5s"},
 		SESAccount: localstack.SESAccount{MaxSendRate: 100, Max24HourSend: 100000, SendingEnabled: true, ProductionMode: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -286,11 +287,12 @@ func TestARunKilledAnywhereLosesNobody(t *testing.T) {
 	if res, err := st.Claim(ctx, "2027-03", first, "killed-run", time.Now().Add(time.Second), time.Now()); err != nil || res != notice.Claimed {
 		t.Fatalf("claim = %v, %v", res, err)
 	}
-	cfg, err := own.Config(ctx)
-	if err != nil {
+	env := own.Env("NoticesFunction")
+	from, company := config.Sender(env), config.Company(env)
+	if err := env.Err(); err != nil {
 		t.Fatal(err)
 	}
-	sender, err := mail.NewSender(own.SES.SESClient(), cfg.FromAddress, cfg.CompanyName, cfg.CompanyAddress)
+	sender, err := mail.NewSender(own.SES.SESClient(), from, company.Name, company.PostalAddress)
 	if err != nil {
 		t.Fatal(err)
 	}

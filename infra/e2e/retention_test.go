@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/store"
 )
 
 type sweepResult struct {
@@ -73,7 +75,7 @@ func ownStack(t *testing.T, name string) (context.Context, *localstack.Stack) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	s, err := localstack.Start(ctx, localstack.Options{Name: name})
+	s, err := startStack(ctx, localstack.Options{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,5 +205,56 @@ func TestAnAccountKeepsItsPersonUntilAYearAfterItCloses(t *testing.T) {
 	}
 	if !strings.Contains(after, "#erased#closed-account") {
 		t.Fatal("no aggregate count of the erasure")
+	}
+}
+
+// TestAnErasedPersonsLedgerGoesWhenItsProofPeriodEnds runs on a stack of its
+// own, as it sweeps years ahead: the consent ledger outlives the erasure as
+// proof for the ledger-proof period (policy section 11), then goes too.
+func TestAnErasedPersonsLedgerGoesWhenItsProofPeriodEnds(t *testing.T) {
+	ctx, own := ownStack(t, "e2e-ledger-proof")
+	signUpOn(t, own, url.Values{"email": {"lee@example.com"}, "name": {"Lee Ledger"}, "purposes": {"newsletter"}, "policy_version": {policy}})
+	env := own.Env("RetentionFunction")
+	proof := config.Retention(env).LedgerProof
+	pepper := config.AddressPepper(ctx, own.Env("SignupFunction"), nil)
+	if err := env.Err(); err != nil || proof <= 0 || pepper == nil {
+		t.Fatalf("ledger proof %v, pepper %v, %v", proof, pepper != nil, err)
+	}
+	st := store.New(own.DynamoDB.DynamoDBClient(), own.Table)
+	id := people.KeyedID(pepper)(people.NormaliseEmail("lee@example.com"))
+	// sweepUntilDone sweeps as of at until a run has walked every due day.
+	sweepUntilDone := func(at time.Time) map[string]int {
+		t.Helper()
+		erased := map[string]int{}
+		for range 10 {
+			r := sweepOn(ctx, t, own, false, at)
+			if r.Failed != 0 {
+				t.Fatalf("sweep as of %s = %+v", at, r)
+			}
+			for k, v := range r.Erased {
+				erased[k] += v
+			}
+			if r.Done {
+				return erased
+			}
+		}
+		t.Fatalf("the sweep as of %s never finished", at)
+		return nil
+	}
+	erasedAt := time.Now().Add(8 * 24 * time.Hour)
+	if erased := sweepUntilDone(erasedAt); erased["unconfirmed"] != 1 {
+		t.Fatalf("the unconfirmed sign-up was not erased: %v", erased)
+	}
+	if evs, err := st.Consents(ctx, id); err != nil || len(evs) == 0 {
+		t.Fatalf("the ledger went with the person (%d entries, %v): it is proof for %v", len(evs), err, proof)
+	}
+	if erased := sweepUntilDone(erasedAt.Add(proof - 24*time.Hour)); erased["ledger-proof"] != 0 {
+		t.Fatalf("the ledger went before its proof period ended: %v", erased)
+	}
+	if erased := sweepUntilDone(erasedAt.Add(proof + 24*time.Hour)); erased["ledger-proof"] != 1 {
+		t.Fatalf("the ledger's proof period ended and it was not purged: %v", erased)
+	}
+	if evs, err := st.Consents(ctx, id); err != nil || len(evs) != 0 {
+		t.Fatalf("%d ledger entries are left after their proof period (%v)", len(evs), err)
 	}
 }

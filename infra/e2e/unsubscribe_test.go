@@ -118,7 +118,7 @@ func TestEveryMarketingMailCarriesOneClickHeadersAndAVisibleLink(t *testing.T) {
 	if err != nil || strings.Contains(string(payload), "@") || strings.Contains(string(payload), "reader") || !strings.Contains(string(payload), `"newsletter"`) {
 		t.Fatalf("token payload = %s, %v", payload, err)
 	}
-	c, err := cfg.Keys.Verify(tokenOf(t, link), token.Unsubscribe, time.Now().AddDate(5, 0, 0))
+	c, err := keys.Verify(tokenOf(t, link), token.Unsubscribe, time.Now().AddDate(5, 0, 0))
 	if err != nil || c.Expires != 0 {
 		t.Fatalf("the unsubscribe token expires: %+v, %v", c, err)
 	}
@@ -225,12 +225,12 @@ func TestThePreferencesPageShowsAndSavesChoices(t *testing.T) {
 func TestBadUnsubscribeTokensAreRefusedAndChangeNothing(t *testing.T) {
 	const email = "guarded@example.com"
 	subscribe(t, email, "newsletter")
-	id := people.KeyedID(cfg.AddressPepper)(email)
-	good := cfg.Keys.Issue(token.Unsubscribe, id, []string{"newsletter"}, time.Now(), 0)
+	id := people.KeyedID(pepper)(email)
+	good := keys.Issue(token.Unsubscribe, id, []string{"newsletter"}, time.Now(), 0)
 	tests := map[string]string{
 		"tampered":              good[:len(good)-2] + "AA",
-		"a confirm token":       cfg.Keys.Issue(token.Confirm, id, []string{"newsletter"}, time.Now(), time.Hour),
-		"expired":               cfg.Keys.Issue(token.Unsubscribe, id, []string{"newsletter"}, time.Now().AddDate(0, -2, 0), 31*24*time.Hour),
+		"a confirm token":       keys.Issue(token.Confirm, id, []string{"newsletter"}, time.Now(), time.Hour),
+		"expired":               keys.Issue(token.Unsubscribe, id, []string{"newsletter"}, time.Now().AddDate(0, -2, 0), 31*24*time.Hour),
 		"garbage":               "not-a-token",
 		"missing":               "",
 		"an email in its place": email,
@@ -257,7 +257,7 @@ func TestBadUnsubscribeTokensAreRefusedAndChangeNothing(t *testing.T) {
 }
 
 func TestATokenForAnErasedPersonAnswersAsIfUnsubscribed(t *testing.T) {
-	gone := cfg.Keys.Issue(token.Unsubscribe, people.KeyedID(cfg.AddressPepper)("erased@example.com"), []string{"newsletter"}, time.Now(), 0)
+	gone := keys.Issue(token.Unsubscribe, people.KeyedID(pepper)("erased@example.com"), []string{"newsletter"}, time.Now(), 0)
 	path := "/unsubscribe?t=" + url.QueryEscape(gone)
 	if page := do(t, http.MethodGet, path, "", browserAccept, nil); page.Status != 200 || !strings.Contains(page.Body, "You are unsubscribed") {
 		t.Fatalf("GET = %d %s", page.Status, page.Body)

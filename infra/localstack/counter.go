@@ -28,6 +28,7 @@ type CallCounter struct {
 	sends  []Send        // SES sends the target accepted, when recordSends
 	record bool
 	onSend func(Send) // called for every send the target accepted, if set
+	guard  func(http.ResponseWriter, *http.Request) bool
 }
 
 // Send is one SES send call the emulator accepted: when its answer left,
@@ -74,8 +75,11 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		name := c.classify(r)
 		c.mu.Lock()
 		c.counts[name]++
-		record, onSend := c.record, c.onSend
+		record, onSend, guard := c.record, c.onSend, c.guard
 		c.mu.Unlock()
+		if guard != nil && !guard(w, r) {
+			return // refused: guard answered
+		}
 		if oneAtATime {
 			c.serial.Lock()
 			defer c.serial.Unlock()
@@ -167,6 +171,14 @@ func acceptedSend(at time.Time, request, response []byte) Send {
 func (c *CallCounter) OnSend(f func(Send)) {
 	c.mu.Lock()
 	c.onSend = f
+	c.mu.Unlock()
+}
+
+// Guard makes every call pass allow first: when it returns false, it has
+// answered the call, which goes no further (see IAM).
+func (c *CallCounter) Guard(allow func(http.ResponseWriter, *http.Request) bool) {
+	c.mu.Lock()
+	c.guard = allow
 	c.mu.Unlock()
 }
 

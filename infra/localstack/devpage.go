@@ -109,6 +109,9 @@ func (s *Stack) lambdaInvoke(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, `{"Type":"User","message":"Function not found: `+name+`"}`)
 		return
 	}
+	if !s.IAM.Lambda(w, r, name) {
+		return
+	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, 256<<10))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, `{"message":"unreadable payload"}`)

@@ -4,14 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,9 +46,14 @@ type Stack struct {
 	// DynamoDBCalls and SESCalls count what reaches the emulators.
 	DynamoDBCalls *CallCounter
 	SESCalls      *CallCounter
-	Secrets       config.Secrets
-	Functions     []Function
-	Pools         map[string]*Pool
+	// Secrets are the local values of the secrets Secrets Manager holds in
+	// AWS, by field (TOKEN_KEYS, ADDRESS_PEPPER, ...).
+	Secrets   map[string]string
+	Functions []Function
+	// IAM enforces each function's IAM statements on its calls to the
+	// emulators and the Lambda API, and records what each used.
+	IAM   *IAM
+	Pools map[string]*Pool
 
 	server *http.Server
 	once   sync.Once
@@ -98,7 +104,10 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 	}
 	s.GatewayURL = "http://" + listener.Addr().String()
 	s.Secrets = randomSecrets()
-	params := map[string]string{"PublicBaseUrl": s.GatewayURL, "SecretsArn": ""}
+	// Locally the secrets' ARNs are empty: the functions read the secrets
+	// from their environment, which holds only those the template grants
+	// them (see FunctionEnv).
+	params := map[string]string{"PublicBaseUrl": s.GatewayURL, "TokenKeysSecretArn": "", "AddressPepperSecretArn": ""}
 	for k, v := range opt.Parameters {
 		params[k] = v
 	}
@@ -106,6 +115,14 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		listener.Close()
 		return nil, err
 	}
+	table, _, err := tmpl.Table("Table", s.Table)
+	if err != nil {
+		listener.Close()
+		return nil, err
+	}
+	s.IAM = NewIAM(s.Functions, table)
+	s.DynamoDBCalls.Guard(s.IAM.DynamoDB)
+	s.SESCalls.Guard(s.IAM.SES)
 
 	var routes []Route
 	for _, f := range s.Functions {
@@ -143,20 +160,22 @@ func listen(addr string) (net.Listener, error) {
 }
 
 // FunctionEnv is what Lambda would give the function: the template's
-// variables, the region and credentials, plus the local endpoints and the
-// secrets that Secrets Manager holds in AWS.
+// variables, the region and credentials of its own (its logical id as the
+// access key id, by which IAM knows the caller), the local endpoints, and
+// the secrets the template grants it, in clear where Secrets Manager would
+// hold them in AWS.
 func (s *Stack) FunctionEnv(f Function) map[string]string {
 	env := map[string]string{
 		"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region,
-		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
+		"AWS_ACCESS_KEY_ID": f.LogicalID, "AWS_SECRET_ACCESS_KEY": secretKey,
 		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDB.URL, "AWS_ENDPOINT_URL_SESV2": s.SES.URL,
 		"AWS_ENDPOINT_URL_LAMBDA":     s.GatewayURL,                    // the Invoke API, served beside the routes
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(max(f.Timeout, 3)), // as the template says
 		// Lets tests and `make sweep` run the retention sweep as of another day.
-		"CLOCK_OVERRIDE":      "allow",
-		"TOKEN_KEYS":          s.Secrets.TokenKeys,
-		"TOKEN_ACTIVE_KEY_ID": s.Secrets.TokenActiveKeyID,
-		"ADDRESS_PEPPER":      s.Secrets.AddressPepper,
+		"CLOCK_OVERRIDE": "allow",
+	}
+	for _, field := range grantedSecrets(f) {
+		env[field] = s.Secrets[field]
 	}
 	for k, v := range f.Env {
 		env[k] = v
@@ -164,14 +183,41 @@ func (s *Stack) FunctionEnv(f Function) map[string]string {
 	return env
 }
 
-// Config loads the configuration a function of this stack sees, for tests
-// that need its keys (to mint an expired link, to key a person).
-func (s *Stack) Config(ctx context.Context) (*config.Config, error) {
-	if len(s.Functions) == 0 {
-		return nil, errors.New("localstack: no functions")
+// grantedSecrets returns the fields of the secrets f may read: those of
+// each secret loader whose ARN variable refers to a parameter that a
+// statement of f grants secretsmanager:GetSecretValue on.
+func grantedSecrets(f Function) []string {
+	var fields []string
+	for _, st := range f.Statements {
+		if !slices.Contains(st.Actions, "secretsmanager:GetSecretValue") {
+			continue
+		}
+		for _, r := range st.Resources {
+			param, ok := strings.CutPrefix(r, "!Ref ")
+			if !ok {
+				continue
+			}
+			for _, l := range config.Loaders {
+				if l.SecretARN != "" && f.EnvRefs[l.SecretARN] == param {
+					fields = append(fields, l.Local...)
+				}
+			}
+		}
 	}
-	env := s.FunctionEnv(s.Functions[0])
-	return config.Load(ctx, func(k string) string { return env[k] }, nil)
+	return fields
+}
+
+// Env is the configuration environment one function of this stack sees,
+// for tests that need what it loads (its keys, to mint an expired link;
+// its pepper, to key a person): config.TokenKeys(ctx, s.Env("ConfirmFunction"), nil).
+func (s *Stack) Env(logicalID string) *config.Env {
+	for _, f := range s.Functions {
+		if f.LogicalID == logicalID {
+			env := s.FunctionEnv(f)
+			return config.NewEnv(func(k string) string { return env[k] })
+		}
+	}
+	return config.NewEnv(func(string) string { return "" })
 }
 
 // Close stops the gateway, every function and the emulators.
@@ -193,11 +239,11 @@ func (s *Stack) Close() {
 
 // randomSecrets makes fresh keys for one run of the local stack: its
 // emulators keep nothing across runs, so neither need the keys.
-func randomSecrets() config.Secrets {
+func randomSecrets() map[string]string {
 	key := func() string {
 		b := make([]byte, 32)
 		rand.Read(b)
 		return base64.StdEncoding.EncodeToString(b)
 	}
-	return config.Secrets{TokenKeys: fmt.Sprintf("local1:%s", key()), TokenActiveKeyID: "local1", AddressPepper: key()}
+	return map[string]string{"TOKEN_KEYS": fmt.Sprintf("local1:%s", key()), "TOKEN_ACTIVE_KEY_ID": "local1", "ADDRESS_PEPPER": key()}
 }

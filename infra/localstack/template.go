@@ -46,6 +46,7 @@ type functionProps struct {
 	CodeURI     string      `yaml:"CodeUri"`
 	Timeout     int         `yaml:"Timeout"`
 	Environment environment `yaml:"Environment"`
+	Policies    []yaml.Node `yaml:"Policies"`
 	Events      map[string]struct {
 		Type       string `yaml:"Type"`
 		Properties struct {
@@ -67,8 +68,13 @@ type Function struct {
 	LogicalID string            // e.g. SignupFunction
 	Dir       string            // e.g. functions/signup
 	Env       map[string]string // resolved environment
-	Routes    []Route
-	Timeout   int // seconds
+	// EnvRefs names, for each variable of Env set with !Ref, what it
+	// refers to (a parameter or resource logical id).
+	EnvRefs map[string]string
+	// Statements are the function's IAM policy statements.
+	Statements []Statement
+	Routes     []Route
+	Timeout    int // seconds
 	// SESEvents lists the SES event types (EventBridge detail-types, such as
 	// "Email Sent") an EventBridgeRule of the function matches.
 	SESEvents []string
@@ -131,10 +137,11 @@ func (t *Template) Functions(refs Refs) ([]Function, error) {
 			continue
 		}
 		var p functionProps
-		if err := r.Properties.Decode(&p); err != nil {
+		err := r.Properties.Decode(&p)
+		if err != nil {
 			return nil, fmt.Errorf("localstack: %s: %w", id, err)
 		}
-		f := Function{LogicalID: id, Dir: functionDir(id), Env: map[string]string{}, Timeout: t.Globals.Function.Timeout}
+		f := Function{LogicalID: id, Dir: functionDir(id), Env: map[string]string{}, EnvRefs: map[string]string{}, Timeout: t.Globals.Function.Timeout}
 		if p.Timeout > 0 {
 			f.Timeout = p.Timeout
 		}
@@ -145,7 +152,13 @@ func (t *Template) Functions(refs Refs) ([]Function, error) {
 					return nil, fmt.Errorf("localstack: %s: %s: %w", id, k, err)
 				}
 				f.Env[k] = v
+				if n.Tag == "!Ref" {
+					f.EnvRefs[k] = n.Value
+				}
 			}
+		}
+		if f.Statements, err = t.statements(p.Policies, refs); err != nil {
+			return nil, fmt.Errorf("localstack: %s: %w", id, err)
 		}
 		for _, e := range p.Events {
 			switch {

@@ -1,50 +1,39 @@
 package config
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
+	"errors"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 )
 
-// FromEnvironment builds the AWS SDK configuration from what Lambda puts in
-// the environment (AWS_REGION and the role's AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), then this function's Config,
-// reading secrets from Secrets Manager when SECRETS_ARN is set.
+// AWS builds the AWS SDK configuration from what Lambda puts in the
+// environment (AWS_REGION and the role's AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); a missing region is recorded
+// in e. These variables are Lambda's, not the template's.
 //
 // It does not use the SDK's config.LoadDefaultConfig: that links the SSO,
 // STS, sign-in and IMDS clients, which a Lambda function never needs, and
 // takes a bootstrap over 10 MB. The clients below honour the SDK's standard
 // AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL variables themselves, so
 // the same binary runs against the local emulators.
-func FromEnvironment(ctx context.Context) (aws.Config, *Config, error) {
-	region := os.Getenv("AWS_REGION")
+func AWS(e *Env) aws.Config {
+	region := e.get("AWS_REGION")
 	if region == "" {
-		region = os.Getenv("AWS_DEFAULT_REGION")
+		region = e.get("AWS_DEFAULT_REGION")
 	}
 	if region == "" {
-		return aws.Config{}, nil, fmt.Errorf("config.FromEnvironment: AWS_REGION is not set")
+		e.fail(errors.New("AWS_REGION is not set"))
 	}
-	awsCfg := aws.Config{
+	return aws.Config{
 		Region: region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
-			os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))),
+			e.get("AWS_ACCESS_KEY_ID"), e.get("AWS_SECRET_ACCESS_KEY"), e.get("AWS_SESSION_TOKEN"))),
 	}
-	var fetch SecretFetcher
-	if os.Getenv("SECRETS_ARN") != "" {
-		fetch = FromSecretsManager(secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
-			o.BaseEndpoint = endpoint("SECRETS_MANAGER")
-		}))
-	}
-	cfg, err := Load(ctx, os.Getenv, fetch)
-	return awsCfg, cfg, err
 }
 
 // Endpoint returns the endpoint override for a service, by the SDK's
@@ -70,12 +59,4 @@ func DynamoDB(awsCfg aws.Config) *dynamodb.Client {
 // SESv2 returns an SES v2 client for awsCfg.
 func SESv2(awsCfg aws.Config) *sesv2.Client {
 	return sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = endpoint("SESV2") })
-}
-
-// Must ends a cold start that failed to wire: Lambda reports the failed init.
-func Must(log *slog.Logger, err error) {
-	if err != nil {
-		log.Error("init failed", "err", err)
-		os.Exit(1)
-	}
 }

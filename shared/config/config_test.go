@@ -4,6 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,26 +19,58 @@ import (
 
 var key32 = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 
-func env(over map[string]string) func(string) string {
+func env(over map[string]string) *Env {
 	base := map[string]string{
-		"TABLE_NAME": "pledge", "FROM_ADDRESS": "SmartProtect <no-reply@example.com>",
+		"AWS_REGION": "us-east-1", "TABLE_NAME": "pledge", "FROM_ADDRESS": "SmartProtect <no-reply@example.com>",
 		"COMPANY_NAME": "SmartProtect, Inc.", "COMPANY_ADDRESS": "514 S. Stratford Road",
-		"POLICY_VERSION": "2015-03-22", "POLICY_URL": "https://example.com/privacy",
+		"POLICY_VERSION": "2015-03-22", "POLICY_URL": "https://example.com/privacy", "NOTICES_FUNCTION": "notices",
 		"TOKEN_KEYS": "k1:" + key32, "TOKEN_ACTIVE_KEY_ID": "k1", "ADDRESS_PEPPER": key32,
 	}
-	for k, v := range over {
-		base[k] = v
+	maps.Copy(base, over)
+	return NewEnv(func(k string) string { return base[k] })
+}
+
+// loaders calls each loader of Loaders by name.
+var loaders = map[string]func(context.Context, *Env, SecretFetcher){
+	"AWS":               func(_ context.Context, e *Env, _ SecretFetcher) { AWS(e) },
+	"Table":             func(_ context.Context, e *Env, _ SecretFetcher) { Table(e) },
+	"Company":           func(_ context.Context, e *Env, _ SecretFetcher) { Company(e) },
+	"Sender":            func(_ context.Context, e *Env, _ SecretFetcher) { Sender(e) },
+	"Policy":            func(_ context.Context, e *Env, _ SecretFetcher) { Policy(e) },
+	"BaseURL":           func(_ context.Context, e *Env, _ SecretFetcher) { BaseURL(e) },
+	"ConfirmLinks":      func(_ context.Context, e *Env, _ SecretFetcher) { ConfirmLinks(e) },
+	"UnsubscribeTTL":    func(_ context.Context, e *Env, _ SecretFetcher) { UnsubscribeTTL(e) },
+	"Retention":         func(_ context.Context, e *Env, _ SecretFetcher) { Retention(e) },
+	"NoticeRecordsKept": func(_ context.Context, e *Env, _ SecretFetcher) { NoticeRecordsKept(e) },
+	"Sweep":             func(_ context.Context, e *Env, _ SecretFetcher) { Sweep(e) },
+	"Publishing":        func(_ context.Context, e *Env, _ SecretFetcher) { Publishing(e) },
+	"NoticeSending":     func(_ context.Context, e *Env, _ SecretFetcher) { NoticeSending(e) },
+	"TokenKeys":         func(ctx context.Context, e *Env, f SecretFetcher) { TokenKeys(ctx, e, f) },
+	"AddressPepper":     func(ctx context.Context, e *Env, f SecretFetcher) { AddressPepper(ctx, e, f) },
+}
+
+// loadAll calls every loader, as a function that used everything would.
+func loadAll(e *Env) error {
+	for _, load := range loaders {
+		load(context.Background(), e, nil)
 	}
-	return func(k string) string { return base[k] }
+	return e.Err()
 }
 
 func TestLoadAppliesDefaults(t *testing.T) {
-	c, err := Load(context.Background(), env(nil), nil)
-	if err != nil {
+	e := env(nil)
+	links, base, unsub := ConfirmLinks(e), BaseURL(e), UnsubscribeTTL(e)
+	r := Retention(e)
+	r.NoticeRecords = NoticeRecordsKept(e)
+	sweep, notices := Sweep(e), NoticeSending(e)
+	if err := e.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if c.ConfirmTTL != 48*time.Hour || c.ResendInterval != 10*time.Minute || c.PublicBaseURL != nil || c.UnsubscribeTTL != 0 || c.Retention != people.DefaultRetention {
-		t.Fatalf("defaults = %v %v %v", c.ConfirmTTL, c.ResendInterval, c.PublicBaseURL)
+	if links.TTL != 48*time.Hour || links.ResendInterval != 10*time.Minute || base != nil || unsub != 0 || r != people.DefaultRetention {
+		t.Fatalf("defaults = %v %v %v %v %v", links.TTL, links.ResendInterval, base, unsub, r)
+	}
+	if sweep != (SweepSettings{Epoch: "2026-11-01"}) || notices != (NoticeSettings{Lease: time.Minute, SettleGrace: 2 * time.Minute, CatchUpEvery: 24 * time.Hour}) {
+		t.Fatalf("defaults = %+v %+v", sweep, notices)
 	}
 }
 
@@ -50,33 +88,136 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 		{"a base URL that is not http", map[string]string{"PUBLIC_BASE_URL": "ftp://x"}, "PUBLIC_BASE_URL"},
 		{"a retention period that is not a duration", map[string]string{"RETENTION_INACTIVE": "3y"}, "RETENTION_INACTIVE"},
 		{"a zero retention period", map[string]string{"RETENTION_UNCONFIRMED": "0s"}, "RETENTION_UNCONFIRMED"},
+		{"a zero notice-records period", map[string]string{"RETENTION_NOTICE_RECORDS": "0s"}, "RETENTION_NOTICE_RECORDS"},
 		{"unsubscribe links shorter-lived than 30 days", map[string]string{"UNSUBSCRIBE_TTL": "240h"}, "UNSUBSCRIBE_TTL"},
+		{"a sweep epoch that is not a day", map[string]string{"SWEEP_EPOCH": "2026-13-01"}, "SWEEP_EPOCH"},
+		{"a dry-run switch that is not a boolean", map[string]string{"DRY_RUN": "yes"}, "DRY_RUN"},
+		{"a negative notice rate", map[string]string{"NOTICE_MAX_RATE": "-1"}, "NOTICE_MAX_RATE"},
+		{"no notices function to kick", map[string]string{"NOTICES_FUNCTION": ""}, "NOTICES_FUNCTION is required"},
+		{"no region", map[string]string{"AWS_REGION": ""}, "AWS_REGION"},
+	}
+	if err := loadAll(env(nil)); err != nil {
+		t.Fatalf("the valid environment was refused: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(context.Background(), env(tt.over), nil)
+			err := loadAll(env(tt.over))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Load error = %v, want it to mention %q", err, tt.want)
+				t.Fatalf("load error = %v, want it to mention %q", err, tt.want)
 			}
 		})
 	}
 }
 
-func TestLoadReadsSecretsFromTheFetcherWhenAnARNIsSet(t *testing.T) {
-	fetched := ""
-	fetch := func(_ context.Context, arn string) (string, error) {
-		fetched = arn
-		return `{"TOKEN_KEYS":"s1:` + key32 + `","TOKEN_ACTIVE_KEY_ID":"s1","ADDRESS_PEPPER":"` + key32 + `"}`, nil
+func TestOneInitFailureNamesEveryProblem(t *testing.T) {
+	e := env(map[string]string{"TABLE_NAME": "", "CONFIRM_TTL": "soon"})
+	Table(e)
+	ConfirmLinks(e)
+	err := e.Err()
+	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME") || !strings.Contains(err.Error(), "CONFIRM_TTL") {
+		t.Fatalf("Err() = %v, want both problems", err)
 	}
-	c, err := Load(context.Background(), env(map[string]string{"SECRETS_ARN": "arn:secret", "TOKEN_KEYS": "", "ADDRESS_PEPPER": ""}), fetch)
+}
+
+func TestSecretsComeFromTheFetcherWhenAnARNIsSet(t *testing.T) {
+	var fetched []string
+	fetch := func(_ context.Context, arn string) (string, error) {
+		fetched = append(fetched, arn)
+		switch arn {
+		case "arn:keys":
+			return `{"TOKEN_KEYS":"s1:` + key32 + `","TOKEN_ACTIVE_KEY_ID":"s1"}`, nil
+		case "arn:pepper":
+			return `{"ADDRESS_PEPPER":"` + key32 + `"}`, nil
+		}
+		return "", errors.New("no such secret")
+	}
+	// The environment's clear values are wrong: only the fetched ones work.
+	e := env(map[string]string{"TOKEN_KEYS_SECRET_ARN": "arn:keys", "ADDRESS_PEPPER_SECRET_ARN": "arn:pepper",
+		"TOKEN_KEYS": "", "ADDRESS_PEPPER": ""})
+	keys, pepper := TokenKeys(context.Background(), e, fetch), AddressPepper(context.Background(), e, fetch)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fetched, []string{"arn:keys", "arn:pepper"}) || keys == nil || len(pepper) != 32 {
+		t.Fatalf("fetched %q, keys %v, pepper %d bytes", fetched, keys, len(pepper))
+	}
+	failing := func(context.Context, string) (string, error) { return "", errors.New("denied") }
+	for name, load := range map[string]func(*Env){
+		"token keys":     func(e *Env) { TokenKeys(context.Background(), e, failing) },
+		"address pepper": func(e *Env) { AddressPepper(context.Background(), e, failing) },
+	} {
+		e := env(map[string]string{"TOKEN_KEYS_SECRET_ARN": "arn:keys", "ADDRESS_PEPPER_SECRET_ARN": "arn:pepper"})
+		if load(e); e.Err() == nil || !strings.Contains(e.Err().Error(), "denied") {
+			t.Errorf("a failing fetch of the %s was not reported: %v", name, e.Err())
+		}
+	}
+}
+
+// TestLoadersReadExactlyWhatLoadersDeclares holds Loaders, which the
+// template test compares with template.yaml, equal to what each loader
+// really reads, with its secret's ARN set (AWS) and unset (local).
+func TestLoadersReadExactlyWhatLoadersDeclares(t *testing.T) {
+	fetch := func(context.Context, string) (string, error) { return `{}`, nil }
+	for name, load := range loaders {
+		decl, ok := Loaders[name]
+		if !ok {
+			t.Errorf("%s is not in Loaders", name)
+			continue
+		}
+		read := map[string]bool{}
+		for _, arn := range []string{"", "arn:secret"} {
+			load(context.Background(), NewEnv(func(k string) string {
+				read[k] = true
+				if k == decl.SecretARN {
+					return arn
+				}
+				return ""
+			}), fetch)
+		}
+		want := slices.Concat(decl.Vars, decl.Local, decl.Lambda)
+		if got := slices.Sorted(maps.Keys(read)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("%s reads %q, Loaders says %q", name, got, want)
+		}
+		if decl.SecretARN != "" && !slices.Contains(decl.Vars, decl.SecretARN) {
+			t.Errorf("%s: its secret's ARN variable %s is not one of its Vars", name, decl.SecretARN)
+		}
+	}
+	for name := range Loaders {
+		if _, ok := loaders[name]; !ok {
+			t.Errorf("Loaders names %s, which this test does not call", name)
+		}
+	}
+}
+
+// TestEveryLoaderIsInLoaders: every exported function of this package that
+// reads an *Env is a loader, and Loaders names it.
+func TestEveryLoaderIsInLoaders(t *testing.T) {
+	pkgs, err := parser.ParseDir(token.NewFileSet(), ".", func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fetched != "arn:secret" || c.Keys == nil {
-		t.Fatalf("fetched %q, keys %v", fetched, c.Keys)
+	found := 0
+	for _, f := range pkgs["config"].Files {
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || !fn.Name.IsExported() {
+				continue
+			}
+			for _, p := range fn.Type.Params.List {
+				if star, ok := p.Type.(*ast.StarExpr); ok {
+					if id, ok := star.X.(*ast.Ident); ok && id.Name == "Env" {
+						found++
+						if _, ok := Loaders[fn.Name.Name]; !ok {
+							t.Errorf("%s reads the environment but is not in Loaders", fn.Name.Name)
+						}
+					}
+				}
+			}
+		}
 	}
-	failing := func(context.Context, string) (string, error) { return "", errors.New("denied") }
-	if _, err := Load(context.Background(), env(map[string]string{"SECRETS_ARN": "arn:secret"}), failing); err == nil {
-		t.Fatal("a failing fetch was not reported")
+	if found != len(Loaders) {
+		t.Errorf("found %d loaders, Loaders names %d", found, len(Loaders))
 	}
 }

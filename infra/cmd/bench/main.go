@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/store"
 	"github.com/smartprotect/pledge/shared/token"
@@ -218,8 +219,11 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 // unsubscribeLoad subscribes n people through the store, then sends each
 // one's one-click POST through the gateway as a mail provider would.
 func unsubscribeLoad(ctx context.Context, s *localstack.Stack, n, concurrency int) error {
-	cfg, err := s.Config(ctx)
-	if err != nil {
+	// What the sign-up function loads: its policy, retention, pepper and keys.
+	env := s.Env("SignupFunction")
+	policy, retention, pepper := config.Policy(env), config.Retention(env), config.AddressPepper(ctx, env, nil)
+	keys := config.TokenKeys(ctx, env, nil)
+	if err := env.Err(); err != nil {
 		return err
 	}
 	st := store.New(s.DynamoDB.DynamoDBClient(), s.Table)
@@ -229,12 +233,12 @@ func unsubscribeLoad(ctx context.Context, s *localstack.Stack, n, concurrency in
 	subscribers := make([]store.Imported, n)
 	for i := range ids {
 		email := fmt.Sprintf("unsub-%s-%d@example.com", run, i)
-		ids[i] = people.KeyedID(cfg.AddressPepper)(email)
+		ids[i] = people.KeyedID(pepper)(email)
 		purposes := []people.Purpose{people.Newsletter, people.Offers}
 		subscribers[i] = store.Imported{
-			Person: people.Person{ID: ids[i], Email: email, Status: people.Confirmed, Active: purposes, PolicyVersion: cfg.PolicyVersion,
+			Person: people.Person{ID: ids[i], Email: email, Status: people.Confirmed, Active: purposes, PolicyVersion: policy.Version,
 				CreatedAt: now, UpdatedAt: now, ConfirmedAt: now},
-			Clock: cfg.Retention.PersonClock(people.Confirmed, purposes, people.Account{}, now),
+			Clock: retention.PersonClock(people.Confirmed, purposes, people.Account{}, now),
 		}
 	}
 	if err := st.Import(ctx, subscribers); err != nil {
@@ -254,7 +258,7 @@ func unsubscribeLoad(ctx context.Context, s *localstack.Stack, n, concurrency in
 				if i >= int64(n) {
 					return
 				}
-				tok := cfg.Keys.Issue(token.Unsubscribe, ids[i], []string{"newsletter"}, now, 0)
+				tok := keys.Issue(token.Unsubscribe, ids[i], []string{"newsletter"}, now, 0)
 				t0 := time.Now()
 				resp, err := client.Post(web.TokenURL(s.GatewayURL, "/unsubscribe", tok), "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
 				latencies[i] = time.Since(t0)
@@ -299,8 +303,9 @@ func sweepCost(ctx context.Context, pool, due int, sizes []int) error {
 		if err != nil {
 			return err
 		}
-		cfg, err := s.Config(ctx)
-		if err != nil {
+		env := s.Env("SignupFunction")
+		policy, retention := config.Policy(env), config.Retention(env)
+		if err := env.Err(); err != nil {
 			s.Close()
 			return err
 		}
@@ -309,18 +314,18 @@ func sweepCost(ctx context.Context, pool, due int, sizes []int) error {
 		var batch []store.Imported
 		for j := range size {
 			p := people.Person{ID: fmt.Sprintf("bench-%07d", j), Email: fmt.Sprintf("bench-%07d@example.com", j), Name: "Bench Person",
-				PolicyVersion: cfg.PolicyVersion, CreatedAt: now, UpdatedAt: now}
+				PolicyVersion: policy.Version, CreatedAt: now, UpdatedAt: now}
 			switch {
 			case j < due/2: // signed up 8 days ago, never confirmed
 				p.Status, p.Pending = people.Unconfirmed, []people.Purpose{people.Newsletter}
-				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Unconfirmed, nil, people.Account{}, now.Add(-8*24*time.Hour))})
+				batch = append(batch, store.Imported{Person: p, Clock: retention.PersonClock(people.Unconfirmed, nil, people.Account{}, now.Add(-8*24*time.Hour))})
 			case j < due: // an account closed a year and an hour ago, the clock filed then
-				closed := now.Add(-cfg.Retention.ClosedAccount - time.Hour)
+				closed := now.Add(-retention.ClosedAccount - time.Hour)
 				p.Status, p.Account = people.Unsubscribed, people.Account{State: people.AccountClosed, At: closed}
-				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(p.Status, nil, p.Account, closed)})
+				batch = append(batch, store.Imported{Person: p, Clock: retention.PersonClock(p.Status, nil, p.Account, closed)})
 			default:
 				p.Status, p.Active = people.Confirmed, []people.Purpose{people.Newsletter}
-				batch = append(batch, store.Imported{Person: p, Clock: cfg.Retention.PersonClock(people.Confirmed, p.Active, people.Account{}, now)})
+				batch = append(batch, store.Imported{Person: p, Clock: retention.PersonClock(people.Confirmed, p.Active, people.Account{}, now)})
 			}
 		}
 		if err := st.Import(ctx, batch); err != nil {

@@ -1,0 +1,189 @@
+package config
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
+)
+
+// Table is the name of the one DynamoDB table (TABLE_NAME).
+func Table(e *Env) string { return e.need("TABLE_NAME") }
+
+// CompanyInfo is who speaks in every page and mail.
+type CompanyInfo struct {
+	Name          string // COMPANY_NAME
+	PostalAddress string // COMPANY_ADDRESS: the physical postal address every mail carries
+}
+
+// Company reads COMPANY_NAME and COMPANY_ADDRESS, both required.
+func Company(e *Env) CompanyInfo {
+	return CompanyInfo{Name: e.need("COMPANY_NAME"), PostalAddress: e.need("COMPANY_ADDRESS")}
+}
+
+// Sender is the From mailbox of every mail (FROM_ADDRESS, RFC 5322, display
+// name allowed; ours, never a user's).
+func Sender(e *Env) string {
+	from := e.need("FROM_ADDRESS")
+	if from != "" {
+		if _, err := mail.ParseAddress(from); err != nil {
+			e.fail(fmt.Errorf("FROM_ADDRESS: %v", err))
+		}
+	}
+	return from
+}
+
+// PolicyInForce is the privacy policy version sign-up forms must show.
+type PolicyInForce struct {
+	Version string // POLICY_VERSION
+	URL     string // POLICY_URL
+}
+
+// Policy reads POLICY_VERSION and POLICY_URL, both required.
+func Policy(e *Env) PolicyInForce {
+	return PolicyInForce{Version: e.need("POLICY_VERSION"), URL: e.need("POLICY_URL")}
+}
+
+// BaseURL is the base of links in mail (PUBLIC_BASE_URL, http or https);
+// nil when unset: links then use the domain each request came in on.
+func BaseURL(e *Env) *url.URL {
+	raw := e.get("PUBLIC_BASE_URL")
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		e.fail(fmt.Errorf("PUBLIC_BASE_URL=%q is not an http(s) URL", raw))
+		return nil
+	}
+	return u
+}
+
+// Confirmation is how the double opt-in link behaves.
+type Confirmation struct {
+	TTL            time.Duration // CONFIRM_TTL, default 48h: how long a link works
+	ResendInterval time.Duration // CONFIRM_RESEND_INTERVAL, default 10m: at most one mail per address per interval
+}
+
+// ConfirmLinks reads CONFIRM_TTL and CONFIRM_RESEND_INTERVAL.
+func ConfirmLinks(e *Env) Confirmation {
+	return Confirmation{TTL: e.duration("CONFIRM_TTL", 48*time.Hour), ResendInterval: e.duration("CONFIRM_RESEND_INTERVAL", 10*time.Minute)}
+}
+
+// UnsubscribeTTL is how long unsubscribe links work (UNSUBSCRIBE_TTL); 0
+// (unset or "0") means they never expire. Mail providers expect an
+// unsubscribe link to work for at least 30 days, so a shorter one is refused.
+func UnsubscribeTTL(e *Env) time.Duration {
+	v := e.get("UNSUBSCRIBE_TTL")
+	if v == "" || v == "0" {
+		return 0
+	}
+	d := e.duration("UNSUBSCRIBE_TTL", 0)
+	if d > 0 && d < 30*24*time.Hour {
+		e.fail(fmt.Errorf("UNSUBSCRIBE_TTL=%q is shorter than 30 days (720h); use 0 for no expiry", v))
+	}
+	return d
+}
+
+var retentionVars = []string{"RETENTION_UNCONFIRMED", "RETENTION_NO_PURPOSE", "RETENTION_CLOSED_ACCOUNT",
+	"RETENTION_INACTIVE", "RETENTION_LEDGER_PROOF"}
+
+// Retention reads the retention periods of people and their ledger
+// (RETENTION_UNCONFIRMED, _NO_PURPOSE, _CLOSED_ACCOUNT, _INACTIVE,
+// _LEDGER_PROOF; positive Go durations, each defaulting to
+// people.DefaultRetention). NoticeRecords is left zero: see
+// NoticeRecordsKept.
+func Retention(e *Env) people.Retention {
+	d := people.DefaultRetention
+	return people.Retention{
+		Unconfirmed:   e.duration("RETENTION_UNCONFIRMED", d.Unconfirmed),
+		NoPurpose:     e.duration("RETENTION_NO_PURPOSE", d.NoPurpose),
+		ClosedAccount: e.duration("RETENTION_CLOSED_ACCOUNT", d.ClosedAccount),
+		Inactive:      e.duration("RETENTION_INACTIVE", d.Inactive),
+		LedgerProof:   e.duration("RETENTION_LEDGER_PROOF", d.LedgerProof),
+	}
+}
+
+// NoticeRecordsKept is how long per-recipient notice records are kept after
+// their version took effect (RETENTION_NOTICE_RECORDS, default 1 year).
+func NoticeRecordsKept(e *Env) time.Duration {
+	return e.duration("RETENTION_NOTICE_RECORDS", people.DefaultRetention.NoticeRecords)
+}
+
+// SweepSettings shape the retention sweep.
+type SweepSettings struct {
+	Epoch  string // SWEEP_EPOCH, yyyy-mm-dd: the first day a sweep looks at before it has a cursor
+	DryRun bool   // DRY_RUN=true: every run only reports what it would do
+	// AllowClockOverride (CLOCK_OVERRIDE=allow, set by the local stack
+	// only) lets an invocation sweep as of another day.
+	AllowClockOverride bool
+}
+
+// Sweep reads SWEEP_EPOCH (default 2026-11-01), DRY_RUN and CLOCK_OVERRIDE.
+func Sweep(e *Env) SweepSettings {
+	s := SweepSettings{Epoch: e.get("SWEEP_EPOCH"), AllowClockOverride: e.get("CLOCK_OVERRIDE") == "allow"}
+	if s.Epoch == "" {
+		s.Epoch = "2026-11-01"
+	} else if _, err := time.Parse("2006-01-02", s.Epoch); err != nil {
+		e.fail(fmt.Errorf("SWEEP_EPOCH=%q is not a yyyy-mm-dd day", s.Epoch))
+	}
+	switch v := e.get("DRY_RUN"); v {
+	case "", "false":
+	case "true":
+		s.DryRun = true
+	default:
+		e.fail(fmt.Errorf("DRY_RUN=%q is neither true nor false", v))
+	}
+	return s
+}
+
+// PublishSettings shape publishing a policy version.
+type PublishSettings struct {
+	Minimum         time.Duration // NOTICE_MINIMUM, default 30 days: how far ahead a material change must be published
+	NoticesFunction string        // NOTICES_FUNCTION (required): the notices function, kicked on publish
+}
+
+// Publishing reads NOTICE_MINIMUM and NOTICES_FUNCTION.
+func Publishing(e *Env) PublishSettings {
+	return PublishSettings{Minimum: e.duration("NOTICE_MINIMUM", 30*24*time.Hour), NoticesFunction: e.need("NOTICES_FUNCTION")}
+}
+
+// NoticeSettings shape the policy-notice fan-out.
+type NoticeSettings struct {
+	MaxRate float64       // NOTICE_MAX_RATE: caps sends below the SES account's max send rate; 0: no cap
+	Lease   time.Duration // NOTICE_LEASE, default 1m: how long a run holds the sender lease between renewals
+	// SettleGrace (NOTICE_SETTLE_GRACE, default 2m) is how long after a
+	// killed run's lease lapses the next run waits, so that SES's send
+	// events mark what the killed run sent.
+	SettleGrace time.Duration
+	// CatchUpEvery (NOTICE_CATCH_UP_EVERY, default 24h) is how often, until
+	// a version takes effect, a pass tells people who confirmed after its
+	// notice walked past them.
+	CatchUpEvery time.Duration
+	// ConfigurationSet (NOTICE_CONFIGURATION_SET) names the SES
+	// configuration set that publishes the notices' send events ("" sends
+	// without one).
+	ConfigurationSet string
+}
+
+// NoticeSending reads the NOTICE_* settings of the notices function.
+func NoticeSending(e *Env) NoticeSettings {
+	n := NoticeSettings{
+		Lease:            e.duration("NOTICE_LEASE", time.Minute),
+		SettleGrace:      e.duration("NOTICE_SETTLE_GRACE", 2*time.Minute),
+		CatchUpEvery:     e.duration("NOTICE_CATCH_UP_EVERY", 24*time.Hour),
+		ConfigurationSet: e.get("NOTICE_CONFIGURATION_SET"),
+	}
+	if v := e.get("NOTICE_MAX_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 {
+			e.fail(fmt.Errorf("NOTICE_MAX_RATE=%q is not a rate (messages per second, 0 for the account's)", v))
+		}
+		n.MaxRate = r
+	}
+	return n
+}
