@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,8 @@ type CallCounter struct {
 	sends  []Send        // SES sends the target accepted, when recordSends
 	record bool
 	onSend func(Send) // called for every send the target accepted, if set
+
+	faults atomic.Pointer[Faults] // answers some writes in the target's place, if set (faults.go)
 }
 
 // Send is one SES send call the emulator accepted: when its answer left,
@@ -76,6 +79,12 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		c.counts[name]++
 		record, onSend := c.record, c.onSend
 		c.mu.Unlock()
+		if f := c.faults.Load(); f != nil {
+			if kind := f.pick(name); kind != "" {
+				f.answer(w, r, kind) // not forwarded: the target never sees it
+				return
+			}
+		}
 		if oneAtATime {
 			c.serial.Lock()
 			defer c.serial.Unlock()
