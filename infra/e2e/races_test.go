@@ -8,6 +8,7 @@ import (
 
 	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/infra/race"
+	"github.com/smartprotect/pledge/shared/people"
 )
 
 // TestRacesOnOnePersonAnswerClearlyAndLoseNothing sends a burst of mixed
@@ -17,8 +18,10 @@ import (
 // contention (moto runs transactions one at a time, so a race on it alone
 // never meets a TransactionConflict). No request may get a 5xx but a 503
 // with Retry-After (the answer when the store's retries run out, counted in
-// the table), and each time the person must agree with their ledger. It
-// runs on a stack of its own, with several instances per function for real
+// the table), and each time the person must agree with their ledger. A
+// fixed sequence of the same requests, checked after each, comes first: a
+// change without its entry shows there at the step that made it. It runs
+// on a stack of its own, with several instances per function for real
 // concurrency.
 func TestRacesOnOnePersonAnswerClearlyAndLoseNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -28,6 +31,40 @@ func TestRacesOnOnePersonAnswerClearlyAndLoseNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	t.Run("in sequence, checked after every request", func(t *testing.T) {
+		door, err := race.NewDoor(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const email = "race-sequence@example.com"
+		steps := []struct {
+			name    string
+			request race.Request
+		}{
+			{"a sign-up", door.SignUp(email, []people.Purpose{people.Newsletter, people.Surveys})},
+			{"a confirm of one purpose", door.Confirm(email, []people.Purpose{people.Newsletter})},
+			{"a second sign-up", door.SignUp(email, []people.Purpose{people.Offers})},
+			{"a preference save that keeps one pending purpose and not another", door.SavePreferences(email, []people.Purpose{people.Newsletter, people.Offers})},
+			{"a sign-up for testimonials", door.SignUp(email, []people.Purpose{people.Testimonials, people.Surveys})},
+			{"a confirm of everything", door.Confirm(email, people.Purposes)},
+			{"a one-click", door.OneClick(email)},
+			{"an account opened", door.Account(email, "opened", time.Now().Add(-time.Minute))},
+			{"stop all marketing", door.StopAll(email)},
+			{"a preference save of nothing", door.SavePreferences(email, nil)},
+		}
+		for _, step := range steps {
+			if a := door.Do(ctx, step.request); a.Status/100 != 2 {
+				t.Fatalf("%s answered %d %s", step.name, a.Status, a.Body)
+			}
+			_, _, mismatch, err := race.ReadBack(ctx, s, door.PersonID(email))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mismatch != "" {
+				t.Errorf("after %s: %s", step.name, mismatch)
+			}
+		}
+	})
 	const requests = 40
 	for _, run := range []struct {
 		name, email string

@@ -270,23 +270,36 @@ func Run(ctx context.Context, s *localstack.Stack, opt Options) (Result, error) 
 		}
 	}
 
-	st := store.New(s.DynamoDB.DynamoDBClient(), s.Table)
-	id := door.PersonID(email)
-	if res.Person, err = st.Person(ctx, id); err != nil {
-		return res, fmt.Errorf("race: reading the person: %w", err)
-	}
-	ledger, err := st.Consents(ctx, id)
+	p, ledger, mismatch, err := ReadBack(ctx, s, door.PersonID(email))
 	if err != nil {
-		return res, fmt.Errorf("race: reading the ledger: %w", err)
+		return res, err
 	}
-	res.Ledger = len(ledger)
-	res.Replayed = Replay(ledger)
-	if !res.Replayed.Agrees(res.Person) {
-		res.Mismatches = append(res.Mismatches, fmt.Sprintf("the person holds active %v, pending %v; their ledger says active %v, pending %v",
-			res.Person.Active, res.Person.Pending, res.Replayed.Active, res.Replayed.Pending))
+	res.Person, res.Ledger, res.Replayed = p, len(ledger), Replay(ledger)
+	if mismatch != "" {
+		res.Mismatches = append(res.Mismatches, mismatch)
 	}
 	res.Mismatches = append(res.Mismatches, answeredButNotRecorded(burst, answers, ledger, res.Person)...)
 	return res, nil
+}
+
+// ReadBack reads the person keyed id and their ledger from s's table, and
+// says where the person disagrees with the replay of their ledger ("" when
+// they agree).
+func ReadBack(ctx context.Context, s *localstack.Stack, id string) (people.Person, []people.ConsentEvent, string, error) {
+	st := store.New(s.DynamoDB.DynamoDBClient(), s.Table)
+	p, err := st.Person(ctx, id)
+	if err != nil {
+		return p, nil, "", fmt.Errorf("race: reading the person: %w", err)
+	}
+	ledger, err := st.Consents(ctx, id)
+	if err != nil {
+		return p, nil, "", fmt.Errorf("race: reading the ledger: %w", err)
+	}
+	if c := Replay(ledger); !c.Agrees(p) {
+		return p, ledger, fmt.Sprintf("the person holds active %v, pending %v; their ledger says active %v, pending %v",
+			p.Active, p.Pending, c.Active, c.Pending), nil
+	}
+	return p, ledger, "", nil
 }
 
 // answeredButNotRecorded compares what the burst was told with what the
