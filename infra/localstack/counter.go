@@ -80,9 +80,9 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		record, onSend := c.record, c.onSend
 		c.mu.Unlock()
 		if f := c.faults.Load(); f != nil {
-			if kind := f.pick(name); kind != "" {
-				f.answer(w, r, kind) // not forwarded: the target never sees it
-				return
+			var answered bool
+			if w, answered = f.intercept(w, r, name); answered {
+				return // in the target's place (faults.go)
 			}
 		}
 		if oneAtATime {

@@ -18,6 +18,7 @@ const (
 	FaultTransactionConflict = "TransactionConflict"                    // a TransactionCanceledException, reason TransactionConflict
 	FaultThrottling          = "ThrottlingException"                    // a single-item write throttled
 	FaultThroughputExceeded  = "ProvisionedThroughputExceededException" // a single-item write over its table's throughput
+	FaultLostAnswer          = "LostAnswer"                             // done, but its answer lost: a 500 instead
 )
 
 // DefaultFaultRate is the share of writes Faults answers with a fault
@@ -43,24 +44,40 @@ var faultyWrites = map[string]bool{
 // retries (the throttling codes, up to its attempt limit; never a cancelled
 // transaction).
 //
-// Decisions come from a generator seeded with Seed, so a run that sends the
-// same writes in the same order injects the same faults. Install it with
-// CallCounter.InjectFaults; it is safe for concurrent use.
+// With LoseAnswers, another share of writes is forwarded and done, and its
+// answer replaced by DynamoDB's 500 InternalServerError, as when a
+// connection fails after the service committed: the SDK retries a 500. A
+// transaction retried with the ClientRequestToken of one that was done is
+// answered with success and not forwarded again, as DynamoDB honours the
+// token (moto does not); a single-item write is simply done again.
+//
+// Decisions come from a generator seeded with the seed, so a run that sends
+// the same writes in the same order injects the same faults. Install it
+// with CallCounter.InjectFaults; it is safe for concurrent use.
 type Faults struct {
 	rate float64
 
 	mu     sync.Mutex
+	lost   float64 // share of writes whose answer is lost
 	rng    *rand.Rand
 	counts map[string]int
+	done   map[string]bool // client request tokens of transactions done whose answer was lost
 }
 
-// NewFaults answers a share rate (0..1; 0 means DefaultFaultRate) of writes
-// with a fault, drawn from a generator seeded with seed.
+// NewFaults answers a share rate (0..1, usually DefaultFaultRate) of
+// writes with a fault, drawn from a generator seeded with seed.
 func NewFaults(rate float64, seed uint64) *Faults {
-	if rate <= 0 {
-		rate = DefaultFaultRate
-	}
-	return &Faults{rate: min(rate, 1), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), counts: map[string]int{}}
+	return &Faults{rate: rate, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		counts: map[string]int{}, done: map[string]bool{}}
+}
+
+// LoseAnswers makes a further share (0..1) of writes forwarded, done, and
+// answered with a 500, and returns f.
+func (f *Faults) LoseAnswers(share float64) *Faults {
+	f.mu.Lock()
+	f.lost = share
+	f.mu.Unlock()
+	return f
 }
 
 // Counts returns the faults injected so far, by kind (the Fault* names).
@@ -84,25 +101,69 @@ func (f *Faults) Total() int {
 }
 
 // pick decides whether the call named op gets a fault, and which: "" to
-// forward it.
+// forward it as it is.
 func (f *Faults) pick(op string) string {
-	if f == nil || !faultyWrites[op] {
+	if !faultyWrites[op] {
 		return ""
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.rng.Float64() >= f.rate {
-		return ""
-	}
-	kind := FaultTransactionConflict
-	if op != "TransactWriteItems" {
+	roll := f.rng.Float64()
+	kind := ""
+	switch {
+	case roll < f.rate && op == "TransactWriteItems":
+		kind = FaultTransactionConflict
+	case roll < f.rate:
 		kind = FaultThrottling
 		if f.rng.IntN(2) == 1 {
 			kind = FaultThroughputExceeded
 		}
+	case roll < f.rate+f.lost:
+		kind = FaultLostAnswer
+	default:
+		return ""
 	}
 	f.counts[kind]++
 	return kind
+}
+
+// intercept is the proxy's hook: it answers the call named op in the
+// target's place (and reports true), or returns the writer to forward it
+// with (w itself, or one that loses the target's answer).
+func (f *Faults) intercept(w http.ResponseWriter, r *http.Request, op string) (http.ResponseWriter, bool) {
+	if !faultyWrites[op] {
+		return w, false
+	}
+	token := ""
+	if op == "TransactWriteItems" {
+		raw, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		var in struct{ ClientRequestToken string }
+		json.Unmarshal(raw, &in)
+		token = in.ClientRequestToken
+		f.mu.Lock()
+		done := token != "" && f.done[token]
+		f.mu.Unlock()
+		if done { // DynamoDB: "subsequent calls with the same client token return successfully without making any changes"
+			writeDynamoDB(w, http.StatusOK, []byte(`{}`))
+			return w, true
+		}
+	}
+	switch kind := f.pick(op); kind {
+	case "":
+		return w, false
+	case FaultLostAnswer:
+		return &lostAnswer{w: w, header: http.Header{}, status: func(code int) {
+			if code == http.StatusOK && token != "" {
+				f.mu.Lock()
+				f.done[token] = true
+				f.mu.Unlock()
+			}
+		}}, false
+	default:
+		f.answer(w, r, kind)
+		return w, true
+	}
 }
 
 // answer writes DynamoDB's answer for a fault of kind to the request r.
@@ -143,13 +204,45 @@ func (f *Faults) answer(w http.ResponseWriter, r *http.Request, kind string) {
 	}
 	body["__type"] = "com.amazonaws.dynamodb.v20120810#" + kind
 	b, _ := json.Marshal(body)
+	writeDynamoDB(w, http.StatusBadRequest, b)
+}
+
+// writeDynamoDB answers as DynamoDB does: JSON 1.0 with its CRC32, which
+// the SDK checks.
+func writeDynamoDB(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/x-amz-json-1.0")
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
-	h.Set("X-Amzn-Requestid", fmt.Sprintf("FAULT%027d", f.Total()))
-	w.WriteHeader(http.StatusBadRequest)
-	io.Copy(w, bytes.NewReader(b))
+	h.Set("X-Amzn-Requestid", fmt.Sprintf("FAULT%027d", crc32.ChecksumIEEE(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// lostAnswer takes the target's answer, tells status its code, and sends
+// DynamoDB's 500 InternalServerError in its place.
+type lostAnswer struct {
+	w      http.ResponseWriter
+	header http.Header // the target's headers, dropped
+	status func(code int)
+	wrote  bool
+}
+
+func (l *lostAnswer) Header() http.Header { return l.header }
+
+func (l *lostAnswer) WriteHeader(code int) {
+	if l.wrote {
+		return
+	}
+	l.wrote = true
+	l.status(code)
+	writeDynamoDB(l.w, http.StatusInternalServerError,
+		[]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`))
+}
+
+func (l *lostAnswer) Write(b []byte) (int, error) {
+	l.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 // InjectFaults makes the proxy answer writes as f decides from now on; nil

@@ -17,7 +17,7 @@ import (
 // faultyProxy is a DynamoDB proxy injecting faults into every write in
 // front of a target that answers every call with an empty success, and the
 // number of calls that reached the target.
-func faultyProxy(t *testing.T, rate float64) (*dynamodb.Client, *Faults, *atomic.Int64) {
+func faultyProxy(t *testing.T, f *Faults) (*dynamodb.Client, *Faults, *atomic.Int64) {
 	t.Helper()
 	var reached atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -31,14 +31,13 @@ func faultyProxy(t *testing.T, rate float64) (*dynamodb.Client, *Faults, *atomic
 		t.Fatal(err)
 	}
 	t.Cleanup(proxy.Close)
-	f := NewFaults(rate, 1)
 	proxy.InjectFaults(f)
 	db := dynamodb.NewFromConfig(AWSConfig(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(proxy.URL) })
 	return db, f, &reached
 }
 
 func TestAFaultyTransactionIsCancelledAsDynamoDBCancelsItUnderContention(t *testing.T) {
-	db, faults, reached := faultyProxy(t, 1)
+	db, faults, reached := faultyProxy(t, NewFaults(1, 1))
 	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "P#a"}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}}
 	put := func(sk string) types.TransactWriteItem {
 		return types.TransactWriteItem{Put: &types.Put{TableName: aws.String("t"), Item: map[string]types.AttributeValue{
@@ -70,7 +69,7 @@ func TestAFaultyTransactionIsCancelledAsDynamoDBCancelsItUnderContention(t *test
 }
 
 func TestAFaultySingleItemWriteIsThrottledAndTheSDKRetriesIt(t *testing.T) {
-	db, faults, reached := faultyProxy(t, 1)
+	db, faults, reached := faultyProxy(t, NewFaults(1, 1))
 	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "P#a"}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}}
 	update := func(opts ...func(*dynamodb.Options)) error {
 		_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String("pledge"), Key: key,
@@ -117,7 +116,7 @@ func TestAFaultySingleItemWriteIsThrottledAndTheSDKRetriesIt(t *testing.T) {
 func TestFaultsAreReproducibleAndHitTheShareAskedFor(t *testing.T) {
 	ops := []string{"TransactWriteItems", "UpdateItem", "GetItem", "PutItem", "Query", "DeleteItem", "BatchWriteItem"}
 	run := func(seed uint64) ([]string, *Faults) {
-		f := NewFaults(0, seed)
+		f := NewFaults(DefaultFaultRate, seed)
 		var kinds []string
 		for i := range 7000 {
 			kinds = append(kinds, f.pick(ops[i%len(ops)]))
@@ -142,5 +141,27 @@ func TestFaultsAreReproducibleAndHitTheShareAskedFor(t *testing.T) {
 	}
 	if counts[FaultTransactionConflict] == 0 || counts[FaultThrottling] == 0 || counts[FaultThroughputExceeded] == 0 {
 		t.Fatalf("faults = %v; want every kind", counts)
+	}
+}
+
+func TestALostAnswerIsAWriteDoneAndA500(t *testing.T) {
+	db, faults, reached := faultyProxy(t, NewFaults(0, 1).LoseAnswers(1))
+	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "P#a"}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}}
+	set := &types.Update{TableName: aws.String("t"), Key: key, UpdateExpression: aws.String("SET #v = :v"),
+		ExpressionAttributeNames: map[string]string{"#v": "v"}, ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: "1"}}}
+
+	// The SDK retries the 500 with the same client request token: DynamoDB
+	// answers that retry with success and does not do the work again.
+	_, err := db.TransactWriteItems(context.Background(), &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Update: set}}})
+	if err != nil || reached.Load() != 1 || faults.Counts()[FaultLostAnswer] != 1 {
+		t.Fatalf("err %v, reached the target %d times, faults %v; want success, done once, one answer lost", err, reached.Load(), faults.Counts())
+	}
+
+	// A single-item write has no token: each retry is done again and loses its answer.
+	_, err = db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: set.TableName, Key: key, UpdateExpression: set.UpdateExpression,
+		ExpressionAttributeNames: set.ExpressionAttributeNames, ExpressionAttributeValues: set.ExpressionAttributeValues})
+	var ise *types.InternalServerError
+	if !errors.As(err, &ise) || reached.Load() != 5 || faults.Counts()[FaultLostAnswer] != 5 {
+		t.Fatalf("err %v, reached the target %d times, faults %v; want an InternalServerError after 4 tries, each done", err, reached.Load(), faults.Counts())
 	}
 }
