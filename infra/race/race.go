@@ -405,10 +405,10 @@ func Table(w io.Writer, names []string, results []Result) {
 		fmt.Fprintf(w, "| %s | %s |\n", figure, strings.Join(cells, " | "))
 	}
 	row("requests", func(r Result) string { return fmt.Sprint(r.Requests) })
-	for _, c := range []int{2, 3, 4, 5} {
+	for _, c := range []int{2, 3, 4} {
 		row(fmt.Sprintf("answered %dxx", c), func(r Result) string { return fmt.Sprint(r.Class(c)) })
 	}
-	row("**5xx (target 0)**", func(r Result) string { return fmt.Sprintf("**%d**", r.Class(5)) })
+	row("**answered 5xx (target 0)**", func(r Result) string { return fmt.Sprintf("**%d**", r.Class(5)) })
 	row("of which 503 with Retry-After", func(r Result) string { return fmt.Sprint(r.Busy) })
 	row("no answer", func(r Result) string { return fmt.Sprint(r.Class(0)) })
 	for _, k := range Kinds {
