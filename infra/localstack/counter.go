@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,8 @@ type CallCounter struct {
 	record bool
 	onSend func(Send) // called for every send the target accepted, if set
 	guard  func(http.ResponseWriter, *http.Request) bool
+
+	faults atomic.Pointer[Faults] // answers some writes in the target's place, if set (faults.go)
 }
 
 // Send is one SES send call the emulator accepted: when its answer left,
@@ -79,6 +82,12 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		c.mu.Unlock()
 		if guard != nil && !guard(w, r) {
 			return // refused: guard answered
+		}
+		if f := c.faults.Load(); f != nil {
+			var answered bool
+			if w, answered = f.intercept(w, r, name); answered {
+				return // in the target's place (faults.go)
+			}
 		}
 		if oneAtATime {
 			c.serial.Lock()

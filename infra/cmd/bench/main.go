@@ -1,7 +1,8 @@
 // Command bench prints pledge's figures (`make bench`): each function's
 // bootstrap size as deployed, its cold start under the Runtime Interface
 // Emulator, sign-up throughput through the local stack under a loopback load,
-// and the DynamoDB and SES calls per sign-up.
+// the DynamoDB and SES calls per sign-up, confirm and one-click, and races:
+// concurrent requests on one person.
 package main
 
 import (
@@ -30,7 +31,11 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, sweep or notices")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep or notices")
+	raceRequests := flag.Int("race-n", 200, "concurrent requests on one person in the race benchmark")
+	racePool := flag.Int("race-pool", 4, "emulator instances per function in the race benchmark")
+	raceSeed := flag.Uint64("race-seed", 1, "seed of the race benchmark's mix and of its injected faults")
+	flowPeople := flag.Int("flow-n", 20, "people through each flow when counting DynamoDB requests per flow")
 	noticeSizes := flag.String("notice-sizes", "10000,100000", "people in the table for the policy-notice benchmark")
 	noticeRate := flag.Float64("notice-rate", 50, "the SES account's max send rate in the policy-notice benchmark (a multiple of 50 keeps every call full)")
 	noticeKillPeople := flag.Int("notice-kill-people", 2000, "people told while the notices function is killed at random")
@@ -79,11 +84,23 @@ func main() {
 		return
 	}
 	want := func(section string) bool { return *only == "" || *only == section }
-	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, sweep or notices\n", *only)
+	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") && !want("requests") && !want("races") {
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep or notices\n", *only)
 		os.Exit(2)
 	}
-	if err := run(want, *requests, *oneClicks, *concurrency, *pool, *coldRuns); err != nil {
+	var err error
+	if want("size") || want("cold") || want("signup") || want("unsubscribe") {
+		err = run(want, *requests, *oneClicks, *concurrency, *pool, *coldRuns)
+	}
+	if err == nil && want("requests") {
+		fmt.Println()
+		err = requestCounts(context.Background(), *flowPeople)
+	}
+	if err == nil && want("races") {
+		fmt.Println()
+		err = raceFigures(context.Background(), *racePool, *raceRequests, *raceSeed)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

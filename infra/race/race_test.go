@@ -1,0 +1,53 @@
+package race
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
+)
+
+func TestWhatWasAnsweredMustBeRecorded(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 4, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	grant := func(s int) people.ConsentEvent {
+		return people.ConsentEvent{At: at(s), Action: people.Grant, Purpose: people.Newsletter, Context: people.Context{Source: signUpSource}}
+	}
+	confirm := func(s int) people.ConsentEvent {
+		return people.ConsentEvent{At: at(s), Action: people.Confirm, Purpose: people.Newsletter}
+	}
+	// The set-up's sign-up (0) and confirm (1) come first in every ledger.
+	setUp := []people.ConsentEvent{grant(0), {At: at(0), Action: people.Grant, Purpose: people.Offers, Context: people.Context{Source: signUpSource}}, confirm(1)}
+	burst := []Request{{Kind: SignUp}, {Kind: SignUp}, {Kind: Confirm}, {Kind: Account, At: at(10)}, {Kind: Account, At: at(20)}}
+	tests := []struct {
+		name     string
+		answers  []Answer
+		ledger   []people.ConsentEvent
+		account  time.Time
+		problems int
+	}{
+		{"every accepted write recorded", []Answer{{Status: 202}, {Status: 202}, {Status: 200, Body: `{"status":"confirmed"}`}, {Status: 200}, {Status: 200}},
+			append(setUp, grant(2), grant(3), confirm(4)), at(20), 0},
+		{"an accepted sign-up missing", []Answer{{Status: 202}, {Status: 202}, {Status: 200, Body: `{"status":"confirmed"}`}, {Status: 200}, {Status: 200}},
+			append(setUp, grant(2), confirm(4)), at(20), 1},
+		{"a sign-up answered 500 may be there or not", []Answer{{Status: 202}, {Status: 500}, {Status: 200, Body: `{"status":"already_confirmed"}`}, {Status: 200}, {Status: 200}},
+			append(setUp, grant(2), grant(3)), at(20), 0},
+		{"a sign-up answered 409 must not be there", []Answer{{Status: 202}, {Status: 409}, {Status: 200, Body: `{"status":"already_confirmed"}`}, {Status: 200}, {Status: 200}},
+			append(setUp, grant(2), grant(3)), at(20), 1},
+		{"a confirm recorded but answered already confirmed", []Answer{{Status: 202}, {Status: 202}, {Status: 200, Body: `{"status":"already_confirmed"}`}, {Status: 200}, {Status: 200}},
+			append(setUp, grant(2), grant(3), confirm(4)), at(20), 1},
+		{"the account lost its latest event", []Answer{{Status: 202}, {Status: 202}, {Status: 200, Body: `{"status":"confirmed"}`}, {Status: 200}, {Status: 200}},
+			append(setUp, grant(2), grant(3), confirm(4)), at(10), 1},
+		{"the account holds a later event whose answer was lost", []Answer{{Status: 202}, {Status: 202}, {Status: 200, Body: `{"status":"confirmed"}`}, {Status: 200}, {Status: http.StatusInternalServerError}},
+			append(setUp, grant(2), grant(3), confirm(4)), at(20), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := answeredButNotRecorded(burst, tt.answers, tt.ledger, people.Person{Account: people.Account{State: people.AccountOpen, At: tt.account}})
+			if len(got) != tt.problems {
+				t.Fatalf("problems = %q; want %d", got, tt.problems)
+			}
+		})
+	}
+}
