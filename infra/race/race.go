@@ -96,8 +96,9 @@ type Request struct {
 	Path        string
 	ContentType string
 	Body        string
-	Signed      bool      // signed with SigV4, as an operator's tools sign an IAM route
-	At          time.Time // an account event's time
+	Signed      bool             // signed with SigV4, as an operator's tools sign an IAM route
+	At          time.Time        // an account event's time
+	Purposes    []people.Purpose // what a sign-up asks for
 }
 
 // Answer is what one request got.
@@ -143,7 +144,7 @@ func (d *Door) PersonID(email string) string {
 func (d *Door) SignUp(email string, purposes []people.Purpose) Request {
 	b, _ := json.Marshal(map[string]any{"email": email, "name": "Race Tester", "purposes": purposes,
 		"policy_version": d.policy.Version, "form_id": signUpSource})
-	return Request{Kind: SignUp, Method: http.MethodPost, Path: "/signup", ContentType: "application/json", Body: string(b)}
+	return Request{Kind: SignUp, Method: http.MethodPost, Path: "/signup", ContentType: "application/json", Body: string(b), Purposes: purposes}
 }
 
 // Confirm presses the button under a confirm link for purposes, minted now
@@ -312,13 +313,23 @@ func ReadBack(ctx context.Context, s *localstack.Stack, id string) (people.Perso
 
 // answeredButNotRecorded compares what the burst was told with what the
 // table holds. Each sign-up answered 202 and each confirm answered
-// "confirmed" is one write in the ledger (its entries share one time); one
-// answered 5xx or not at all may have been done (its answer lost) or not,
-// so it may be there. The account's last event is one the burst sent, no
+// "confirmed" is one write in the ledger (its entries share one time),
+// except a sign-up that asked only for consents in force when it was
+// decided, which changes nothing and writes nothing; one answered 5xx or
+// not at all may have been done (its answer lost) or not, so it may be there. The account's last event is one the burst sent, no
 // earlier than the latest answered 200.
 func answeredButNotRecorded(burst []Request, answers []Answer, ledger []people.ConsentEvent, p people.Person) []string {
 	// The set-up made one sign-up and one confirm, both answered.
 	signUps, confirms := span{done: 1}, span{done: 1}
+	// A sign-up can only have been a no-op if every purpose it asked for
+	// was in force at some time: confirmed, or granted on the preferences
+	// page, by some entry of the ledger.
+	everInForce := map[people.Purpose]bool{}
+	for _, e := range ledger {
+		if e.Action == people.Confirm || (e.Action == people.Grant && e.Source != signUpSource) {
+			everInForce[e.Purpose] = true
+		}
+	}
 	var latest time.Time
 	sent := map[int64]bool{} // by Unix second: the times differ in location
 	for i, r := range burst {
@@ -327,6 +338,9 @@ func answeredButNotRecorded(burst []Request, answers []Answer, ledger []people.C
 		switch r.Kind {
 		case SignUp:
 			signUps.count(a.Status == http.StatusAccepted, unknown)
+			if a.Status == http.StatusAccepted && !slices.ContainsFunc(r.Purposes, func(q people.Purpose) bool { return !everInForce[q] }) {
+				signUps.noop++
+			}
 		case Confirm:
 			confirms.count(a.Status == http.StatusOK && strings.Contains(a.Body, `"confirmed"`), unknown)
 		case Account:
@@ -347,7 +361,7 @@ func answeredButNotRecorded(burst []Request, answers []Answer, ledger []people.C
 	}
 	var out []string
 	if n := writes(func(e people.ConsentEvent) bool { return e.Action == people.Grant && e.Source == signUpSource }); !signUps.holds(n) {
-		out = append(out, fmt.Sprintf("%d sign-ups were accepted (%d more may have been done), the ledger records %d", signUps.done, signUps.maybe, n))
+		out = append(out, fmt.Sprintf("%d sign-ups were accepted (%d of them may have asked for nothing new, %d more may have been done), the ledger records %d", signUps.done, signUps.noop, signUps.maybe, n))
 	}
 	if n := writes(func(e people.ConsentEvent) bool { return e.Action == people.Confirm }); !confirms.holds(n) {
 		out = append(out, fmt.Sprintf("%d confirms answered confirmed (%d more may have been done), the ledger records %d", confirms.done, confirms.maybe, n))
@@ -361,7 +375,9 @@ func answeredButNotRecorded(burst []Request, answers []Answer, ledger []people.C
 
 // span counts writes that were answered as done, and those whose answer
 // was lost (which may or may not have been done).
-type span struct{ done, maybe int }
+// span is how many writes of a kind were answered done, may have been
+// done (answer lost), and were answered done but may have changed nothing.
+type span struct{ done, maybe, noop int }
 
 func (s *span) count(done, unknown bool) {
 	switch {
@@ -373,7 +389,7 @@ func (s *span) count(done, unknown bool) {
 }
 
 // holds reports whether n writes recorded fit what was answered.
-func (s span) holds(n int) bool { return s.done <= n && n <= s.done+s.maybe }
+func (s span) holds(n int) bool { return s.done-s.noop <= n && n <= s.done+s.maybe }
 
 // draw makes a request of the burst: its kind by the mix, its purposes at
 // random; an account event, if it is one, at at.
