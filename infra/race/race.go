@@ -338,7 +338,7 @@ func answeredButNotRecorded(burst []Request, answers []Answer, ledger []people.C
 		switch r.Kind {
 		case SignUp:
 			signUps.count(a.Status == http.StatusAccepted, unknown)
-			if a.Status == http.StatusAccepted && !slices.ContainsFunc(r.Purposes, func(q people.Purpose) bool { return !everInForce[q] }) {
+			if a.Status == http.StatusAccepted && len(r.Purposes) > 0 && !slices.ContainsFunc(r.Purposes, func(q people.Purpose) bool { return !everInForce[q] }) {
 				signUps.noop++
 			}
 		case Confirm:

@@ -19,7 +19,8 @@ func TestWhatWasAnsweredMustBeRecorded(t *testing.T) {
 	}
 	// The set-up's sign-up (0) and confirm (1) come first in every ledger.
 	setUp := []people.ConsentEvent{grant(0), {At: at(0), Action: people.Grant, Purpose: people.Offers, Context: people.Context{Source: signUpSource}}, confirm(1)}
-	burst := []Request{{Kind: SignUp}, {Kind: SignUp}, {Kind: Confirm}, {Kind: Account, At: at(10)}, {Kind: Account, At: at(20)}}
+	offers := []people.Purpose{people.Offers} // never confirmed: a sign-up for it always writes
+	burst := []Request{{Kind: SignUp, Purposes: offers}, {Kind: SignUp, Purposes: offers}, {Kind: Confirm}, {Kind: Account, At: at(10)}, {Kind: Account, At: at(20)}}
 	tests := []struct {
 		name     string
 		answers  []Answer
@@ -41,6 +42,16 @@ func TestWhatWasAnsweredMustBeRecorded(t *testing.T) {
 			append(setUp, grant(2), grant(3), confirm(4)), at(10), 1},
 		{"the account holds a later event whose answer was lost", []Answer{{Status: 202}, {Status: 202}, {Status: 200, Body: `{"status":"confirmed"}`}, {Status: 200}, {Status: http.StatusInternalServerError}},
 			append(setUp, grant(2), grant(3), confirm(4)), at(20), 0},
+	}
+	// A sign-up for the newsletter, confirmed by the set-up, may have asked
+	// for nothing new and written nothing; one for offers may not.
+	noNews := []Request{{Kind: SignUp, Purposes: []people.Purpose{people.Newsletter}}, {Kind: SignUp, Purposes: offers}}
+	accepted := []Answer{{Status: 202}, {Status: 202}}
+	if got := answeredButNotRecorded(noNews, accepted, append(setUp, grant(3)), people.Person{}); len(got) != 0 {
+		t.Fatalf("a sign-up for a consent in force, not in the ledger: problems = %q; want none", got)
+	}
+	if got := answeredButNotRecorded(noNews, accepted, setUp, people.Person{}); len(got) != 1 {
+		t.Fatalf("a sign-up for a consent never in force, not in the ledger: problems = %q; want 1", got)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
