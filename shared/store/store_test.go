@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/shared/people"
@@ -283,5 +284,48 @@ func TestConcurrentSignUpsAreAllRecordedAndMailOnce(t *testing.T) {
 	p, _ := s.Person(ctx, id)
 	if len(w.mails) != 1 || failures.Load() != 0 || len(p.Pending) != 3 {
 		t.Fatalf("8 concurrent sign-ups: %d mails, %d failed, pending %v; want one mail, none failed, every purpose recorded", len(w.mails), failures.Load(), p.Pending)
+	}
+}
+
+func TestLostRacesAndThrottlingAreRetriedAndPastTheBoundTheAnswerIsBusy(t *testing.T) {
+	ctx := context.Background()
+	// A client that gives throttling up at once, as the SDK does after its
+	// own retries (which take seconds), and a short retry bound.
+	impatient := dynamodb.NewFromConfig(localstack.AWSConfig(), func(o *dynamodb.Options) {
+		o.BaseEndpoint, o.RetryMaxAttempts = aws.String(moto.URL), 1
+	})
+	s := store.New(impatient, table).WithRetry(store.Retry{Attempts: 4, Base: time.Millisecond, Cap: 5 * time.Millisecond})
+	w := newWorld(s, t0)
+	w.signUp(t, "busy", people.Newsletter)
+	before, _ := s.Person(ctx, "busy")
+
+	// Every write answered as DynamoDB answers under contention: a
+	// transaction cancelled by a conflict, a put throttled past the SDK's retries.
+	always := localstack.NewFaults(1, 1)
+	moto.Calls.InjectFaults(always)
+	_, confirmErr := w.service().Confirm(ctx, "busy", []people.Purpose{people.Newsletter}, people.Context{Source: "confirm-link"})
+	_, accountErr := (&people.Accounts{Store: s, PersonID: keyed, Now: w.clock, Retention: r, MaxSkew: time.Minute}).
+		Record(ctx, people.AccountInput{Email: "busy@example.com", Event: "opened", At: t0.Format(time.RFC3339)})
+	moto.Calls.InjectFaults(nil)
+	if !errors.Is(confirmErr, people.ErrBusy) || !errors.Is(accountErr, people.ErrBusy) {
+		t.Fatalf("confirm = %v, account event = %v; want both busy past the bound", confirmErr, accountErr)
+	}
+	if c := always.Counts(); c[localstack.FaultTransactionConflict] != 4 || c[localstack.FaultThrottling]+c[localstack.FaultThroughputExceeded] != 4 {
+		t.Fatalf("faults answered %v; want one per round of each change, 4 conflicts and 4 throttles", c)
+	}
+	if after, _ := s.Person(ctx, "busy"); after.Version != before.Version || after.Has(people.Newsletter) || after.Account.State != people.NoAccount {
+		t.Fatalf("a change that stayed busy wrote %+v", after)
+	}
+
+	// Half of the writes faulted: the rounds get past them.
+	half := localstack.NewFaults(0.5, 7)
+	moto.Calls.InjectFaults(half)
+	out, err := w.service().Confirm(ctx, "busy", []people.Purpose{people.Newsletter}, people.Context{Source: "confirm-link"})
+	moto.Calls.InjectFaults(nil)
+	if err != nil || out != people.Activated {
+		t.Fatalf("confirm with half the writes faulted = %v, %v (faults %v)", out, err, half.Counts())
+	}
+	if ledger, _ := s.Consents(ctx, "busy"); len(ledger) != 2 {
+		t.Fatalf("ledger has %d entries; want the grant and one confirm, written once", len(ledger))
 	}
 }
