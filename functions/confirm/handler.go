@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
@@ -22,7 +23,7 @@ type confirmer interface {
 type handler struct {
 	svc  confirmer
 	keys *token.Keys
-	site *web.Site
+	site *page.Site
 	now  func() time.Time
 	log  *slog.Logger
 }
@@ -63,7 +64,7 @@ func (h *handler) page(req web.Request) (web.Response, error) {
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
-	return h.site.Page(http.StatusOK, "Confirm your sign-up", web.ConfirmPage(web.ConfirmForm{Token: raw, Purposes: purposes})), nil
+	return h.site.Page(http.StatusOK, "Confirm your sign-up", page.ConfirmPage(page.ConfirmForm{Token: raw, Purposes: purposes})), nil
 }
 
 type confirmAnswer struct {
@@ -100,5 +101,5 @@ func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, e
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusOK, confirmAnswer{status}), nil
 	}
-	return h.site.Page(http.StatusOK, heading, web.OutcomePage(web.Outcome{Heading: heading, Message: message})), nil
+	return h.site.Page(http.StatusOK, heading, page.OutcomePage(page.Outcome{Heading: heading, Message: message})), nil
 }

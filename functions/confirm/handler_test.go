@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
@@ -31,7 +32,7 @@ var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 func newHandler(t *testing.T) (*handler, *recordingConfirmer, *token.Keys) {
 	t.Helper()
 	keys, _ := token.NewKeys(map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")}, "k1")
-	site, err := web.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
-	"github.com/smartprotect/pledge/shared/web"
 )
 
 func main() {
@@ -23,7 +23,7 @@ func main() {
 	company, st, retention := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
-	site, err := web.NewSite(company.Name, company.PostalAddress)
+	site, err := page.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
 	svc := &people.Service{Store: st, NewID: people.RandomID, Now: time.Now, PersonID: people.KeyedID(pepper), Retention: retention}
 	h := &handler{svc: svc, keys: keys, site: site, now: time.Now, log: log}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
@@ -16,7 +17,7 @@ import (
 // handler serves the sign-up form and takes sign-ups.
 type handler struct {
 	svc        people.Service // copied per request with the request's link base
-	site       *web.Site
+	site       *page.Site
 	policy     config.PolicyInForce
 	keys       *token.Keys   // signs confirm links
 	confirmTTL time.Duration // how long a confirm link works
@@ -48,7 +49,7 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 	case "GET /signup":
 		return h.form(), nil
 	case "GET /signup/thanks":
-		return h.site.Page(http.StatusOK, "Check your inbox", web.ThanksPage()), nil
+		return h.site.Page(http.StatusOK, "Check your inbox", page.ThanksPage()), nil
 	case "POST /signup":
 		return h.signUp(ctx, req)
 	}
@@ -56,7 +57,7 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 }
 
 func (h *handler) form() web.Response {
-	return h.site.Page(http.StatusOK, "Sign up", web.SignupPage(web.SignupForm{
+	return h.site.Page(http.StatusOK, "Sign up", page.SignupPage(page.SignupForm{
 		Company: h.site.Company, FormID: formID, PolicyVersion: h.policy.Version, PolicyURL: h.policy.URL,
 		Purposes: people.Purposes,
 	}))

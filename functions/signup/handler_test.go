@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
@@ -46,7 +47,7 @@ func newHandler(t *testing.T) (*handler, *recordingStore, *recordingMailer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := web.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
 	if err != nil {
 		t.Fatal(err)
 	}

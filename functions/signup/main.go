@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
-	"github.com/smartprotect/pledge/shared/web"
 )
 
 func main() {
@@ -26,7 +26,7 @@ func main() {
 	from, base, retention := config.Sender(env), config.BaseURL(env), config.Retention(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
-	site, err := web.NewSite(company.Name, company.PostalAddress)
+	site, err := page.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
 	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
 	"github.com/smartprotect/pledge/shared/web"
@@ -31,7 +32,7 @@ type handler struct {
 	subs   subscriptions
 	people personReader
 	keys   *token.Keys
-	site   *web.Site
+	site   *page.Site
 	now    func() time.Time
 	log    *slog.Logger
 }
@@ -153,7 +154,7 @@ func (h *handler) done(req web.Request) web.Response {
 		return web.JSON(http.StatusOK, doneAnswer{"unsubscribed",
 			"You will receive no more marketing mail from us. Notices we must send by law, such as policy changes, still reach you."})
 	}
-	return h.site.Page(http.StatusOK, "Unsubscribed", web.UnsubscribedPage(h.site.Company))
+	return h.site.Page(http.StatusOK, "Unsubscribed", page.UnsubscribedPage(h.site.Company))
 }
 
 func (h *handler) preferences(ctx context.Context, req web.Request, note string) (web.Response, error) {
@@ -169,11 +170,11 @@ func (h *handler) show(req web.Request, p people.Person, note string) web.Respon
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusOK, stateAnswer{Status: string(p.Status), Email: people.MaskEmail(p.Email), Active: names(p.Active), Pending: names(p.Pending)})
 	}
-	rows := make([]web.PurposeState, 0, len(people.Purposes))
+	rows := make([]page.PurposeState, 0, len(people.Purposes))
 	for _, q := range people.Purposes {
-		rows = append(rows, web.PurposeState{Purpose: q, On: p.Has(q), Pending: slices.Contains(p.Pending, q)})
+		rows = append(rows, page.PurposeState{Purpose: q, On: p.Has(q), Pending: slices.Contains(p.Pending, q)})
 	}
-	return h.site.Page(http.StatusOK, "Your email preferences", web.PreferencesPage(web.Preferences{
+	return h.site.Page(http.StatusOK, "Your email preferences", page.PreferencesPage(page.Preferences{
 		MaskedEmail: people.MaskEmail(p.Email), Action: web.TokenURL("", "/unsubscribe", web.Query(req, "t")), Note: note,
 		Purposes: rows,
 	}))

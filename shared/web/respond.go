@@ -1,13 +1,9 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"strings"
 
-	"github.com/a-h/templ"
 	"github.com/smartprotect/pledge/shared/people"
 )
 
@@ -33,45 +29,6 @@ func Status(code people.Code) int {
 		return s
 	}
 	return http.StatusBadRequest
-}
-
-// Site renders pages with the company's name and postal address.
-type Site struct {
-	Company       string
-	PostalAddress string
-}
-
-// NewSite returns the site of company. Both values are required: every page
-// carries them in its title and footer.
-func NewSite(company, postalAddress string) (*Site, error) {
-	if company == "" || postalAddress == "" {
-		return nil, errors.New("web.NewSite: a company name and a postal address are required")
-	}
-	return &Site{Company: company, PostalAddress: postalAddress}, nil
-}
-
-// Page renders content (one of the page components in pages.templ) inside
-// the layout, titled "title · company", with the security headers.
-func (s *Site) Page(status int, title string, content templ.Component) Response {
-	var b strings.Builder
-	// A component writing to a strings.Builder fails only by a programming
-	// error that every handler test would catch, so it panics.
-	if err := layout(title, s.Company, s.PostalAddress, content).Render(context.Background(), &b); err != nil {
-		panic("web: rendering " + title + ": " + err.Error())
-	}
-	return Response{StatusCode: status, Headers: htmlHeaders(), Body: b.String()}
-}
-
-func htmlHeaders() map[string]string {
-	return map[string]string{
-		"Content-Type": "text/html; charset=utf-8",
-		// Pages carry tokens in their URLs and forms: no caching, no referrer,
-		// no framing, no scripts.
-		"Cache-Control":           "no-store",
-		"Referrer-Policy":         "no-referrer",
-		"X-Content-Type-Options":  "nosniff",
-		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-	}
 }
 
 // JSON answers with v as a JSON body.
@@ -102,27 +59,12 @@ type ErrorDetail struct {
 	Field   string      `json:"field,omitempty"`
 }
 
-// Fail turns err into the response for req: a 4xx page or JSON for a client
-// mistake (and a nil error), or the error itself for a fault that a retry
-// may fix, so that Lambda reports it.
-func (s *Site) Fail(req Request, err error) (Response, error) {
-	e, ok := people.AsError(err)
-	if !ok {
-		return Response{}, err
-	}
-	status := Status(e.Code)
-	if WantsHTML(req) {
-		return withRetryAfter(s.Page(status, http.StatusText(status), ErrorPage(e.Message))), nil
-	}
-	return errorJSON(e), nil
-}
-
 func errorJSON(e *people.Error) Response {
-	return withRetryAfter(JSON(Status(e.Code), ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}}))
+	return WithRetryAfter(JSON(Status(e.Code), ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}}))
 }
 
-// withRetryAfter tells the client of a 503 when to try again.
-func withRetryAfter(r Response) Response {
+// WithRetryAfter tells the client of a 503 when to try again.
+func WithRetryAfter(r Response) Response {
 	if r.StatusCode == http.StatusServiceUnavailable {
 		r.Headers["Retry-After"] = retryAfter
 	}

@@ -2,9 +2,6 @@ package web
 
 import (
 	"encoding/base64"
-	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -86,37 +83,6 @@ func TestDecodeRefusesBadInput(t *testing.T) {
 	}
 }
 
-func TestFailNegotiatesAndKeepsFaultsAsErrors(t *testing.T) {
-	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := people.Errorf(people.Invalid, "email", "an email address is required")
-	browser := Request{Headers: map[string]string{"accept": "text/html,application/xhtml+xml"}}
-
-	resp, err := site.Fail(browser, bad)
-	if err != nil || resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, "an email address is required") ||
-		!strings.Contains(resp.Body, "514 S. Stratford Road") || resp.Headers["Content-Type"] != "text/html; charset=utf-8" {
-		t.Fatalf("browser error page = %d %q, %v", resp.StatusCode, resp.Body, err)
-	}
-	resp, err = site.Fail(Request{}, bad)
-	if err != nil || resp.StatusCode != 400 || resp.Body != `{"error":{"code":"invalid","message":"an email address is required","field":"email"}}` {
-		t.Fatalf("script error = %d %s, %v", resp.StatusCode, resp.Body, err)
-	}
-	fault := errors.New("dynamodb: connection reset")
-	if _, err := site.Fail(Request{}, fault); err != fault {
-		t.Fatalf("a fault came back as %v, want it returned for Lambda to report", err)
-	}
-}
-
-func TestPagesEscapeWhatTheyShow(t *testing.T) {
-	site, _ := NewSite("A & B <Inc>", "street")
-	resp := site.Page(200, "x", ErrorPage("<script>alert(1)</script>"))
-	if strings.Contains(resp.Body, "<script>") || !strings.Contains(resp.Body, "A &amp; B &lt;Inc&gt;") {
-		t.Fatalf("page not escaped: %s", resp.Body)
-	}
-}
-
 func FuzzDecode(f *testing.F) {
 	f.Add("application/x-www-form-urlencoded", "email=a%40example.com&purposes=newsletter", true)
 	f.Add("multipart/form-data; boundary=XyZ", multipartBody, false)
@@ -141,28 +107,4 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestABusyStoreIsA503WithRetryAfterForBrowsersScriptsAndAdminCalls(t *testing.T) {
-	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
-	if err != nil {
-		t.Fatal(err)
-	}
-	busy := fmt.Errorf("people.Confirm: %w", people.ErrBusy) // as the domain wraps it
-	browser := Request{Headers: map[string]string{"accept": "text/html"}}
-	for name, answer := range map[string]func() (Response, error){
-		"a browser":     func() (Response, error) { return site.Fail(browser, busy) },
-		"a script":      func() (Response, error) { return site.Fail(Request{}, busy) },
-		"an admin call": func() (Response, error) { return FailAPI(busy) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			resp, err := answer()
-			if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Headers["Retry-After"] != "1" || !strings.Contains(resp.Body, "try again") {
-				t.Fatalf("busy = %d %v %q, %v; want 503 with Retry-After and a message", resp.StatusCode, resp.Headers, resp.Body, err)
-			}
-		})
-	}
-	if resp, _ := site.Fail(Request{}, people.Errorf(people.Invalid, "", "no")); resp.Headers["Retry-After"] != "" {
-		t.Fatal("a 400 carries Retry-After")
-	}
 }

@@ -1,17 +1,18 @@
-package web
+package page
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/web"
 	"github.com/smartprotect/pledge/shared/web/webtest"
 )
 
 // everyPage renders every page with v in every field a person (a token in
 // a link, an address, a note) or an operator (company, postal address,
 // policy version and URL, titles and messages) controls.
-func everyPage(t *testing.T, v string) map[string]Response {
+func everyPage(t *testing.T, v string) map[string]web.Response {
 	t.Helper()
 	site, err := NewSite(v, v)
 	if err != nil {
@@ -20,7 +21,7 @@ func everyPage(t *testing.T, v string) map[string]Response {
 	states := []PurposeState{
 		{Purpose: people.Newsletter, On: true}, {Purpose: people.Offers, Pending: true}, {Purpose: people.Surveys}, {Purpose: people.Testimonials},
 	}
-	return map[string]Response{
+	return map[string]web.Response{
 		"the sign-up form":      site.Page(200, v, SignupPage(SignupForm{Company: v, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes})),
 		"the thank-you page":    site.Page(200, v, ThanksPage()),
 		"the confirm page":      site.Page(200, v, ConfirmPage(ConfirmForm{Token: v, Purposes: people.Purposes})),

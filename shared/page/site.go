@@ -1,0 +1,67 @@
+// Package page renders the pages pledge shows a browser, as typed templ
+// components inside one layout that carries the company and its postal
+// address, with the security headers every page needs. Functions that only
+// answer JSON (the admin routes) use package web alone and do not link it.
+package page
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/web"
+)
+
+// Site renders pages with the company's name and postal address.
+type Site struct {
+	Company       string
+	PostalAddress string
+}
+
+// NewSite returns the site of company. Both values are required: every page
+// carries them in its title and footer.
+func NewSite(company, postalAddress string) (*Site, error) {
+	if company == "" || postalAddress == "" {
+		return nil, errors.New("page.NewSite: a company name and a postal address are required")
+	}
+	return &Site{Company: company, PostalAddress: postalAddress}, nil
+}
+
+// Page renders content (one of the page components in pages.templ) inside
+// the layout, titled "title · company", with the security headers.
+func (s *Site) Page(status int, title string, content templ.Component) web.Response {
+	var b strings.Builder
+	// A component writing to a strings.Builder fails only by a programming
+	// error that every handler test would catch, so it panics.
+	if err := layout(title, s.Company, s.PostalAddress, content).Render(context.Background(), &b); err != nil {
+		panic("page: rendering " + title + ": " + err.Error())
+	}
+	return web.Response{StatusCode: status, Headers: htmlHeaders(), Body: b.String()}
+}
+
+func htmlHeaders() map[string]string {
+	return map[string]string{
+		"Content-Type": "text/html; charset=utf-8",
+		// Pages carry tokens in their URLs and forms: no caching, no referrer,
+		// no framing, no scripts.
+		"Cache-Control":           "no-store",
+		"Referrer-Policy":         "no-referrer",
+		"X-Content-Type-Options":  "nosniff",
+		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	}
+}
+
+// Fail turns err into the response for req: a 4xx page or JSON for a client
+// mistake (and a nil error), or the error itself for a fault that a retry
+// may fix, so that Lambda reports it.
+func (s *Site) Fail(req web.Request, err error) (web.Response, error) {
+	e, ok := people.AsError(err)
+	if !ok || !web.WantsHTML(req) {
+		return web.FailAPI(err)
+	}
+	status := web.Status(e.Code)
+	return web.WithRetryAfter(s.Page(status, http.StatusText(status), ErrorPage(e.Message))), nil
+}
