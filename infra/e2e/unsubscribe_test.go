@@ -137,10 +137,11 @@ func TestOneClickUnsubscribeAsAMailProviderDoesIt(t *testing.T) {
 			if got.Status != 200 || got.Header.Get("Location") != "" || got.Header.Get("Set-Cookie") != "" {
 				t.Fatalf("one-click = %d %v %s; want 200 without a redirect or cookie", got.Status, got.Header, got.Body)
 			}
-			// One consistent read, so that the domain decides (status, clock,
-			// what stays), and one transaction.
-			if calls := stack.DynamoDBCalls.Counts(); !maps.Equal(calls, map[string]int{"GetItem": 1, "TransactWriteItems": 1}) {
-				t.Fatalf("one-click made DynamoDB calls %v; want one read and one transaction", calls)
+			// One transaction and no read: the person kept a testimonial, so
+			// the unread write's condition fails and the decision is made on a
+			// read (one transaction refused, a read, a transaction).
+			if calls := stack.DynamoDBCalls.Counts(); !maps.Equal(calls, map[string]int{"TransactWriteItems": 2, "GetItem": 1}) {
+				t.Fatalf("one-click made DynamoDB calls %v; want the unread write refused, a read and a transaction", calls)
 			}
 			p, _ := personOf(t, email)
 			if p.Status != people.Unsubscribed || !slices.Equal(p.Active, []people.Purpose{people.Testimonials}) {
@@ -151,8 +152,8 @@ func TestOneClickUnsubscribeAsAMailProviderDoesIt(t *testing.T) {
 			if again := oneClick(t, link, encoding); again.Status != 200 {
 				t.Fatalf("a repeated one-click = %d", again.Status)
 			}
-			if calls := stack.DynamoDBCalls.Counts(); !maps.Equal(calls, map[string]int{"GetItem": 1}) {
-				t.Fatalf("a repeated one-click made DynamoDB calls %v; want the read alone", calls)
+			if calls := stack.DynamoDBCalls.Counts(); !maps.Equal(calls, map[string]int{"TransactWriteItems": 1, "GetItem": 1}) {
+				t.Fatalf("a repeated one-click made DynamoDB calls %v; want the unread write refused and a read that finds nothing to do", calls)
 			}
 			withdrawals := 0
 			for _, e := range ledgerOf(t, email) {
@@ -171,6 +172,23 @@ func TestOneClickUnsubscribeAsAMailProviderDoesIt(t *testing.T) {
 				t.Fatalf("%d marketing mails after unsubscribing, want still 1", n)
 			}
 		})
+	}
+}
+
+func TestAOneClickFromASubscriberIsOneWrite(t *testing.T) {
+	const email = "oneclick-plain@example.com"
+	subscribe(t, email, "newsletter", "offers")
+	sendNewsletter(t)
+	link := unsubscribeURL(t, marketingTo(t, email)[0])
+	stack.DynamoDBCalls.Reset()
+	if got := oneClick(t, link, "urlencoded"); got.Status != 200 {
+		t.Fatalf("one-click = %d %s", got.Status, got.Body)
+	}
+	if calls := stack.DynamoDBCalls.Counts(); !maps.Equal(calls, map[string]int{"TransactWriteItems": 1}) {
+		t.Fatalf("one-click made DynamoDB calls %v; want one transaction and no read", calls)
+	}
+	if p, _ := personOf(t, email); p.Status != people.Unsubscribed || len(p.Active) != 0 || p.Clock.Rule != people.RuleNoPurpose {
+		t.Fatalf("after one-click the person is %+v; want unsubscribed, nothing active, the no-purpose clock", p)
 	}
 }
 

@@ -54,6 +54,40 @@ type Erasure struct {
 	ProofClock Clock // when the ledger entries written before the erasure go
 }
 
+// Unread is a change decided without reading the person, which is right
+// only for a person as Assumed: the store writes it on that condition, in
+// one write. See Subscriptions.StopMarketing.
+type Unread struct {
+	Assumed   Assumption
+	Remove    []Purpose // taken out of the active and the pending set
+	Status    Status
+	Clock     Clock
+	Recipient bool      // the person is a recipient of policy notices afterwards
+	At        time.Time // the change's stamp
+	Left      []Purpose // lists the person leaves
+	Events    []ConsentEvent
+}
+
+// Assumption is what an Unread change assumes of the person as stored.
+type Assumption struct {
+	AnyOf         []Purpose // at least one of these is active or pending
+	NoneActive    []Purpose // none of these is active
+	Status        []Status  // the status is one of these
+	NoAccount     bool      // the product reported no account
+	WrittenBefore time.Time // the last write was stamped before this (the ledger keeps the order of writes)
+}
+
+// Holds reports whether p is as a assumes: the rule the store's condition
+// states in DynamoDB's terms (tests hold the two equal).
+func (a Assumption) Holds(p Person) bool {
+	return p.Exists() &&
+		slices.ContainsFunc(a.AnyOf, func(q Purpose) bool { return p.Has(q) || slices.Contains(p.Pending, q) }) &&
+		!slices.ContainsFunc(a.NoneActive, p.Has) &&
+		slices.Contains(a.Status, p.Status) &&
+		(!a.NoAccount || p.Account.State == NoAccount) &&
+		p.UpdatedAt.Before(a.WrittenBefore)
+}
+
 // NoticeRecipient reports whether the person is told of policy changes:
 // everyone who confirmed an address, unsubscribed people included, and
 // everyone the product vouches for with an account (policy sections 6, 15).

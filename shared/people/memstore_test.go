@@ -72,3 +72,25 @@ func (s *memStore) events() []ConsentEvent {
 	}
 	return out
 }
+
+// unreadMemStore is a memStore that also writes Unread changes, as the
+// real store does, when their assumption holds.
+type unreadMemStore struct {
+	*memStore
+	unread int // Unread changes written
+}
+
+func (s *unreadMemStore) UpdateUnread(_ context.Context, id string, u Unread) (bool, error) {
+	p, ok := s.people[id]
+	if !ok || !u.Assumed.Holds(p) {
+		return false, nil
+	}
+	q := p
+	q.Active = slices.DeleteFunc(slices.Clone(p.Active), func(x Purpose) bool { return slices.Contains(u.Remove, x) })
+	q.Pending = slices.DeleteFunc(slices.Clone(p.Pending), func(x Purpose) bool { return slices.Contains(u.Remove, x) })
+	q.Status, q.Clock, q.UpdatedAt, q.Version = u.Status, u.Clock, u.At, p.Version+1
+	s.people[id] = q
+	s.changes = append(s.changes, Change{After: &q, Left: u.Left, Events: u.Events})
+	s.unread++
+	return true, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/store"
 )
@@ -327,5 +329,54 @@ func TestLostRacesAndThrottlingAreRetriedAndPastTheBoundTheAnswerIsBusy(t *testi
 	}
 	if ledger, _ := s.Consents(ctx, "busy"); len(ledger) != 2 {
 		t.Fatalf("ledger has %d entries; want the grant and one confirm, written once", len(ledger))
+	}
+}
+
+func TestAOneClickIsOneWriteForASubscriberAndReadsForAnyoneElse(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(db, table)
+	earlier := t0.Add(-time.Hour)
+	cases := []struct {
+		id    string
+		p     people.Person
+		calls map[string]int
+		want  people.Person // status, active, pending, clock rule afterwards
+	}{
+		{"oc-subscriber", people.Person{Status: people.Confirmed, Active: []people.Purpose{people.Newsletter, people.Offers}, Pending: []people.Purpose{people.Testimonials}},
+			map[string]int{"TransactWriteItems": 1},
+			people.Person{Status: people.Unsubscribed, Pending: []people.Purpose{people.Testimonials}, Clock: people.Clock{Rule: people.RuleNoPurpose}}},
+		{"oc-testimonial", people.Person{Status: people.Confirmed, Active: []people.Purpose{people.Newsletter, people.Testimonials}},
+			map[string]int{"TransactWriteItems": 2, "GetItem": 1},
+			people.Person{Status: people.Unsubscribed, Active: []people.Purpose{people.Testimonials}, Clock: people.Clock{Rule: people.RuleInactive}}},
+		{"oc-account", people.Person{Status: people.Confirmed, Active: []people.Purpose{people.Surveys}, Account: people.Account{State: people.AccountOpen, At: earlier}},
+			map[string]int{"TransactWriteItems": 2, "GetItem": 1},
+			people.Person{Status: people.Unsubscribed}},
+		{"oc-unsubscribed", people.Person{Status: people.Unsubscribed},
+			map[string]int{"TransactWriteItems": 1, "GetItem": 1},
+			people.Person{Status: people.Unsubscribed}},
+	}
+	for _, c := range cases {
+		t.Run(c.id, func(t *testing.T) {
+			c.p.ID, c.p.Email, c.p.CreatedAt, c.p.UpdatedAt = c.id, c.id+"@example.com", earlier, earlier
+			if err := s.Import(ctx, []store.Imported{{Person: c.p}}); err != nil {
+				t.Fatal(err)
+			}
+			moto.Calls.Reset()
+			stopMarketing(t, s, c.id, t0)
+			if got := moto.Calls.Counts(); !maps.Equal(got, c.calls) {
+				t.Errorf("one-click made %v; want %v", got, c.calls)
+			}
+			p, _ := s.Person(ctx, c.id)
+			if p.Status != c.want.Status || !slices.Equal(p.Active, c.want.Active) || !slices.Equal(p.Pending, c.want.Pending) || p.Clock.Rule != c.want.Clock.Rule {
+				t.Fatalf("after one-click = %+v; want status %s, active %v, pending %v, clock %q", p, c.want.Status, c.want.Active, c.want.Pending, c.want.Clock.Rule)
+			}
+			if ids, _, _ := s.Members(ctx, people.Newsletter, "", 1000); slices.Contains(ids, c.id) {
+				t.Fatal("still on the newsletter list")
+			}
+		})
+	}
+	rs, _, _ := s.Recipients(ctx, "", 1000)
+	if !slices.ContainsFunc(rs, func(r notice.Recipient) bool { return r.ID == "oc-subscriber" }) {
+		t.Fatal("an unsubscribed subscriber is no longer told of policy changes")
 	}
 }

@@ -219,3 +219,90 @@ func (s *Store) erase(ctx context.Context, read people.Person, e people.Erasure)
 	}})
 	return s.transact(ctx, items)
 }
+
+var _ people.UnreadStore = (*Store)(nil)
+
+// UpdateUnread writes u in one transaction — the profile updated in place,
+// the lists left, the ledger entries put — on the condition that the
+// person is as u.Assumed (people.Assumption.Holds, stated as DynamoDB
+// conditions). It reports false, having written nothing, when they are not,
+// or when the write lost a race or was throttled: the caller then reads and
+// decides, with UpdatePerson's retries.
+func (s *Store) UpdateUnread(ctx context.Context, personID string, u people.Unread) (written bool, err error) {
+	defer wrap(&err, "store.UpdateUnread(%s)", personID)
+	expr, err := expression.NewBuilder().WithCondition(assumed(u.Assumed)).WithUpdate(unreadUpdate(personID, u)).Build()
+	if err != nil {
+		return false, err
+	}
+	items := []types.TransactWriteItem{{Update: &types.Update{
+		TableName: aws.String(s.table), Key: key(personPK(personID), profileSK),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}}
+	items = append(items, s.leave(personID, u.Left)...)
+	events, err := s.appendOnly(u.Events)
+	if err != nil {
+		return false, err
+	}
+	err = s.transact(ctx, append(items, events...))
+	if errors.Is(err, errLostRace) || retryable(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// assumed states a as a condition on the profile item.
+func assumed(a people.Assumption) expression.ConditionBuilder {
+	active, pending := expression.Name("active"), expression.Name("pending")
+	var anyOf []expression.ConditionBuilder
+	for _, q := range a.AnyOf {
+		anyOf = append(anyOf, expression.Contains(active, string(q)), expression.Contains(pending, string(q)))
+	}
+	cond := expression.And(expression.AttributeExists(expression.Name("pk")),
+		expression.Name("updatedAt").LessThan(expression.Value(stamp(a.WrittenBefore))), or(anyOf))
+	for _, q := range a.NoneActive {
+		cond = expression.And(cond, expression.Not(expression.Contains(active, string(q))))
+	}
+	var statuses []expression.ConditionBuilder
+	for _, st := range a.Status {
+		statuses = append(statuses, expression.Name("status").Equal(expression.Value(string(st))))
+	}
+	cond = expression.And(cond, or(statuses))
+	if a.NoAccount {
+		cond = expression.And(cond, expression.AttributeNotExists(expression.Name("account")))
+	}
+	return cond
+}
+
+// or is the disjunction of cs (which must not be empty).
+func or(cs []expression.ConditionBuilder) expression.ConditionBuilder {
+	if len(cs) == 1 {
+		return cs[0]
+	}
+	return expression.Or(cs[0], cs[1], cs[2:]...)
+}
+
+// unreadUpdate is u as an update of the profile in place.
+func unreadUpdate(personID string, u people.Unread) expression.UpdateBuilder {
+	removed := make([]string, len(u.Remove))
+	for i, q := range u.Remove {
+		removed[i] = string(q)
+	}
+	set := &types.AttributeValueMemberSS{Value: removed}
+	upd := expression.
+		Delete(expression.Name("active"), expression.Value(set)).
+		Delete(expression.Name("pending"), expression.Value(set)).
+		Set(expression.Name("status"), expression.Value(string(u.Status))).
+		Set(expression.Name("updatedAt"), expression.Value(stamp(u.At))).
+		Add(expression.Name("version"), expression.Value(1))
+	if u.Clock.IsZero() {
+		upd = upd.Remove(expression.Name("duePK")).Remove(expression.Name("dueSK"))
+	} else {
+		duePK, dueSK := dueKeys(u.Clock, personPK(personID))
+		upd = upd.Set(expression.Name("duePK"), expression.Value(duePK)).Set(expression.Name("dueSK"), expression.Value(dueSK))
+	}
+	if u.Recipient {
+		upd = upd.Set(expression.Name("rcpt"), expression.Value(recipientShard(personID)))
+	}
+	return upd
+}
