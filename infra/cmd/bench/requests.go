@@ -42,11 +42,11 @@ func requestCounts(ctx context.Context, n int) error {
 		{"sign-up again within the resend interval", func(e string) race.Request { return door.SignUp(e, []people.Purpose{people.Surveys}) }, 202},
 		{"confirm POST (activates)", func(e string) race.Request { return door.Confirm(e, signedUp) }, 200},
 		{"confirm POST again (already confirmed)", func(e string) race.Request { return door.Confirm(e, signedUp) }, 200},
-		{"preferences save (one grant, one withdrawal)", func(e string) race.Request {
+		{"one-click unsubscribe (a subscriber: withdraws)", door.OneClick, 200},
+		{"one-click again (nothing left)", door.OneClick, 200},
+		{"preferences save (grants two purposes)", func(e string) race.Request {
 			return door.SavePreferences(e, []people.Purpose{people.Newsletter, people.Testimonials})
 		}, 200},
-		{"one-click unsubscribe (withdraws)", door.OneClick, 200},
-		{"one-click again (nothing left)", door.OneClick, 200},
 		{"account event, opened", func(e string) race.Request { return door.Account(e, "opened", time.Now().Add(-time.Minute)) }, 200},
 	}
 	fmt.Printf("## DynamoDB requests per request, by flow (%d people, one request at a time, through the gateway)\n\n", n)
