@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/people"
@@ -81,6 +82,9 @@ func (in Send) valid() (people.Purpose, error) {
 	switch {
 	case strings.TrimSpace(in.Subject) == "":
 		return "", people.Errorf(people.Invalid, "subject", "the subject is empty")
+	case strings.ContainsFunc(in.Subject, unicode.IsControl):
+		// A line break would start a header of its own (RFC 5322 section 2.2).
+		return "", people.Errorf(people.Invalid, "subject", "the subject must be one line, without control characters")
 	case !list.Marketing():
 		return "", people.Errorf(people.Invalid, "list", "%q is not a marketing list", in.List)
 	case !hasText(in.Paragraphs):

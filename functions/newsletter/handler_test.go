@@ -144,6 +144,8 @@ func TestASendThatCannotBeRightIsAClientErrorAndSendsNothing(t *testing.T) {
 		{"no subject", Send{List: "newsletter", Paragraphs: []string{"Hello."}}, "subject"},
 		{"a blank subject", Send{List: "newsletter", Subject: "  \t", Paragraphs: []string{"Hello."}}, "subject"},
 		{"nothing at all", Send{}, "subject"},
+		{"a header injected in the subject", Send{List: "newsletter", Subject: "Hi\r\nBcc: all@example.com", Paragraphs: []string{"Hello."}}, "subject"},
+		{"a tab in the subject", Send{List: "newsletter", Subject: "Hi\tthere", Paragraphs: []string{"Hello."}}, "subject"},
 		{"an unknown list", Send{List: "gossip", Subject: "News", Paragraphs: []string{"Hello."}}, "list"},
 		{"a list that is not marketing", Send{List: "testimonials", Subject: "News", Paragraphs: []string{"Hello."}}, "list"},
 		{"no paragraphs", Send{List: "newsletter", Subject: "News"}, "paragraphs"},

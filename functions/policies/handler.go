@@ -17,7 +17,7 @@ import (
 )
 
 type policyStore interface {
-	Publish(ctx context.Context, p notice.Policy, recordsKept time.Duration) (notice.Version, bool, error)
+	Publish(ctx context.Context, p notice.Policy, records people.Clock) (notice.Version, bool, error)
 	PolicyVersion(ctx context.Context, version string) (notice.Version, error)
 }
 
@@ -54,7 +54,7 @@ func (h *handler) publish(ctx context.Context, req web.Request) (web.Response, e
 	if err != nil {
 		return web.FailAPI(err)
 	}
-	v, created, err := h.store.Publish(ctx, pol, h.recordsKept)
+	v, created, err := h.store.Publish(ctx, pol, pol.RecordsClock(h.recordsKept))
 	if err != nil {
 		return web.FailAPI(err)
 	}

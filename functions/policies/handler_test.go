@@ -20,7 +20,7 @@ import (
 // other content under a published version a conflict.
 type memPolicies map[string]notice.Version
 
-func (m memPolicies) Publish(_ context.Context, p notice.Policy, _ time.Duration) (notice.Version, bool, error) {
+func (m memPolicies) Publish(_ context.Context, p notice.Policy, _ people.Clock) (notice.Version, bool, error) {
 	if old, ok := m[p.Version]; ok {
 		if !old.Policy.Same(p) {
 			return old, false, people.Errorf(people.Conflict, "version", "already published")

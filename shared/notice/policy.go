@@ -177,3 +177,14 @@ func (p Policy) InitialState() State {
 	}
 	return NotRequired
 }
+
+// RecordsClock is when the per-recipient records of p's notice go: kept
+// after p takes effect (people.Retention.NoticeRecords), as proof that each
+// person was told; none for a version that is not material (no notice, no
+// records) or when nothing is configured.
+func (p Policy) RecordsClock(kept time.Duration) people.Clock {
+	if !p.Material || kept <= 0 {
+		return people.Clock{}
+	}
+	return people.Clock{Rule: people.RuleNoticeRecords, Due: p.Effective.Add(kept)}
+}

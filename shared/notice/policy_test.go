@@ -77,3 +77,14 @@ func TestProgressEstimatesTheFinishAndSaysWhenItIsLate(t *testing.T) {
 		t.Fatal("a notice not started when the version took effect is late")
 	}
 }
+
+func TestOnlyAMaterialVersionsNoticeRecordsGetAClock(t *testing.T) {
+	effective := time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)
+	material := Policy{Version: "v2", Effective: effective, Material: true}
+	if got := material.RecordsClock(24 * time.Hour); got != (people.Clock{Rule: people.RuleNoticeRecords, Due: effective.Add(24 * time.Hour)}) {
+		t.Fatalf("material = %+v; want the records kept a day after the version takes effect", got)
+	}
+	if got := (Policy{Version: "v2.1", Effective: effective}).RecordsClock(24 * time.Hour); !got.IsZero() {
+		t.Fatalf("not material = %+v; want no clock (no notice, no records)", got)
+	}
+}

@@ -82,14 +82,14 @@ func (it policyItem) version() notice.Version {
 
 // Publish stores a policy version. Publishing the same version again
 // changes nothing (created is false); a different one under the same name
-// is a conflict. A material version's notice records get their retention
-// clock: recordsKept after the version takes effect.
-func (s *Store) Publish(ctx context.Context, p notice.Policy, recordsKept time.Duration) (v notice.Version, created bool, err error) {
+// is a conflict. records is the retention clock of the notice's
+// per-recipient records (notice.Policy.RecordsClock; zero: none).
+func (s *Store) Publish(ctx context.Context, p notice.Policy, records people.Clock) (v notice.Version, created bool, err error) {
 	defer wrap(&err, "store.Publish(%s)", p.Version)
 	it := policyItem{PK: policyPK, SK: versionSK(p.Version), Version: p.Version, Effective: stamp(p.Effective), Material: p.Material,
 		Summary: p.Summary, URL: p.URL, PublishedAt: stamp(p.PublishedAt), PublishedBy: p.PublishedBy, State: string(p.InitialState())}
-	if p.Material && recordsKept > 0 {
-		it.DuePK, it.DueSK = dueKeys(people.Clock{Rule: people.RuleNoticeRecords, Due: p.Effective.Add(recordsKept)}, noticePK(p.Version))
+	if !records.IsZero() {
+		it.DuePK, it.DueSK = dueKeys(records, noticePK(p.Version))
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {

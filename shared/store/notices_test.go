@@ -22,18 +22,18 @@ func policy(version string, material bool) notice.Policy {
 func TestPublishingIsIdempotentAndAPublishedVersionNeverChanges(t *testing.T) {
 	ctx := context.Background()
 	s, _ := freshTable(t)
-	v, created, err := s.Publish(ctx, policy("v2", true), 3*365*24*time.Hour)
+	v, created, err := s.Publish(ctx, policy("v2", true), policy("v2", true).RecordsClock(3*365*24*time.Hour))
 	if err != nil || !created || v.Progress.State != notice.Pending {
 		t.Fatalf("first publish = %+v, %v, %v", v, created, err)
 	}
 	again := policy("v2", true)
 	again.PublishedAt = t0.Add(time.Hour) // a retry by the operator, later
-	if v, created, err := s.Publish(ctx, again, 3*365*24*time.Hour); err != nil || created || !v.Policy.PublishedAt.Equal(t0) {
+	if v, created, err := s.Publish(ctx, again, again.RecordsClock(3*365*24*time.Hour)); err != nil || created || !v.Policy.PublishedAt.Equal(t0) {
 		t.Fatalf("the same version again = %+v, %v, %v; want the first, unchanged", v, created, err)
 	}
 	changed := policy("v2", true)
 	changed.Summary = "Something else."
-	if _, _, err := s.Publish(ctx, changed, 0); !isCode(err, people.Conflict) {
+	if _, _, err := s.Publish(ctx, changed, changed.RecordsClock(0)); !isCode(err, people.Conflict) {
 		t.Fatalf("a changed version = %v; want a conflict", err)
 	}
 	if got, _ := s.PolicyVersion(ctx, "v2"); got.Policy.Summary != policy("v2", true).Summary {
@@ -42,7 +42,7 @@ func TestPublishingIsIdempotentAndAPublishedVersionNeverChanges(t *testing.T) {
 	if _, err := s.PolicyVersion(ctx, "v9"); !isCode(err, people.NotFound) {
 		t.Fatalf("an unknown version = %v; want not found", err)
 	}
-	if v, _, err := s.Publish(ctx, policy("v2.1", false), 0); err != nil || v.Progress.State != notice.NotRequired {
+	if v, _, err := s.Publish(ctx, policy("v2.1", false), people.Clock{}); err != nil || v.Progress.State != notice.NotRequired {
 		t.Fatalf("a non-material version = %+v, %v", v, err)
 	}
 	todo, err := s.ToNotify(ctx, t0)
@@ -214,7 +214,7 @@ func TestOnlyOneRunHoldsTheSenderLease(t *testing.T) {
 func TestProgressMovesOnlyForward(t *testing.T) {
 	ctx := context.Background()
 	s, _ := freshTable(t)
-	s.Publish(ctx, policy("v3", true), 0)
+	s.Publish(ctx, policy("v3", true), people.Clock{})
 	if err := s.Checkpoint(ctx, "v3", "0|P#a", 1, 0, 14); !errors.Is(err, people.ErrConflict) {
 		t.Fatalf("a checkpoint of a version not started = %v; want a conflict", err)
 	}
@@ -311,7 +311,7 @@ func TestTheSweepDeletesANoticesRecordsWhenTheirProofPeriodEndsAndKeepsTheVersio
 	ctx := context.Background()
 	s, table := freshTable(t)
 	pol := policy("v4", true)
-	if _, _, err := s.Publish(ctx, pol, 24*time.Hour); err != nil {
+	if _, _, err := s.Publish(ctx, pol, pol.RecordsClock(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	must(t, s.StartNotice(ctx, "v4", 30, t0))

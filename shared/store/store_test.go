@@ -330,6 +330,28 @@ func TestLostRacesAndThrottlingAreRetriedAndPastTheBoundTheAnswerIsBusy(t *testi
 	if ledger, _ := s.Consents(ctx, "busy"); len(ledger) != 2 {
 		t.Fatalf("ledger has %d entries; want the grant and one confirm, written once", len(ledger))
 	}
+
+	// Every answer lost after the write was done (a 500): the next round
+	// reads the change there, and finds nothing left to do.
+	lost := localstack.NewFaults(0, 3).LoseAnswers(1)
+	moto.Calls.InjectFaults(lost)
+	w.now = t0.Add(time.Hour)
+	stopped, err := w.subscriptions().StopMarketing(ctx, "busy", people.Context{Source: "one-click"})
+	moto.Calls.InjectFaults(nil)
+	if err != nil || lost.Counts()[localstack.FaultLostAnswer] == 0 {
+		t.Fatalf("one-click with its answer lost = %v, %v (faults %v); want it done, no error", stopped, err, lost.Counts())
+	}
+	p, _ := s.Person(ctx, "busy")
+	withdrawals := 0
+	ledger, _ := s.Consents(ctx, "busy")
+	for _, e := range ledger {
+		if e.Action == people.Withdraw {
+			withdrawals++
+		}
+	}
+	if p.Status != people.Unsubscribed || withdrawals != 1 {
+		t.Fatalf("after a lost answer: %+v, %d withdrawals; want unsubscribed once", p, withdrawals)
+	}
 }
 
 func TestAOneClickIsOneWriteForASubscriberAndReadsForAnyoneElse(t *testing.T) {

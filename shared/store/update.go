@@ -48,18 +48,24 @@ var errLostRace = errors.New("store: the person changed since it was read")
 // people.ErrBusy and has written nothing.
 func (s *Store) UpdatePerson(ctx context.Context, personID string, decide people.Decide) (ch people.Change, err error) {
 	defer wrap(&err, "store.UpdatePerson(%s)", personID)
+	// The SDK's own retries sleep too: the calls get a deadline that leaves
+	// retryMargin to answer busy rather than be cut off by the invocation's.
+	calls, cancel := withMargin(ctx)
+	defer cancel()
 	for round := range s.retry.Attempts {
 		if round > 0 {
 			if !s.pauseBeforeRetry(ctx, round) {
 				break
 			}
 		}
-		p, err := s.Person(ctx, personID)
+		p, err := s.Person(calls, personID)
 		switch {
 		case errors.Is(err, people.ErrNotFound):
 			p = people.Person{ID: personID}
 		case retryable(err):
 			continue
+		case err != nil && calls.Err() != nil && ctx.Err() == nil:
+			return people.Change{}, people.ErrBusy
 		case err != nil:
 			return people.Change{}, err
 		}
@@ -67,16 +73,27 @@ func (s *Store) UpdatePerson(ctx context.Context, personID string, decide people
 		if err != nil || ch.IsZero() {
 			return people.Change{}, err
 		}
-		err = s.write(ctx, p, ch)
-		if errors.Is(err, errLostRace) || retryable(err) {
+		err = s.write(calls, p, ch)
+		switch {
+		case errors.Is(err, errLostRace) || retryable(err):
 			continue
-		}
-		if err != nil {
+		case err != nil && calls.Err() != nil && ctx.Err() == nil:
+			return people.Change{}, people.ErrBusy
+		case err != nil:
 			return people.Change{}, err
 		}
 		return ch, nil
 	}
 	return people.Change{}, people.ErrBusy
+}
+
+// withMargin is ctx with its deadline, if it has one, brought retryMargin
+// earlier.
+func withMargin(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, deadline.Add(-retryMargin))
+	}
+	return context.WithCancel(ctx)
 }
 
 // pauseBeforeRetry waits before round, and reports false when ctx ends
@@ -98,8 +115,10 @@ func (s *Store) pauseBeforeRetry(ctx context.Context, round int) bool {
 }
 
 // retryable reports whether err is DynamoDB saying "not now" in a way the
-// SDK's own retries did not get past: throttling, or a transaction that
-// another one touching the same items cancelled.
+// SDK's own retries did not get past: throttling, a transaction that another
+// one touching the same items cancelled, or a fault on DynamoDB's side (a
+// 500, after which the write may or may not have been done: the next round
+// reads which, and decides on that).
 func retryable(err error) bool {
 	var tc *types.TransactionCanceledException
 	if errors.As(err, &tc) {
@@ -115,11 +134,12 @@ func retryable(err error) bool {
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
 		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-			"TransactionInProgressException", "TransactionConflictException":
+			"TransactionInProgressException", "TransactionConflictException", "InternalServerError", "ServiceUnavailable":
 			return true
 		}
 	}
-	return false
+	var status interface{ HTTPStatusCode() int }
+	return errors.As(err, &status) && status.HTTPStatusCode() >= 500
 }
 
 // write persists ch on the condition that the person is still as read
