@@ -60,4 +60,3 @@ func withoutTransport(h http.Header) http.Header {
 	h.Del("Content-Length")
 	return h
 }
-
