@@ -3,7 +3,9 @@ package e2e
 import (
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/smartprotect/pledge/shared/people"
@@ -59,4 +61,45 @@ func withoutTransport(h http.Header) http.Header {
 	h.Del("Date")
 	h.Del("Content-Length")
 	return h
+}
+
+// TestAnAddressIsTakenAsItsOwnerTypesIt: a Unicode domain is mailed in its
+// xn-- form and shown as typed; what cannot be mailed is refused with a
+// message that says why.
+func TestAnAddressIsTakenAsItsOwnerTypesIt(t *testing.T) {
+	const typed, mailTo = "Jo@Bücher-Idn.example.com", "jo@xn--bcher-idn-q9a.example.com"
+	if got := postForm(t, "/signup", signupForm(typed, "newsletter")); got.Status != http.StatusSeeOther {
+		t.Fatalf("sign-up = %d %s", got.Status, got.Body)
+	}
+	mails := mailsTo(t, mailTo)
+	if len(mails) != 1 {
+		t.Fatalf("%d confirmation mails to %s; want 1", len(mails), mailTo)
+	}
+	if got := postForm(t, "/confirm", url.Values{"t": {tokenOf(t, confirmLink(t, mails[0]))}}); got.Status != http.StatusOK {
+		t.Fatalf("confirm = %d %s", got.Status, got.Body)
+	}
+	p, err := personOf(t, mailTo)
+	if err != nil || !p.Has(people.Newsletter) || p.Email != mailTo {
+		t.Fatalf("the person typed as %s is %+v, %v", typed, p, err)
+	}
+	sendNewsletter(t)
+	link := unsubscribeURL(t, marketingTo(t, mailTo)[0])
+	if page := do(t, http.MethodGet, pathOf(t, link), "", browserAccept, nil); page.Status != 200 || !strings.Contains(page.Body, "j***@b***.com") {
+		t.Fatalf("the preferences page does not show the domain as typed: %d\n%s", page.Status, page.Body)
+	}
+
+	items, sent := countItems(t), countMails(t)
+	for email, says := range map[string]string{
+		"jö@example.com":          "outside ASCII",
+		"jo@example.com\u200b":    "zero-width space (U+200B)",
+		"jo@bücher.example\ufeff": "byte order mark",
+	} {
+		got := do(t, http.MethodPost, "/signup", "application/x-www-form-urlencoded", "application/json", strings.NewReader(signupForm(email, "newsletter").Encode()))
+		if got.Status != http.StatusBadRequest || !strings.Contains(got.Body, says) || !strings.Contains(got.Body, `"field":"email"`) {
+			t.Errorf("sign-up for %q = %d %s; want 400 saying %q", email, got.Status, got.Body, says)
+		}
+	}
+	if countItems(t) != items || countMails(t) != sent {
+		t.Fatal("a refused address wrote or sent something")
+	}
 }
