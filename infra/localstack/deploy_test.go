@@ -128,3 +128,42 @@ func TestMakeDevNeverWaitsForABrowserInstall(t *testing.T) {
 		t.Fatalf("make test would not install the browser its browser test needs:\n%s", test)
 	}
 }
+
+// TestEveryPageAnswersHEAD: API Gateway HTTP API routes HEAD only where the
+// template declares it, and link checkers send HEAD. Every public GET route
+// (a page) has a HEAD route to the same function, whose main serves it with
+// web.ServeHead; IAM-authorised admin routes answer scripts only.
+func TestEveryPageAnswersHEAD(t *testing.T) {
+	tmpl, err := LoadTemplate("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tmpl.Functions(Refs{Parameters: map[string]string{"TokenKeysSecretArn": "", "AddressPepperSecretArn": ""}, Resources: map[string]string{"Table": "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	for _, f := range fns {
+		routes := map[string]bool{}
+		for _, r := range f.Routes {
+			routes[r.Method+" "+r.Path] = true
+		}
+		serves := false
+		for _, r := range f.Routes {
+			if r.Method != "GET" || r.IAM {
+				continue
+			}
+			pages++
+			if !routes["HEAD "+r.Path] {
+				t.Errorf("%s serves GET %s but template.yaml declares no HEAD %s", f.LogicalID, r.Path, r.Path)
+			}
+			serves = true
+		}
+		if main, err := os.ReadFile("../../" + f.Dir + "/main.go"); serves && (err != nil || !strings.Contains(string(main), "web.ServeHead(")) {
+			t.Errorf("%s serves pages, but its main does not answer HEAD with web.ServeHead: %v", f.LogicalID, err)
+		}
+	}
+	if pages == 0 {
+		t.Fatal("no page route in template.yaml")
+	}
+}
