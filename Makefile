@@ -20,7 +20,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools dev test generate templ-check lint unit e2e bench bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices account
+.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices account
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
@@ -32,11 +32,16 @@ help:
 	@echo "make account EMAIL=a@example.com EVENT=opened|closed [AT=2026-11-25T10:00:00Z] - report an account as the product does"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
-	@echo "make fuzz   - fuzz the body decoder, the token verifier and account events (FUZZTIME=30s each)"
+	@echo "make fuzz   - fuzz the body decoder, the token verifier, account events and the address parser (FUZZTIME=30s each)"
 
 # ---- tools, pinned in the repository --------------------------------------
 
-tools: $(VENV)/.installed $(SESEMU) $(RIE) $(CHROMIUM)
+# What the local stack runs on; `make dev` needs nothing more. The browser
+# test's Chromium is a prerequisite of `make test` alone (test-tools): `make
+# dev` never waits for a browser install.
+tools: $(VENV)/.installed $(SESEMU) $(RIE)
+
+test-tools: tools $(CHROMIUM)
 
 $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -59,7 +64,7 @@ $(RIE):
 dev: tools
 	$(GO) run ./infra/cmd/dev
 
-test: tools templ-check lint sam-validate sam-build unit
+test: test-tools templ-check lint sam-validate sam-build unit
 
 # Pages and mail bodies are templ components: *.templ compiles to committed
 # *_templ.go files with the templ version pinned in go.mod (a Go tool). Run
@@ -86,7 +91,7 @@ sam-build: tools
 
 # Unit, emulator-backed store and mail, and end-to-end tests: TestMain in each
 # package starts (and stops) the emulators it needs on free loopback ports.
-unit: tools
+unit: test-tools
 	$(GO) test -count=1 ./...
 
 # Run the retention sweep on the running `make dev` stack; DRY_RUN=true reports
@@ -140,6 +145,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./shared/web
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./shared/token
 	$(GO) test -run='^$$' -fuzz=FuzzAccountEvent -fuzztime=$(FUZZTIME) ./functions/accounts
+	$(GO) test -run='^$$' -fuzz=FuzzEmail -fuzztime=$(FUZZTIME) ./shared/people
 
 # ---- deploy builds: one static arm64 bootstrap per function (sam build) ----
 

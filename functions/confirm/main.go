@@ -14,6 +14,7 @@ import (
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
+	"github.com/smartprotect/pledge/shared/web"
 )
 
 func main() {
@@ -27,5 +28,5 @@ func main() {
 	config.Must(log, err)
 	svc := &people.Service{Store: st, NewID: people.RandomID, Now: time.Now, PersonID: people.KeyedID(pepper), Retention: retention}
 	h := &handler{svc: svc, keys: keys, site: site, now: time.Now, log: log}
-	lambda.Start(h.handle)
+	lambda.Start(web.ServeHead(h.handle))
 }

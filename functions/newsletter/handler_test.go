@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -240,5 +241,31 @@ func TestARunOutOfTimeStopsBetweenMails(t *testing.T) {
 	res, err := h.handle(ctx, news)
 	if err != nil || res.Sent != 2 || res.Stopped == "" || len(box.calls) != 2 {
 		t.Fatalf("handle = %+v, %v after %d calls", res, err, len(box.calls))
+	}
+}
+
+// TestARejectedNewsletterLogsNoAddress: SES's MessageRejected text lists
+// addresses; neither the JSON log nor the result carries one.
+func TestARejectedNewsletterLogsNoAddress(t *testing.T) {
+	h, _, _ := newHandler(t, subscribers(3), 14)
+	var logs bytes.Buffer
+	h.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	sender, err := mail.NewSender(mailtest.Rejecting{}, "news@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mailer = sender
+	res, err := h.handle(context.Background(), news)
+	if res.Failed != 3 || res.Sent != 0 {
+		t.Fatalf("handle = %+v, %v; want 3 failed", res, err)
+	}
+	said := fmt.Sprintf("%s\n%v\n%+v", logs.String(), err, res)
+	for _, addr := range []string{mailtest.RejectedAddress, "m0000@example.com", "@example"} {
+		if strings.Contains(said, addr) {
+			t.Fatalf("the function said %q, which names %s", said, addr)
+		}
+	}
+	if strings.Count(logs.String(), `"code":"MessageRejected"`) != 3 {
+		t.Fatalf("the log = %s; want SES's code for each of 3 sends", logs.String())
 	}
 }

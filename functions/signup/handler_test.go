@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/mail/mailtest"
 	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
@@ -104,5 +108,34 @@ func TestTheFormShowsEveryPurposeUncheckedWithThePolicyVersion(t *testing.T) {
 	}
 	if strings.Contains(resp.Body, "checked") || !strings.Contains(resp.Body, `name="policy_version" value="2015-03-22"`) {
 		t.Fatal("the form pre-checks a box or lacks the policy version")
+	}
+}
+
+// TestARefusedConfirmationMailLogsNoAddress: SES's MessageRejected text
+// lists addresses; neither the JSON log, nor the error Lambda logs, nor the
+// answer carries one.
+func TestARefusedConfirmationMailLogsNoAddress(t *testing.T) {
+	h, _, _ := newHandler(t)
+	var logs bytes.Buffer
+	h.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	sender, err := mail.NewSender(mailtest.Rejecting{}, "no-reply@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc.Mailer = sender
+	req := golden(t, "form-post.json") // signs up Jo@Example.com
+	req.Headers["accept"] = "application/json"
+	resp, err := h.handle(context.Background(), req)
+	if err == nil && resp.StatusCode < 500 {
+		t.Fatalf("a refused confirmation mail answered %d; want a 5xx", resp.StatusCode)
+	}
+	said := fmt.Sprintf("%s\n%v\n%s", logs.String(), err, resp.Body)
+	for _, addr := range []string{mailtest.RejectedAddress, "jo@example.com", "Jo@Example.com"} {
+		if strings.Contains(strings.ToLower(said), strings.ToLower(addr)) {
+			t.Fatalf("the function said %q, which names %s", said, addr)
+		}
+	}
+	if !strings.Contains(said, "MessageRejected") {
+		t.Fatalf("the function said %q; want SES's code", said)
 	}
 }

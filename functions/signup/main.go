@@ -15,6 +15,7 @@ import (
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/secrets"
 	"github.com/smartprotect/pledge/shared/store"
+	"github.com/smartprotect/pledge/shared/web"
 )
 
 func main() {
@@ -34,5 +35,5 @@ func main() {
 		Store: st, Mailer: sender, PersonID: people.KeyedID(pepper), NewID: people.RandomID, Now: time.Now,
 		ResendInterval: links.ResendInterval, PolicyVersion: policy.Version, Retention: retention,
 	}}
-	lambda.Start(h.handle)
+	lambda.Start(web.ServeHead(h.handle))
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smartprotect/pledge/shared/page"
@@ -60,6 +61,25 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 	return h.site.Fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
 }
 
+// readUnsubscribe reads what a POST to an unsubscribe link asks. Mail
+// clients send RFC 8058's "List-Unsubscribe=One-Click" in every shape: as
+// a form, as multipart, with stray white space, with another content type,
+// or an empty body with none. A body that cannot be read as the preferences
+// form is therefore a one-click (the zero request): only the form's own
+// fields (action, purposes), or a List-Unsubscribe field with another
+// value, make it something else.
+func readUnsubscribe(req web.Request) unsubscribeRequest {
+	var in unsubscribeRequest
+	if web.Decode(req, &in) != nil {
+		return unsubscribeRequest{}
+	}
+	return in
+}
+
+// isOneClick reports whether a List-Unsubscribe field says "One-Click",
+// whatever white space or case a client added.
+func isOneClick(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "One-Click") }
+
 // verify returns the person an unsubscribe token names.
 func (h *handler) verify(raw string) (string, error) {
 	c, err := h.keys.Verify(raw, token.Unsubscribe, h.now())
@@ -77,13 +97,12 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
-	var in unsubscribeRequest
-	if err := web.Decode(req, &in); err != nil {
-		return h.site.Fail(req, err)
-	}
+	in := readUnsubscribe(req)
 	c := people.Context{IP: web.ClientIP(req), UserAgent: web.UserAgent(req)}
 	switch {
-	case in.OneClick == "One-Click" && in.Action == "" && len(in.Purposes) == 0:
+	case in.OneClick != "" && !isOneClick(in.OneClick):
+		return h.site.Fail(req, people.Errorf(people.Invalid, "List-Unsubscribe", `a one-click unsubscribe sends "List-Unsubscribe=One-Click"`))
+	case in.Action == "" && len(in.Purposes) == 0:
 		// RFC 8058: honour at once, answer without a redirect.
 		c.Source = sourceOneClick
 		changed, err := h.subs.StopMarketing(ctx, personID, c)
@@ -92,8 +111,6 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 		}
 		h.log.InfoContext(ctx, "one-click unsubscribe", "person", personID, "changed", changed)
 		return h.done(req), nil
-	case in.OneClick != "":
-		return h.site.Fail(req, people.Errorf(people.Invalid, "List-Unsubscribe", `a one-click unsubscribe sends exactly "List-Unsubscribe=One-Click"`))
 	case in.Action == "stop":
 		c.Source = sourcePreferences
 		changed, err := h.subs.StopMarketing(ctx, personID, c)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -106,4 +107,59 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 	if len(subs.stopped)+len(subs.saved) != 0 {
 		t.Fatal("a refused request changed state")
 	}
+}
+
+// TestAnyPOSTToAOneClickLinkUnsubscribes: mail clients and add-ons send the
+// one-click POST in every shape; each must unsubscribe with a 200, and the
+// preferences form must still be the form.
+func TestAnyPOSTToAOneClickLinkUnsubscribes(t *testing.T) {
+	post := func(tok, contentType, body string, b64 bool) web.Request {
+		req := web.Request{RouteKey: "POST /unsubscribe", QueryStringParameters: map[string]string{"t": tok}, Headers: map[string]string{}, Body: body}
+		if contentType != "" {
+			req.Headers["content-type"] = contentType
+		}
+		if b64 {
+			req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(body)), true
+		}
+		return req
+	}
+	multipart := "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n"
+	for name, c := range map[string]struct {
+		contentType, body string
+		b64               bool
+	}{
+		"an empty body and no content type":   {"", "", false},
+		"an empty form":                       {"application/x-www-form-urlencoded", "", true},
+		"a form with a trailing line break":   {"application/x-www-form-urlencoded", "List-Unsubscribe=One-Click\r\n", true},
+		"a form with spaces around the value": {"application/x-www-form-urlencoded", "List-Unsubscribe=+One-Click+", true},
+		"a form with spaces around the =":     {"application/x-www-form-urlencoded", "List-Unsubscribe = One-Click", true},
+		"text/plain":                          {"text/plain", "List-Unsubscribe=One-Click", false},
+		"no content type":                     {"", "List-Unsubscribe=One-Click", true},
+		"an unknown content type":             {"application/octet-stream", "\x00\x01", true},
+		"multipart":                           {"multipart/form-data; boundary=b", multipart, true},
+		"JSON":                                {"application/json", `{"List-Unsubscribe":"One-Click"}`, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h, subs, tok := newHandler(t)
+			resp, err := h.handle(context.Background(), post(tok, c.contentType, c.body, c.b64))
+			if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"unsubscribed"`) {
+				t.Fatalf("= %d %s, %v; want 200 unsubscribed", resp.StatusCode, resp.Body, err)
+			}
+			if len(subs.stopped) != 1 || subs.stopped[0].Source != "one-click" || len(subs.saved) != 0 {
+				t.Fatalf("stopped %+v, saved %v; want one one-click stop", subs.stopped, subs.saved)
+			}
+		})
+	}
+	t.Run("the preferences form is still the form", func(t *testing.T) {
+		h, subs, tok := newHandler(t)
+		if resp, err := h.handle(context.Background(), post(tok, "application/x-www-form-urlencoded", "action=save&purposes=offers", true)); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("save = %d, %v", resp.StatusCode, err)
+		}
+		if resp, err := h.handle(context.Background(), post(tok, "application/x-www-form-urlencoded", "action=stop", true)); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stop = %d, %v", resp.StatusCode, err)
+		}
+		if len(subs.saved) != 1 || len(subs.stopped) != 1 || subs.stopped[0].Source != "preferences" {
+			t.Fatalf("saved %v, stopped %+v; want one save and one stop from the preferences", subs.saved, subs.stopped)
+		}
+	})
 }

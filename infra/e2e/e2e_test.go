@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 		}
 		db = stack.DynamoDB.DynamoDBClient()
 		code := m.Run()
-		return checkGrants(code)
+		return checkLogs(checkGrants(code))
 	}())
 }
 

@@ -80,17 +80,32 @@ func unsubscribeURL(t *testing.T, m localstack.Mail) string {
 }
 
 // oneClick POSTs as RFC 8058 describes: no cookies, the URL from the header,
-// the body "List-Unsubscribe=One-Click" urlencoded or as multipart.
+// the body "List-Unsubscribe=One-Click" urlencoded or as multipart; or as
+// some mail clients and add-ons really send it (encoding "empty": no body and
+// no content type; "spaced": urlencoded with stray white space; "text": as
+// text/plain; "json": as a JSON object).
 func oneClick(t *testing.T, link string, encoding string) answer {
 	t.Helper()
-	if encoding == "multipart" {
+	post := func(contentType, body string) answer {
+		return do(t, http.MethodPost, pathOf(t, link), contentType, "", strings.NewReader(body))
+	}
+	switch encoding {
+	case "multipart":
 		var buf bytes.Buffer
 		w := multipart.NewWriter(&buf)
 		w.WriteField("List-Unsubscribe", "One-Click")
 		w.Close()
 		return do(t, http.MethodPost, pathOf(t, link), w.FormDataContentType(), "", &buf)
+	case "empty":
+		return do(t, http.MethodPost, pathOf(t, link), "", "", nil)
+	case "spaced":
+		return post("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click\r\n")
+	case "text":
+		return post("text/plain", "List-Unsubscribe=One-Click")
+	case "json":
+		return post("application/json", `{"List-Unsubscribe": "One-Click"}`)
 	}
-	return do(t, http.MethodPost, pathOf(t, link), "application/x-www-form-urlencoded", "", strings.NewReader("List-Unsubscribe=One-Click"))
+	return post("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
 }
 
 func TestEveryMarketingMailCarriesOneClickHeadersAndAVisibleLink(t *testing.T) {
@@ -125,7 +140,7 @@ func TestEveryMarketingMailCarriesOneClickHeadersAndAVisibleLink(t *testing.T) {
 }
 
 func TestOneClickUnsubscribeAsAMailProviderDoesIt(t *testing.T) {
-	for _, encoding := range []string{"urlencoded", "multipart"} {
+	for _, encoding := range []string{"urlencoded", "multipart", "empty", "spaced", "text", "json"} {
 		t.Run(encoding, func(t *testing.T) {
 			email := "oneclick-" + encoding + "@example.com"
 			subscribe(t, email, "newsletter", "offers", "testimonials")

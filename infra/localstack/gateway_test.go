@@ -95,3 +95,21 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 		t.Fatalf("table = %+v, ttl %q, %v", in, ttl, err)
 	}
 }
+
+// TestGatewayRoutesHEADOnlyWhereTheTemplateDeclaresIt, as HTTP API does: a
+// GET route does not take HEAD; a declared HEAD route reaches its function
+// with its own route key (web.ServeHead answers it as the GET).
+func TestGatewayRoutesHEADOnlyWhereTheTemplateDeclaresIt(t *testing.T) {
+	g := NewGateway([]Route{{Method: "GET", Path: "/signup", Function: "S"}, {Method: "HEAD", Path: "/signup", Function: "S"},
+		{Method: "GET", Path: "/admin/policies/{version}", Function: "P"}}, nil, nil)
+	route, params, ok := g.match("HEAD", "/signup")
+	if !ok || route.Function != "S" {
+		t.Fatalf("HEAD /signup: %v %v", route, ok)
+	}
+	if ev := g.event(httptest.NewRequest("HEAD", "/signup", nil), route, params, nil); ev.RouteKey != "HEAD /signup" || ev.RequestContext.HTTP.Method != "HEAD" || ev.Body != "" {
+		t.Fatalf("HEAD event = %+v", ev)
+	}
+	if _, _, ok := g.match("HEAD", "/admin/policies/v1"); ok {
+		t.Fatal("HEAD matched a GET route")
+	}
+}

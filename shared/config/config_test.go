@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"io/fs"
 	"maps"
+	"net/mail"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +87,11 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 		{"a short pepper", map[string]string{"ADDRESS_PEPPER": "c2hvcnQ="}, "ADDRESS_PEPPER"},
 		{"an active key without a key", map[string]string{"TOKEN_ACTIVE_KEY_ID": "k2"}, "active key id"},
 		{"a base URL that is not http", map[string]string{"PUBLIC_BASE_URL": "ftp://x"}, "PUBLIC_BASE_URL"},
+		{"a base URL over plain http", map[string]string{"PUBLIC_BASE_URL": "http://pledge.example.com"}, "PUBLIC_BASE_URL"},
+		{"a policy URL over plain http", map[string]string{"POLICY_URL": "http://www.example.com/privacy"}, "POLICY_URL"},
+		{"a policy URL that is no URL", map[string]string{"POLICY_URL": "privacy-policy"}, "POLICY_URL"},
+		{"a from address with a non-ASCII local part", map[string]string{"FROM_ADDRESS": "Société <réponse@example.com>"}, "FROM_ADDRESS"},
+		{"a from name without an address", map[string]string{"FROM_ADDRESS": "SmartProtect"}, "FROM_ADDRESS"},
 		{"a retention period that is not a duration", map[string]string{"RETENTION_INACTIVE": "3y"}, "RETENTION_INACTIVE"},
 		{"a zero retention period", map[string]string{"RETENTION_UNCONFIRMED": "0s"}, "RETENTION_UNCONFIRMED"},
 		{"a zero notice-records period", map[string]string{"RETENTION_NOTICE_RECORDS": "0s"}, "RETENTION_NOTICE_RECORDS"},
@@ -219,5 +225,48 @@ func TestEveryLoaderIsInLoaders(t *testing.T) {
 	}
 	if found != len(Loaders) {
 		t.Errorf("found %d loaders, Loaders names %d", found, len(Loaders))
+	}
+}
+
+func TestLinksAreHTTPSOutsideTheLocalStack(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://pledge.example.com":         true,
+		"https://pledge.example.com/":        true,
+		"http://pledge.example.com":          false,
+		"http://127.0.0.1:8080":              true, // the local stack
+		"http://localhost:3000":              true,
+		"http://[::1]:8080":                  true,
+		"http://127.0.0.1.pledge.example":    false,
+		"http://10.0.0.1":                    false,
+		"https://user:secret@pledge.example": false,
+		"javascript:alert(1)":                false,
+		"https://":                           false,
+	} {
+		e := env(map[string]string{"PUBLIC_BASE_URL": raw, "POLICY_URL": raw})
+		BaseURL(e)
+		Policy(e)
+		err := e.Err()
+		if ok && err != nil || !ok && (err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") || !strings.Contains(err.Error(), "POLICY_URL")) {
+			t.Errorf("%q: load error = %v; want accepted %v for both", raw, err, ok)
+		}
+	}
+}
+
+func TestTheFromNameIsRFC2047EncodedWhenItIsNotASCII(t *testing.T) {
+	for from, want := range map[string]string{
+		"SmartProtect <no-reply@smartprotectusa.com>": "SmartProtect <no-reply@smartprotectusa.com>",
+		"Société Générale <no-reply@example.com>":     "=?utf-8?q?Soci=C3=A9t=C3=A9_G=C3=A9n=C3=A9rale?= <no-reply@example.com>",
+		`"Société, Inc." <no-reply@example.com>`:      "=?utf-8?b?U29jacOpdMOpLCBJbmMu?= <no-reply@example.com>",
+		"Bücherei <no-reply@bücher.example.com>":      "=?utf-8?q?B=C3=BCcherei?= <no-reply@xn--bcher-kva.example.com>",
+	} {
+		e := env(map[string]string{"FROM_ADDRESS": from})
+		got := Sender(e)
+		if err := e.Err(); err != nil || got != want {
+			t.Errorf("Sender(%q) = %q, %v; want %q", from, got, err, want)
+			continue
+		}
+		if a, err := mail.ParseAddress(got); err != nil || !strings.Contains(from, a.Name) {
+			t.Errorf("%q does not decode to the name of %q: %+v, %v", got, from, a, err)
+		}
 	}
 }

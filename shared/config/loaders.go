@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"strconv"
@@ -26,41 +27,98 @@ func Company(e *Env) CompanyInfo {
 }
 
 // Sender is the From mailbox of every mail (FROM_ADDRESS, RFC 5322, display
-// name allowed; ours, never a user's).
+// name allowed; ours, never a user's), in the form SES takes: a display name
+// that is not ASCII ("Société Générale <no-reply@example.com>") is RFC 2047
+// encoded (SES refuses it raw), and a Unicode domain is written in its xn--
+// form. An address SES could not send from is refused.
 func Sender(e *Env) string {
 	from := e.need("FROM_ADDRESS")
-	if from != "" {
-		if _, err := mail.ParseAddress(from); err != nil {
-			e.fail(fmt.Errorf("FROM_ADDRESS: %v", err))
-		}
+	if from == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		e.fail(fmt.Errorf("FROM_ADDRESS: %v", err))
+		return from
+	}
+	a.Address = people.NormaliseEmail(a.Address)
+	if err := people.ValidateEmail(a.Address); err != nil {
+		e.fail(fmt.Errorf("FROM_ADDRESS: %v", err))
+		return from
+	}
+	if !isASCII(a.Name) {
+		return a.String() // RFC 2047 encoded words
 	}
 	return from
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // PolicyInForce is the privacy policy version sign-up forms must show.
 type PolicyInForce struct {
 	Version string // POLICY_VERSION
-	URL     string // POLICY_URL
+	URL     string // POLICY_URL: https (http only on a loopback host, see publicURL)
 }
 
 // Policy reads POLICY_VERSION and POLICY_URL, both required.
 func Policy(e *Env) PolicyInForce {
-	return PolicyInForce{Version: e.need("POLICY_VERSION"), URL: e.need("POLICY_URL")}
+	p := PolicyInForce{Version: e.need("POLICY_VERSION"), URL: e.need("POLICY_URL")}
+	if p.URL != "" {
+		if _, err := publicURL(p.URL); err != nil {
+			e.fail(fmt.Errorf("POLICY_URL=%q %v", p.URL, err))
+		}
+	}
+	return p
 }
 
-// BaseURL is the base of links in mail (PUBLIC_BASE_URL, http or https);
-// nil when unset: links then use the domain each request came in on.
+// BaseURL is the base of links in mail (PUBLIC_BASE_URL: https, http only
+// on a loopback host, see publicURL); nil when unset: links then use the
+// domain each request came in on. (template.yaml requires it.)
 func BaseURL(e *Env) *url.URL {
 	raw := e.get("PUBLIC_BASE_URL")
 	if raw == "" {
 		return nil
 	}
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		e.fail(fmt.Errorf("PUBLIC_BASE_URL=%q is not an http(s) URL", raw))
+	u, err := publicURL(strings.TrimRight(raw, "/"))
+	if err != nil {
+		e.fail(fmt.Errorf("PUBLIC_BASE_URL=%q %v", raw, err))
 		return nil
 	}
 	return u
+}
+
+// publicURL parses a URL that people open from a page or a mail: https, as
+// RFC 8058 requires of a List-Unsubscribe URL and the policy's section 10
+// promises. Plain http is allowed only on a loopback host (localhost,
+// 127.0.0.0/8, ::1), which is how the local stack serves: it listens on
+// 127.0.0.1 and nothing else, and no deployment can be reached there.
+func publicURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil:
+		return nil, fmt.Errorf("is not an absolute https URL")
+	case u.Scheme == "https":
+		return u, nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return u, nil
+	}
+	return nil, fmt.Errorf("is not https (plain http is allowed only on a loopback host, for the local stack)")
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Confirmation is how the double opt-in link behaves.

@@ -3,7 +3,6 @@ package mail
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
@@ -27,7 +26,7 @@ func NewAccount(ses AccountAPI) Account { return Account{ses: ses} }
 func (a Account) MaxSendRate(ctx context.Context) (float64, error) {
 	out, err := a.ses.GetAccount(ctx, &sesv2.GetAccountInput{})
 	if err != nil {
-		return 0, fmt.Errorf("mail: GetAccount: %w", err)
+		return 0, sesFailure("GetAccount", err)
 	}
 	if !out.SendingEnabled || out.SendQuota == nil {
 		return 0, nil
@@ -65,6 +64,34 @@ func refusal(err error) error {
 	}
 	return nil
 }
+
+// sesError is an SES call's error as pledge reports it: the call and SES's
+// error code, never SES's text, which can list addresses (MessageRejected's
+// does: "...failed the check in region ...: jo@example.com"). errors.Is and
+// errors.As still reach SES's own error and what the send was refused as.
+type sesError struct {
+	call, code string
+	err        error
+}
+
+func (e *sesError) Error() string { return "mail: SES " + e.call + ": " + e.code }
+func (e *sesError) Unwrap() error { return e.err }
+
+// sesFailure wraps the error of an SES call (SendEmail, SendBulkEmail,
+// GetAccount) so that its text is the call and the code alone, and
+// errors.Is finds ErrThrottled or ErrHalted when SES refused the call so.
+func sesFailure(call string, err error) error {
+	if refused := refusal(err); refused != nil {
+		err = &refusedError{refused, err}
+	}
+	return &sesError{call: call, code: ErrorCode(err), err: err}
+}
+
+// refusedError is SES's error classified as one of the refusals.
+type refusedError struct{ refusal, err error }
+
+func (e *refusedError) Error() string   { return e.refusal.Error() }
+func (e *refusedError) Unwrap() []error { return []error{e.refusal, e.err} }
 
 // ErrorCode is what a log may say of a mail error: SES's error code (the
 // SDK's text can carry an address), ErrThrottled's or ErrHalted's word, or

@@ -71,10 +71,7 @@ func (s *Sender) send(ctx context.Context, to, subject, kind string, b body, hea
 		}},
 	})
 	if err != nil {
-		if refused := refusal(err); refused != nil {
-			return fmt.Errorf("mail: SendEmail(%s): %w: %w", kind, refused, err)
-		}
-		return fmt.Errorf("mail: SendEmail(%s): %w", kind, err)
+		return fmt.Errorf("mail: sending the %s mail: %w", kind, sesFailure("SendEmail", err))
 	}
 	return nil
 }

@@ -98,7 +98,7 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 			Content:     &types.EmailContent{Template: tmpl},
 		})
 		if err != nil {
-			return whole(err, 1)
+			return whole(sesFailure("SendEmail", err), 1)
 		}
 		return []notice.Delivery{{Result: notice.Accepted, MessageID: aws.ToString(out.MessageId)}}, nil
 	}
@@ -112,7 +112,7 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 		BulkEmailEntries: entries,
 	})
 	if err != nil {
-		return whole(err, len(to))
+		return whole(sesFailure("SendBulkEmail", err), len(to))
 	}
 	if len(out.BulkEmailEntryResults) != len(to) {
 		return nil, fmt.Errorf("mail.SendNotice: SES answered %d results for %d recipients", len(out.BulkEmailEntryResults), len(to))

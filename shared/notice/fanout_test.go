@@ -1,6 +1,7 @@
 package notice_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -630,5 +631,34 @@ func TestAFailedRecipientErasedBeforeTheRetryIsGivenUpNotSent(t *testing.T) {
 	}
 	if r := st.records["p0004"]; r.state != "failed" || r.retry {
 		t.Fatalf("the erased person's record = %+v; want failed for good", r)
+	}
+}
+
+// TestARejectedNoticeLogsNoAddress: SES's MessageRejected text lists
+// addresses; a run through the real sender, one recipient (SendEmail) or
+// many (SendBulkEmail), says no address in its JSON log, its error (which
+// the notices function logs and returns) or its report.
+func TestARejectedNoticeLogsNoAddress(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d recipients", n), func(t *testing.T) {
+			f, st, _, _ := setup(n, 14)
+			var logs bytes.Buffer
+			f.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+			sender, err := mail.NewSender(mailtest.Rejecting{}, "notices@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Mail = mail.NewNoticeSender(mailtest.Rejecting{}, sender)
+			rep, err := f.Run(context.Background())
+			said := fmt.Sprintf("%s\n%v\n%+v", logs.String(), err, rep)
+			for _, addr := range append([]string{mailtest.RejectedAddress}, st.people[0].Email) {
+				if strings.Contains(said, addr) {
+					t.Fatalf("the run said %q, which names %s", said, addr)
+				}
+			}
+			if rep.Sent != 0 || (err == nil && rep.Failed == 0) {
+				t.Fatalf("a rejected notice run = %+v, %v", rep, err)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Subscriptions runs unsubscribing and the preferences page.
@@ -160,9 +161,11 @@ func statusFor(active []Purpose, current Status) Status {
 }
 
 // MaskEmail shows enough of an address for its owner to recognise it and
-// little to anyone else: "jo.tester@example.com" -> "j***@e***.com".
+// little to anyone else, with the domain as they typed it (DisplayEmail):
+// "jo.tester@example.com" -> "j***@e***.com", "jo@xn--bcher-kva.example" ->
+// "j***@b***.example".
 func MaskEmail(addr string) string {
-	local, domain, ok := strings.Cut(addr, "@")
+	local, domain, ok := strings.Cut(DisplayEmail(addr), "@")
 	if !ok || local == "" || domain == "" {
 		return "***"
 	}
@@ -170,5 +173,6 @@ func MaskEmail(addr string) string {
 	if i := strings.LastIndexByte(domain, '.'); i > 0 {
 		tld = domain[i:]
 	}
-	return local[:1] + "***@" + domain[:1] + "***" + tld
+	first := func(s string) string { _, n := utf8.DecodeRuneInString(s); return s[:n] }
+	return first(local) + "***@" + first(domain) + "***" + tld
 }
