@@ -152,9 +152,9 @@ func TestOneClickUnsubscribeAsAMailProviderDoesIt(t *testing.T) {
 			if got.Status != 200 || got.Header.Get("Location") != "" || got.Header.Get("Set-Cookie") != "" {
 				t.Fatalf("one-click = %d %v %s; want 200 without a redirect or cookie", got.Status, got.Header, got.Body)
 			}
-			// One transaction and no read: the person kept a testimonial, so
-			// the unread write's condition fails and the decision is made on a
-			// read (one transaction refused, a read, a transaction).
+			// The person keeps a testimonial, so the one-write path's condition
+			// fails and the decision is made on a read (one transaction
+			// refused, a read, a transaction).
 			if calls := stack.DynamoDBCalls.Counts(); !maps.Equal(calls, map[string]int{"TransactWriteItems": 2, "GetItem": 1}) {
 				t.Fatalf("one-click made DynamoDB calls %v; want the unread write refused, a read and a transaction", calls)
 			}
