@@ -80,6 +80,6 @@ func stampAfter(now time.Time, p Person) time.Time {
 // changed returns a copy of p to modify, with its sets cloned.
 func changed(p Person) *Person {
 	q := p
-	q.Active, q.Pending = slices.Clone(p.Active), slices.Clone(p.Pending)
+	q.Active, q.Pending, q.Links = slices.Clone(p.Active), slices.Clone(p.Pending), slices.Clone(p.Links)
 	return &q
 }
