@@ -49,6 +49,11 @@ func TestGETShowsTheButtonAndChangesNothing(t *testing.T) {
 		!strings.Contains(resp.Body, "<li>Customer surveys</li>") {
 		t.Fatalf("GET = %d %s, %v", resp.StatusCode, resp.Body, err)
 	}
+	nameOnly := keys.IssueOnce(token.Confirm, "p1", "n-2", nil, now, time.Hour)
+	resp, err = h.handle(context.Background(), web.Request{RouteKey: "GET /confirm", QueryStringParameters: map[string]string{"t": nameOnly}})
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "the name given on the form") || !strings.Contains(resp.Body, `value="`+nameOnly+`"`) {
+		t.Fatalf("GET of a link for a name alone = %d %s, %v", resp.StatusCode, resp.Body, err)
+	}
 	if len(c.calls) != 0 {
 		t.Fatal("GET confirmed")
 	}

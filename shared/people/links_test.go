@@ -54,6 +54,12 @@ func TestASignUpForAConfirmedAddressChangesNoneOfTheirData(t *testing.T) {
 					t.Fatalf("mail to %q", m.To)
 				}
 			}
+			if tt.typed == hostileName && len(tt.purposes) == 1 {
+				// A new name alone, an hour after the last mail: a link for the name, naming no purpose.
+				if m := mailer.last(); len(m.Purposes) != 0 || !m.NewName {
+					t.Fatalf("mail = %+v; want a link that confirms the name alone", m)
+				}
+			}
 		})
 	}
 	// The new name waits in the link mailed for it; the button applies it.

@@ -20,7 +20,7 @@ const (
 type Person struct {
 	ID            string
 	Email         string
-	Name          string // confirmed: set only by the confirm button (see Link.Name)
+	Name          string // set by the confirm button (Link.Name) or, for an address we did not know, the product's account event; never by a sign-up alone
 	Status        Status
 	Active        []Purpose // confirmed consents in force
 	Pending       []Purpose // asked for, awaiting the confirm button
