@@ -84,7 +84,15 @@ func TestABrowserChangesPreferencesFromTheLinkInAMail(t *testing.T) {
 	if !strings.Contains(saved, "saved") || !strings.Contains(saved, "Customer surveys will start when you press the button") {
 		t.Fatalf("after saving the page says %q", saved)
 	}
-	// The grant waits for the button behind the link in the mail it sent.
+	// The grant waits for the button behind the link in the mail it sent;
+	// the page shows it ticked, awaiting confirmation.
+	waiting, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const box = document.querySelector('input[value="surveys"]');
+		return box.checked && box.closest('label').textContent.includes('awaiting your confirmation');
+	})()`))
+	if err != nil || !waiting {
+		t.Fatalf("after saving, surveys is not shown ticked and awaiting confirmation: %v, %v", waiting, err)
+	}
 	p, err := personOf(t, email)
 	if err != nil || !slices.Equal(p.Active, []people.Purpose{people.Offers}) || !slices.Equal(p.Pending, []people.Purpose{people.Surveys}) {
 		t.Fatalf("saved state = active %v, pending %v, %v; want surveys pending", p.Active, p.Pending, err)
