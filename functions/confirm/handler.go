@@ -15,7 +15,7 @@ import (
 
 // confirmer is the part of the domain service the handler uses.
 type confirmer interface {
-	Confirm(ctx context.Context, personID string, purposes []people.Purpose, c people.Context) (people.ConfirmOutcome, error)
+	Confirm(ctx context.Context, personID, nonce string, c people.Context) (people.ConfirmOutcome, error)
 }
 
 // handler shows the confirm page (GET changes nothing: mail scanners
@@ -42,20 +42,21 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 	return h.site.Fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
 }
 
-// verify checks a confirm token and returns the person and purposes it names.
-func (h *handler) verify(raw string) (string, []people.Purpose, error) {
+// verify checks a confirm token and returns its claims and the purposes it
+// names (none for a link that confirms a name alone; such a link has a nonce).
+func (h *handler) verify(raw string) (token.Claims, []people.Purpose, error) {
 	c, err := h.keys.Verify(raw, token.Confirm, h.now())
 	switch {
 	case errors.Is(err, token.ErrExpired):
-		return "", nil, people.Errorf(people.Expired, "t", "This confirmation link has expired. Sign up again with the same address to get a new one.")
+		return c, nil, people.Errorf(people.Expired, "t", "This confirmation link has expired. Sign up again with the same address to get a new one.")
 	case err != nil:
-		return "", nil, people.Errorf(people.Invalid, "t", "This confirmation link is not valid. Copy the whole link from the mail, or sign up again to get a new one.")
+		return c, nil, people.Errorf(people.Invalid, "t", "This confirmation link is not valid. Copy the whole link from the mail, or sign up again to get a new one.")
 	}
 	purposes, err := people.ParsePurposes(c.Scope)
-	if err != nil || len(purposes) == 0 {
-		return "", nil, people.Errorf(people.Invalid, "t", "This confirmation link names nothing to confirm.")
+	if err != nil || (len(purposes) == 0 && c.Nonce == "") {
+		return c, nil, people.Errorf(people.Invalid, "t", "This confirmation link names nothing to confirm.")
 	}
-	return c.Subject, purposes, nil
+	return c, purposes, nil
 }
 
 func (h *handler) page(req web.Request) (web.Response, error) {
@@ -76,11 +77,12 @@ func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, e
 	if err := web.Decode(req, &in); err != nil {
 		return h.site.Fail(req, err)
 	}
-	personID, purposes, err := h.verify(in.Token)
+	claims, _, err := h.verify(in.Token)
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
-	outcome, err := h.svc.Confirm(ctx, personID, purposes, people.Context{
+	personID := claims.Subject
+	outcome, err := h.svc.Confirm(ctx, personID, claims.Nonce, people.Context{
 		Source: "confirm-link", IP: web.ClientIP(req), UserAgent: web.UserAgent(req),
 	})
 	if errors.Is(err, people.ErrNotFound) {
@@ -97,6 +99,8 @@ func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, e
 		heading, message, status = "Already confirmed", "You had already confirmed this. Nothing has changed.", "already_confirmed"
 	case people.NothingPending:
 		heading, message, status = "Nothing to confirm", "There is nothing waiting for confirmation under this link. Sign up again if you want to receive mail from us.", "nothing_pending"
+	case people.AlreadyUsed:
+		heading, message, status = "This link was already used", "This link was used before, or a newer mail replaced it. Nothing has changed. Sign up again, or use the link in the newest mail, if you want to receive mail from us.", "already_used"
 	}
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusOK, confirmAnswer{status}), nil

@@ -17,14 +17,15 @@ import (
 )
 
 type recordingConfirmer struct {
-	calls []string
-	got   []people.Purpose
-	ctx   people.Context
+	calls   []string
+	nonce   string
+	ctx     people.Context
+	outcome people.ConfirmOutcome
 }
 
-func (r *recordingConfirmer) Confirm(_ context.Context, id string, ps []people.Purpose, c people.Context) (people.ConfirmOutcome, error) {
-	r.calls, r.got, r.ctx = append(r.calls, id), ps, c
-	return people.Activated, nil
+func (r *recordingConfirmer) Confirm(_ context.Context, id, nonce string, c people.Context) (people.ConfirmOutcome, error) {
+	r.calls, r.nonce, r.ctx = append(r.calls, id), nonce, c
+	return r.outcome, nil
 }
 
 var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -48,14 +49,19 @@ func TestGETShowsTheButtonAndChangesNothing(t *testing.T) {
 		!strings.Contains(resp.Body, "<li>Customer surveys</li>") {
 		t.Fatalf("GET = %d %s, %v", resp.StatusCode, resp.Body, err)
 	}
+	nameOnly := keys.IssueOnce(token.Confirm, "p1", "n-2", nil, now, time.Hour)
+	resp, err = h.handle(context.Background(), web.Request{RouteKey: "GET /confirm", QueryStringParameters: map[string]string{"t": nameOnly}})
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "the name given on the form") || !strings.Contains(resp.Body, `value="`+nameOnly+`"`) {
+		t.Fatalf("GET of a link for a name alone = %d %s, %v", resp.StatusCode, resp.Body, err)
+	}
 	if len(c.calls) != 0 {
 		t.Fatal("GET confirmed")
 	}
 }
 
-func TestPOSTConfirmsExactlyThePurposesOfTheLink(t *testing.T) {
+func TestPOSTConfirmsTheLinkByItsNonce(t *testing.T) {
 	h, c, keys := newHandler(t)
-	tok := keys.Issue(token.Confirm, "p1", []string{"surveys"}, now, time.Hour)
+	tok := keys.IssueOnce(token.Confirm, "p1", "n-1", []string{"surveys"}, now, time.Hour)
 	req := web.Request{RouteKey: "POST /confirm", Headers: map[string]string{"content-type": "application/x-www-form-urlencoded"},
 		Body: url.Values{"t": {tok}}.Encode()}
 	req.RequestContext.HTTP.SourceIP = "198.51.100.7"
@@ -63,8 +69,14 @@ func TestPOSTConfirmsExactlyThePurposesOfTheLink(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || resp.Body != `{"status":"confirmed"}` {
 		t.Fatalf("POST = %d %s, %v", resp.StatusCode, resp.Body, err)
 	}
-	if !slices.Equal(c.calls, []string{"p1"}) || !slices.Equal(c.got, []people.Purpose{people.Surveys}) || c.ctx.IP != "198.51.100.7" || c.ctx.Source != "confirm-link" {
-		t.Fatalf("confirmed %v %v %+v", c.calls, c.got, c.ctx)
+	if !slices.Equal(c.calls, []string{"p1"}) || c.nonce != "n-1" || c.ctx.IP != "198.51.100.7" || c.ctx.Source != "confirm-link" {
+		t.Fatalf("confirmed %v %q %+v", c.calls, c.nonce, c.ctx)
+	}
+	c.outcome = people.AlreadyUsed
+	req.Headers["accept"] = "text/html"
+	if resp, err := h.handle(context.Background(), req); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "already used") ||
+		!strings.Contains(resp.Body, "Nothing has changed") {
+		t.Fatalf("a used link = %d %s, %v; want a page that says so", resp.StatusCode, resp.Body, err)
 	}
 }
 

@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/link"
 	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
@@ -16,13 +16,12 @@ import (
 
 // handler serves the sign-up form and takes sign-ups.
 type handler struct {
-	svc        people.Service // copied per request with the request's link base
-	site       *page.Site
-	policy     config.PolicyInForce
-	keys       *token.Keys   // signs confirm links
-	confirmTTL time.Duration // how long a confirm link works
-	base       *url.URL      // the base of links in mail; nil: the request's domain
-	log        *slog.Logger
+	svc    people.Service // copied per request with the request's link base
+	site   *page.Site
+	policy config.PolicyInForce
+	keys   *token.Keys // signs confirm links
+	base   *url.URL    // the base of links in mail; nil: the request's domain
+	log    *slog.Logger
 }
 
 // signupRequest is the body of POST /signup, as a form or as JSON.
@@ -32,7 +31,11 @@ type signupRequest struct {
 	Purposes      []string `json:"purposes"`
 	PolicyVersion string   `json:"policy_version"`
 	FormID        string   `json:"form_id"`
-	Website       string   `json:"website"` // honeypot: hidden from people, filled in by bots
+	// Trap is the honeypot (page.TrapField): hidden from people and from
+	// autofill, filled in by bots. Website is the name it had before, kept
+	// as a second trap for bots that learnt it.
+	Trap    string `json:"extra_comment"`
+	Website string `json:"website"`
 }
 
 // signupAccepted is the JSON answer to a script. It is the same whether the
@@ -68,14 +71,17 @@ func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, er
 	if err := web.Decode(req, &in); err != nil {
 		return h.site.Fail(req, err)
 	}
-	if in.Website != "" {
-		return h.site.Fail(req, people.Errorf(people.Invalid, "website", "this field must be left empty"))
+	if in.Trap != "" || in.Website != "" {
+		// A filled trap is answered exactly like a sign-up, so that a bot
+		// learns nothing; nothing is written or sent.
+		h.log.InfoContext(ctx, "honeypot filled")
+		return accepted(req), nil
 	}
 	if in.FormID == "" {
 		in.FormID = "api"
 	}
 	svc := h.svc
-	svc.Links = confirmLinks{keys: h.keys, ttl: h.confirmTTL, base: web.BaseURL(req, h.base)}
+	svc.Links = link.Minter{Keys: h.keys, Base: web.BaseURL(req, h.base)}
 	res, err := svc.SignUp(ctx, people.SignUpInput{
 		Email: in.Email, Name: in.Name, Purposes: in.Purposes, PolicyVersion: in.PolicyVersion,
 		Context: people.Context{Source: in.FormID, PolicyVersion: in.PolicyVersion, IP: web.ClientIP(req), UserAgent: web.UserAgent(req)},
@@ -84,11 +90,17 @@ func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, er
 		return h.site.Fail(req, err)
 	}
 	h.log.InfoContext(ctx, "signed up", "person", res.PersonID, "purposes", res.Purposes, "mailed", res.MailSent)
+	return accepted(req), nil
+}
+
+// accepted is the answer to every sign-up taken: a redirect to the thank-you
+// page for a browser, 202 for a script.
+func accepted(req web.Request) web.Response {
 	if web.WantsHTML(req) {
-		return web.SeeOther("/signup/thanks"), nil
+		return web.SeeOther("/signup/thanks")
 	}
 	return web.JSON(http.StatusAccepted, signupAccepted{
 		Status:  "pending_confirmation",
 		Message: "If the address can receive mail, a confirmation link is on its way.",
-	}), nil
+	})
 }

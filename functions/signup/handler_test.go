@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,8 +58,8 @@ func newHandler(t *testing.T) (*handler, *recordingStore, *recordingMailer) {
 	}
 	st, m := &recordingStore{}, &recordingMailer{}
 	return &handler{site: site, policy: config.PolicyInForce{Version: "2015-03-22", URL: "https://example.com/privacy"},
-		keys: keys, confirmTTL: 48 * time.Hour, log: slog.New(slog.NewTextHandler(io.Discard, nil)), svc: people.Service{
-			Store: st, Mailer: m, PersonID: people.KeyedID([]byte("pepper")), NewID: people.RandomID, Now: time.Now,
+		keys: keys, log: slog.New(slog.NewTextHandler(io.Discard, nil)), svc: people.Service{
+			Store: st, Mailer: m, PersonID: people.KeyedID([]byte("pepper")), NewID: people.RandomID, Now: time.Now, LinkTTL: 48 * time.Hour,
 			ResendInterval: 10 * time.Minute, PolicyVersion: "2015-03-22",
 		}}, st, m
 }
@@ -86,12 +87,45 @@ func TestAFormPostAsHTTPAPIDeliversItIsRecordedAndRedirected(t *testing.T) {
 		t.Fatalf("%d sign-ups recorded", len(st.got))
 	}
 	r := st.got[0]
-	if r.After.Email != "jo@example.com" || r.After.Name != "Jo Tester" || !slices.Equal(r.After.Pending, []people.Purpose{people.Newsletter, people.Surveys}) ||
+	if r.After.Email != "jo@example.com" || r.After.Name != "" || len(r.After.Links) != 1 || r.After.Links[0].Name != "Jo Tester" || !slices.Equal(r.After.Pending, []people.Purpose{people.Newsletter, people.Surveys}) ||
 		r.Events[0].IP != people.KeyedID([]byte("pepper"))("ip:198.51.100.7") || r.Events[0].Source != "signup-form" || r.Events[0].UserAgent != "Mozilla/5.0 (X11; Linux x86_64)" {
 		t.Fatalf("recorded %+v", r)
 	}
 	if len(m.sent) != 1 || !strings.HasPrefix(m.sent[0].Link, "https://abc123.execute-api.us-east-1.amazonaws.com/confirm?t=") {
 		t.Fatalf("mail = %+v; want a link on the API's own HTTPS domain", m.sent)
+	}
+}
+
+func TestAFilledHoneypotIsAnsweredLikeASignUpAndChangesNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name, field string
+		html        bool
+	}{
+		{"a browser filling the trap", "extra_comment", true},
+		{"a script filling the trap", "extra_comment", false},
+		{"a bot filling the field's old name", "website", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, st, m := newHandler(t)
+			req := golden(t, "form-post.json")
+			body, _ := base64.StdEncoding.DecodeString(req.Body)
+			req.Body = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(body), "website=", tt.field+"=spam", 1)))
+			if !tt.html {
+				req.Headers["accept"] = "application/json"
+			}
+			resp, err := h.handle(context.Background(), req)
+			want := 202
+			if tt.html {
+				want = 303
+			}
+			if err != nil || resp.StatusCode != want || (tt.html && resp.Headers["Location"] != "/signup/thanks") ||
+				(!tt.html && !strings.Contains(resp.Body, `"pending_confirmation"`)) {
+				t.Fatalf("handle = %d %v %s, %v; want %d exactly as a sign-up", resp.StatusCode, resp.Headers, resp.Body, err, want)
+			}
+			if len(st.got) != 0 || len(m.sent) != 0 {
+				t.Fatalf("a filled trap wrote %d changes and sent %d mails", len(st.got), len(m.sent))
+			}
+		})
 	}
 }
 
@@ -137,5 +171,29 @@ func TestARefusedConfirmationMailLogsNoAddress(t *testing.T) {
 	}
 	if !strings.Contains(said, "MessageRejected") {
 		t.Fatalf("the function said %q; want SES's code", said)
+	}
+}
+
+func TestTheHoneypotIsHiddenFromPeopleAndFromAutofill(t *testing.T) {
+	h, _, _ := newHandler(t)
+	resp, _ := h.handle(context.Background(), web.Request{RouteKey: "GET /signup"})
+	i := strings.Index(resp.Body, `name="`+page.TrapField+`"`)
+	if i < 0 {
+		t.Fatalf("the form has no trap field:\n%s", resp.Body)
+	}
+	label := resp.Body[strings.LastIndex(resp.Body[:i], "<label"):]
+	label = label[:strings.Index(label, "</label>")]
+	for _, want := range []string{`class="hp"`, `aria-hidden="true"`, `<textarea`, `tabindex="-1"`, `autocomplete="off"`} {
+		if !strings.Contains(label, want) {
+			t.Errorf("the trap lacks %s: %s", want, label)
+		}
+	}
+	for _, attracts := range []string{"website", "url", "name", "email", "phone", "type="} {
+		if strings.Contains(strings.ToLower(strings.ReplaceAll(label, `name="`+page.TrapField+`"`, "")), attracts) {
+			t.Errorf("the trap's markup says %q, which autofill and password managers look for: %s", attracts, label)
+		}
+	}
+	if strings.Contains(page.TrapField, "name") || strings.Contains(page.TrapField, "url") || strings.Contains(page.TrapField, "web") {
+		t.Errorf("the trap is named %q", page.TrapField)
 	}
 }

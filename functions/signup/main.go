@@ -31,8 +31,8 @@ func main() {
 	config.Must(log, err)
 	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)
-	h := &handler{site: site, policy: policy, keys: keys, confirmTTL: links.TTL, base: base, log: log, svc: people.Service{
-		Store: st, Mailer: sender, PersonID: people.KeyedID(pepper), NewID: people.RandomID, Now: time.Now,
+	h := &handler{site: site, policy: policy, keys: keys, base: base, log: log, svc: people.Service{
+		Store: st, Mailer: sender, PersonID: people.KeyedID(pepper), NewID: people.RandomID, Now: time.Now, LinkTTL: links.TTL,
 		ResendInterval: links.ResendInterval, PolicyVersion: policy.Version, Retention: retention,
 	}}
 	lambda.Start(web.ServeHead(h.handle))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -18,7 +19,9 @@ import (
 // subscriptions is the part of the domain the handler uses.
 type subscriptions interface {
 	StopMarketing(ctx context.Context, personID string, c people.Context) (bool, error)
-	SetPreferences(ctx context.Context, personID string, want []people.Purpose, c people.Context) (bool, error)
+	SetPreferences(ctx context.Context, personID string, want []people.Purpose, c people.Context) (people.PreferencesResult, error)
+	Withdraw(ctx context.Context, personID string, keep []people.Purpose, c people.Context) (people.PreferencesResult, error)
+	SendPreferencesLink(ctx context.Context, typed string, c people.Context) error
 }
 
 // personReader reads a person for the preferences page.
@@ -29,8 +32,14 @@ type personReader interface {
 // handler serves the link in every marketing mail: the RFC 8058 one-click
 // POST, and for a browser a preferences page (GET never changes anything).
 // The signed token in the URL is the only credential: no cookie, no session.
+// A link withdraws anything forever, even once expired; only a live one
+// may ask for a grant, which a mailed confirm link then starts. An expired
+// or unknown link shows where to ask for a fresh one by mail.
 type handler struct {
-	subs   subscriptions
+	// subs is the domain, minting the links it mails under base (the
+	// request's own domain when no public base URL is configured).
+	subs   func(base string) subscriptions
+	base   *url.URL
 	people personReader
 	keys   *token.Keys
 	site   *page.Site
@@ -57,6 +66,10 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 		return h.preferences(ctx, req, "")
 	case "POST /unsubscribe":
 		return h.post(ctx, req)
+	case "GET /unsubscribe/link":
+		return h.site.Page(http.StatusOK, "A new link to your preferences", page.NewLinkPage(page.NewLink{})), nil
+	case "POST /unsubscribe/link":
+		return h.sendLink(ctx, req)
 	}
 	return h.site.Fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
 }
@@ -80,23 +93,33 @@ func readUnsubscribe(req web.Request) unsubscribeRequest {
 // whatever white space or case a client added.
 func isOneClick(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "One-Click") }
 
-// verify returns the person an unsubscribe token names.
-func (h *handler) verify(raw string) (string, error) {
+// The answers to a link that cannot be used as it is.
+var (
+	errLinkExpired = people.Errorf(people.Expired, "t", "This link to your preferences has expired. It can still stop all marketing; to change anything else, ask for a new link by mail.")
+	errLinkInvalid = people.Errorf(people.Invalid, "t", "This link to your preferences is not valid. Copy the whole link from the mail, or ask for a new link by mail.")
+)
+
+// verify returns the person an unsubscribe token names, and whether the
+// token is live: an expired one (signed with a key we hold) still names
+// its person, who may withdraw but not grant. A token we cannot verify
+// answers errLinkInvalid.
+func (h *handler) verify(raw string) (personID string, live bool, err error) {
 	c, err := h.keys.Verify(raw, token.Unsubscribe, h.now())
 	switch {
-	case errors.Is(err, token.ErrExpired):
-		return "", people.Errorf(people.Expired, "t", "This unsubscribe link has expired. Use the link in a newer mail, or write to us and we will stop at once.")
+	case errors.Is(err, token.ErrExpired) && c.Subject != "":
+		return c.Subject, false, nil
 	case err != nil:
-		return "", people.Errorf(people.Invalid, "t", "This unsubscribe link is not valid. Copy the whole link from the mail, or use the link in another mail from us.")
+		return "", false, errLinkInvalid
 	}
-	return c.Subject, nil
+	return c.Subject, true, nil
 }
 
 func (h *handler) post(ctx context.Context, req web.Request) (web.Response, error) {
-	personID, err := h.verify(web.Query(req, "t"))
+	personID, live, err := h.verify(web.Query(req, "t"))
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
+	subs := h.subs(web.BaseURL(req, h.base))
 	in := readUnsubscribe(req)
 	c := people.Context{IP: web.ClientIP(req), UserAgent: web.UserAgent(req)}
 	switch {
@@ -105,7 +128,7 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 	case in.Action == "" && len(in.Purposes) == 0:
 		// RFC 8058: honour at once, answer without a redirect.
 		c.Source = sourceOneClick
-		changed, err := h.subs.StopMarketing(ctx, personID, c)
+		changed, err := subs.StopMarketing(ctx, personID, c)
 		if err != nil {
 			return h.site.Fail(req, err)
 		}
@@ -113,34 +136,57 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 		return h.done(req), nil
 	case in.Action == "stop":
 		c.Source = sourcePreferences
-		changed, err := h.subs.StopMarketing(ctx, personID, c)
+		changed, err := subs.StopMarketing(ctx, personID, c)
 		if err != nil {
 			return h.site.Fail(req, err)
 		}
 		h.log.InfoContext(ctx, "stop all marketing", "person", personID, "changed", changed)
-		return h.afterForm(ctx, req, personID, "You will receive no more marketing mail from us.")
+		return h.afterForm(ctx, req, personID, live, http.StatusOK, "You will receive no more marketing mail from us.")
 	case in.Action == "save":
 		want, err := people.ParsePurposes(in.Purposes)
 		if err != nil {
 			return h.site.Fail(req, err)
 		}
 		c.Source = sourcePreferences
-		changed, err := h.subs.SetPreferences(ctx, personID, want, c)
+		save := subs.SetPreferences
+		if !live {
+			save = subs.Withdraw // an expired link withdraws, never grants
+		}
+		res, err := save(ctx, personID, want, c)
 		if errors.Is(err, people.ErrNotFound) {
 			return h.done(req), nil // erased: nothing is kept, nothing will be sent
 		}
 		if err != nil {
 			return h.site.Fail(req, err)
 		}
-		h.log.InfoContext(ctx, "preferences saved", "person", personID, "changed", changed)
-		return h.afterForm(ctx, req, personID, "Your preferences are saved.")
+		h.log.InfoContext(ctx, "preferences saved", "person", personID, "changed", res.Changed, "waiting", res.Waiting, "mailed", res.Mailed, "limited", res.Limited)
+		status, note := savedNote(res, live)
+		return h.afterForm(ctx, req, personID, live, status, note)
 	}
 	return h.site.Fail(req, people.Errorf(people.Invalid, "action", `send "List-Unsubscribe=One-Click", or action "save" or "stop"`))
 }
 
+// savedNote is what the page says after a save, and its status: 429 when
+// the limits refused the confirmation mail a grant needed.
+func savedNote(res people.PreferencesResult, live bool) (int, string) {
+	switch {
+	case res.Limited:
+		return http.StatusTooManyRequests, "We could not send a confirmation mail just now, because this address was sent too many. Nothing new was started; anything you turned off is off. Please try again later."
+	case len(res.Waiting) > 0:
+		labels := make([]string, len(res.Waiting))
+		for i, q := range res.Waiting {
+			labels[i] = q.Label()
+		}
+		return http.StatusOK, "Your preferences are saved. " + strings.Join(labels, ", ") + " will start when you press the button in the confirmation mail we sent to this address."
+	case !live:
+		return http.StatusOK, "Your preferences are saved. This link is old: it can only turn things off. Ask for a new link to turn something on."
+	}
+	return http.StatusOK, "Your preferences are saved."
+}
+
 // afterForm answers a preferences form: a browser sees the page again with
 // a note; a script gets the saved state.
-func (h *handler) afterForm(ctx context.Context, req web.Request, personID, note string) (web.Response, error) {
+func (h *handler) afterForm(ctx context.Context, req web.Request, personID string, live bool, status int, note string) (web.Response, error) {
 	p, err := h.people.Person(ctx, personID)
 	if errors.Is(err, people.ErrNotFound) {
 		return h.done(req), nil
@@ -148,7 +194,10 @@ func (h *handler) afterForm(ctx context.Context, req web.Request, personID, note
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
-	return h.show(req, p, note), nil
+	if !live && web.WantsHTML(req) {
+		return h.expired(req, note), nil
+	}
+	return h.show(req, p, status, note), nil
 }
 
 // stateAnswer is a person's preferences as JSON.
@@ -175,23 +224,67 @@ func (h *handler) done(req web.Request) web.Response {
 }
 
 func (h *handler) preferences(ctx context.Context, req web.Request, note string) (web.Response, error) {
-	personID, err := h.verify(web.Query(req, "t"))
-	if err != nil {
+	personID, live, err := h.verify(web.Query(req, "t"))
+	switch {
+	case err != nil && web.WantsHTML(req):
+		return h.site.Page(http.StatusBadRequest, "A new link to your preferences", page.NewLinkPage(page.NewLink{Reason: errLinkInvalid.Message})), nil
+	case err != nil:
+		return h.site.Fail(req, err)
+	case !live && !web.WantsHTML(req):
+		return h.site.Fail(req, errLinkExpired)
+	}
+	return h.afterForm(ctx, req, personID, live, http.StatusOK, note)
+}
+
+// expired is the page an expired link shows: it can stop all marketing
+// (withdrawing works forever) and offers a fresh link by mail.
+func (h *handler) expired(req web.Request, note string) web.Response {
+	return h.site.Page(http.StatusGone, "A new link to your preferences", page.NewLinkPage(page.NewLink{
+		Reason: errLinkExpired.Message, Note: note, StopAction: web.TokenURL("", "/unsubscribe", web.Query(req, "t")),
+	}))
+}
+
+// linkRequest is the body of POST /unsubscribe/link.
+type linkRequest struct {
+	Email string `json:"email"`
+}
+
+// linkAnswer is the JSON answer to a script: the same whether we hold the
+// address or not.
+type linkAnswer struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+// sendLink mails a fresh preferences link to the address typed, if we
+// hold it, within the mail limits.
+func (h *handler) sendLink(ctx context.Context, req web.Request) (web.Response, error) {
+	var in linkRequest
+	if err := web.Decode(req, &in); err != nil {
 		return h.site.Fail(req, err)
 	}
-	return h.afterForm(ctx, req, personID, note)
+	c := people.Context{Source: sourcePreferences, IP: web.ClientIP(req), UserAgent: web.UserAgent(req)}
+	if err := h.subs(web.BaseURL(req, h.base)).SendPreferencesLink(ctx, in.Email, c); err != nil {
+		return h.site.Fail(req, err)
+	}
+	h.log.InfoContext(ctx, "preferences link asked for")
+	const message = "If we hold this address, a mail with a new link to its preferences is on its way."
+	if !web.WantsHTML(req) {
+		return web.JSON(http.StatusAccepted, linkAnswer{"sent_if_known", message}), nil
+	}
+	return h.site.Page(http.StatusOK, "Check your inbox", page.OutcomePage(page.Outcome{Heading: "Check your inbox", Message: message})), nil
 }
 
 // show renders the preferences page, or the state as JSON for a script.
-func (h *handler) show(req web.Request, p people.Person, note string) web.Response {
+func (h *handler) show(req web.Request, p people.Person, status int, note string) web.Response {
 	if !web.WantsHTML(req) {
-		return web.JSON(http.StatusOK, stateAnswer{Status: string(p.Status), Email: people.MaskEmail(p.Email), Active: names(p.Active), Pending: names(p.Pending)})
+		return web.JSON(status, stateAnswer{Status: string(p.Status), Email: people.MaskEmail(p.Email), Active: names(p.Active), Pending: names(p.Pending)})
 	}
 	rows := make([]page.PurposeState, 0, len(people.Purposes))
 	for _, q := range people.Purposes {
 		rows = append(rows, page.PurposeState{Purpose: q, On: p.Has(q), Pending: slices.Contains(p.Pending, q)})
 	}
-	return h.site.Page(http.StatusOK, "Your email preferences", page.PreferencesPage(page.Preferences{
+	return h.site.Page(status, "Your email preferences", page.PreferencesPage(page.Preferences{
 		MaskedEmail: people.MaskEmail(p.Email), Action: web.TokenURL("", "/unsubscribe", web.Query(req, "t")), Note: note,
 		Purposes: rows,
 	}))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +21,11 @@ import (
 // recordingSubs records what the handler asks of the domain; the real flow
 // is tested against the emulators in infra/e2e.
 type recordingSubs struct {
-	stopped []people.Context
-	saved   [][]people.Purpose
+	stopped   []people.Context
+	saved     [][]people.Purpose
+	withdrawn [][]people.Purpose
+	asked     []string // addresses a fresh link was asked for
+	result    people.PreferencesResult
 }
 
 func (r *recordingSubs) StopMarketing(_ context.Context, _ string, c people.Context) (bool, error) {
@@ -29,9 +33,19 @@ func (r *recordingSubs) StopMarketing(_ context.Context, _ string, c people.Cont
 	return true, nil
 }
 
-func (r *recordingSubs) SetPreferences(_ context.Context, _ string, want []people.Purpose, _ people.Context) (bool, error) {
+func (r *recordingSubs) SetPreferences(_ context.Context, _ string, want []people.Purpose, _ people.Context) (people.PreferencesResult, error) {
 	r.saved = append(r.saved, want)
-	return true, nil
+	return r.result, nil
+}
+
+func (r *recordingSubs) Withdraw(_ context.Context, _ string, keep []people.Purpose, _ people.Context) (people.PreferencesResult, error) {
+	r.withdrawn = append(r.withdrawn, keep)
+	return people.PreferencesResult{Changed: true}, nil
+}
+
+func (r *recordingSubs) SendPreferencesLink(_ context.Context, typed string, _ people.Context) error {
+	r.asked = append(r.asked, typed)
+	return nil
 }
 
 type onePerson struct{ p people.Person }
@@ -49,7 +63,7 @@ func newHandler(t *testing.T) (*handler, *recordingSubs, string) {
 	}
 	subs := &recordingSubs{}
 	p := onePerson{people.Person{ID: "p1", Email: "jo@example.com", Active: []people.Purpose{people.Newsletter}}}
-	h := &handler{subs: subs, people: p, keys: keys, site: site, now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := &handler{subs: func(string) subscriptions { return subs }, people: p, keys: keys, site: site, now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return h, subs, keys.Issue(token.Unsubscribe, "p1", []string{"newsletter"}, now, 0)
 }
 
@@ -104,7 +118,7 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 			t.Errorf("%s: = %d, %v; want a 4xx", name, resp.StatusCode, err)
 		}
 	}
-	if len(subs.stopped)+len(subs.saved) != 0 {
+	if len(subs.stopped)+len(subs.saved)+len(subs.withdrawn) != 0 {
 		t.Fatal("a refused request changed state")
 	}
 }
@@ -162,4 +176,53 @@ func TestAnyPOSTToAOneClickLinkUnsubscribes(t *testing.T) {
 			t.Fatalf("saved %v, stopped %+v; want one save and one stop from the preferences", subs.saved, subs.stopped)
 		}
 	})
+}
+
+func TestAnExpiredLinkStopsAndWithdrawsButNeverGrantsAndOffersAFreshLink(t *testing.T) {
+	h, subs, _ := newHandler(t)
+	old := h.keys.Issue(token.Unsubscribe, "p1", []string{"newsletter"}, now.AddDate(0, -3, 0), 31*24*time.Hour)
+	form := func(body string) web.Request {
+		return web.Request{RouteKey: "POST /unsubscribe", QueryStringParameters: map[string]string{"t": old},
+			Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}, Body: body}
+	}
+	page, err := h.handle(context.Background(), web.Request{RouteKey: "GET /unsubscribe", QueryStringParameters: map[string]string{"t": old},
+		Headers: map[string]string{"accept": "text/html"}})
+	if err != nil || page.StatusCode != 410 || !strings.Contains(page.Body, `action="/unsubscribe/link"`) || !strings.Contains(page.Body, `value="stop"`) ||
+		strings.Contains(page.Body, `value="save"`) {
+		t.Fatalf("GET with an expired link = %d %s, %v; want the fresh-link page with a stop button and no save", page.StatusCode, page.Body, err)
+	}
+	if resp, _ := h.handle(context.Background(), oneClickEvent(t, old)); resp.StatusCode != 200 || len(subs.stopped) != 1 {
+		t.Fatalf("one-click with an expired link = %d, stopped %d; want it honoured", resp.StatusCode, len(subs.stopped))
+	}
+	if resp, _ := h.handle(context.Background(), form("action=stop")); resp.StatusCode != 410 || len(subs.stopped) != 2 {
+		t.Fatalf("stop all with an expired link = %d, stopped %d", resp.StatusCode, len(subs.stopped))
+	}
+	if resp, _ := h.handle(context.Background(), form("action=save&purposes=offers")); resp.StatusCode != 410 || len(subs.saved) != 0 || len(subs.withdrawn) != 1 {
+		t.Fatalf("save with an expired link = %d, saved %v, withdrawn %v; want a withdrawal only", resp.StatusCode, subs.saved, subs.withdrawn)
+	}
+	unknown, _ := token.NewKeys(map[string][]byte{"k9": []byte("0123456789abcdef0123456789abcdef")}, "k9")
+	page, _ = h.handle(context.Background(), web.Request{RouteKey: "GET /unsubscribe", Headers: map[string]string{"accept": "text/html"},
+		QueryStringParameters: map[string]string{"t": unknown.Issue(token.Unsubscribe, "p1", nil, now, 0)}})
+	if page.StatusCode != 400 || !strings.Contains(page.Body, `action="/unsubscribe/link"`) || strings.Contains(page.Body, `value="stop"`) {
+		t.Fatalf("GET with an unknown key = %d %s; want the fresh-link page without a stop button", page.StatusCode, page.Body)
+	}
+	sent, err := h.handle(context.Background(), web.Request{RouteKey: "POST /unsubscribe/link", Headers: map[string]string{
+		"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}, Body: "email=jo%40example.com"})
+	if err != nil || sent.StatusCode != 200 || !strings.Contains(sent.Body, "If we hold this address") || !slices.Equal(subs.asked, []string{"jo@example.com"}) {
+		t.Fatalf("asking for a fresh link = %d %s, %v, asked %v", sent.StatusCode, sent.Body, err, subs.asked)
+	}
+}
+
+func TestASaveThatGrantsSaysAConfirmationMailIsOnItsWay(t *testing.T) {
+	h, subs, tok := newHandler(t)
+	req := web.Request{RouteKey: "POST /unsubscribe", QueryStringParameters: map[string]string{"t": tok},
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}, Body: "action=save&purposes=newsletter&purposes=testimonials"}
+	subs.result = people.PreferencesResult{Changed: true, Waiting: []people.Purpose{people.Testimonials}, Mailed: true}
+	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 200 || !strings.Contains(resp.Body, "Testimonials will start when you press the button in the confirmation mail") {
+		t.Fatalf("save = %d %s", resp.StatusCode, resp.Body)
+	}
+	subs.result = people.PreferencesResult{Changed: true, Limited: true}
+	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 429 || !strings.Contains(resp.Body, "Nothing new was started") {
+		t.Fatalf("a save the limits refused = %d %s", resp.StatusCode, resp.Body)
+	}
 }

@@ -1,5 +1,6 @@
 // Command unsubscribe serves the link in every marketing mail: RFC 8058
-// one-click unsubscribe and the preferences page.
+// one-click unsubscribe and the preferences page, whose grants it mails a
+// confirm link for, and fresh links to it by mail.
 package main
 
 import (
@@ -10,6 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/link"
+	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/secrets"
@@ -22,11 +25,20 @@ func main() {
 	awsCfg := config.AWS(env)
 	fetch := secrets.FromSecretsManager(awsCfg)
 	company, st, retention := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
+	from, base, links, unsubscribeTTL := config.Sender(env), config.BaseURL(env), config.ConfirmLinks(env), config.UnsubscribeTTL(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
 	site, err := page.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
-	subs := &people.Subscriptions{Store: st, NewID: people.RandomID, Now: time.Now, Pseudonym: people.KeyedID(pepper), Retention: retention}
-	h := &handler{subs: subs, people: st, keys: keys, site: site, now: time.Now, log: log}
+	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
+	config.Must(log, err)
+	proto := people.Subscriptions{Store: st, Mailer: sender, NewID: people.RandomID, Now: time.Now, PersonID: people.KeyedID(pepper),
+		Pseudonym: people.KeyedID(pepper), Retention: retention, LinkTTL: links.TTL, ResendInterval: links.ResendInterval}
+	subs := func(base string) subscriptions {
+		s := proto
+		s.Links = link.Minter{Keys: keys, Base: base, PreferencesTTL: unsubscribeTTL}
+		return &s
+	}
+	h := &handler{subs: subs, base: base, people: st, keys: keys, site: site, now: time.Now, log: log}
 	lambda.Start(web.ServeHead(h.handle))
 }

@@ -279,9 +279,9 @@ func TestABrowserSignsUpAndConfirms(t *testing.T) {
 		t.Fatalf("after confirming the person is %+v", p)
 	}
 
-	// A double click changes nothing.
+	// A double click changes nothing: the link works once.
 	again := postForm(t, "/confirm", url.Values{"t": {tokenOf(t, link)}})
-	if again.Status != 200 || !strings.Contains(again.Body, "Already confirmed") {
+	if again.Status != 200 || !strings.Contains(again.Body, "already used") {
 		t.Fatalf("second confirm = %d\n%s", again.Status, again.Body)
 	}
 
@@ -333,7 +333,7 @@ func TestAScriptSignsUpWithJSONOrMultipart(t *testing.T) {
 	}
 }
 
-func TestSigningUpAgainUpdatesTheSamePersonAndMailsAtMostOnce(t *testing.T) {
+func TestSigningUpAgainUpdatesTheSamePersonAndMailsOncePerNewPurpose(t *testing.T) {
 	for _, typed := range []string{"Again@Example.COM", "  again@example.com ", "AGAIN@EXAMPLE.COM"} {
 		if got := postForm(t, "/signup", signupForm(typed, "newsletter")); got.Status != http.StatusSeeOther {
 			t.Fatalf("sign-up as %q = %d %s", typed, got.Status, got.Body)
@@ -343,8 +343,10 @@ func TestSigningUpAgainUpdatesTheSamePersonAndMailsAtMostOnce(t *testing.T) {
 	if got.Status != http.StatusAccepted {
 		t.Fatalf("JSON sign-up = %d %s", got.Status, got.Body)
 	}
-	if n := len(mailsTo(t, "again@example.com")); n != 1 {
-		t.Fatalf("%d confirmation mails within 10 minutes, want 1", n)
+	// The newsletter is mailed once (its link is live); offers, asked for
+	// later and covered by no live link, get their own mail.
+	if n := len(mailsTo(t, "again@example.com")); n != 2 {
+		t.Fatalf("%d confirmation mails within 10 minutes, want 2", n)
 	}
 	p, err := personOf(t, "again@example.com")
 	if err != nil || !slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Offers}) || p.Version != 4 {
@@ -455,7 +457,6 @@ func TestBadInputGetsAClear4xxAndChangesNothing(t *testing.T) {
 		{"an unknown purpose", urlenc, form(map[string][]string{"purposes": {"newsletter", "resale"}}), 400, "purposes"},
 		{"no purpose", urlenc, form(map[string][]string{"purposes": nil}), 400, "purposes"},
 		{"CR/LF in the name", urlenc, form(map[string][]string{"name": {"Jo\r\nBcc: victim@example.com"}}), 400, "name"},
-		{"a honeypot filled in", urlenc, form(map[string][]string{"website": {"http://spam.example"}}), 400, "website"},
 		{"a stale policy version", urlenc, form(map[string][]string{"policy_version": {"2001-01-01"}}), 409, "policy_version"},
 		{"a body over 16 KiB", urlenc, form(map[string][]string{"name": {strings.Repeat("x", 17<<10)}}), 413, ""},
 		{"invalid UTF-8", "application/json", "{\"email\":\"bad@example.com\",\"name\":\"\xff\xfe\",\"purposes\":[\"newsletter\"],\"policy_version\":\"" + policy + "\"}", 400, ""},
@@ -500,13 +501,23 @@ func TestASignUpCostsOneReadOneTransactionAndAtMostOneSend(t *testing.T) {
 
 	stack.DynamoDBCalls.Reset()
 	stack.SESCalls.Reset()
-	postForm(t, "/signup", signupForm("calls@example.com", "surveys"))
-	// Mailed a moment ago: the decision records the sign-up without a mail.
+	postForm(t, "/signup", signupForm("calls@example.com", "offers"))
+	// Mailed a moment ago, and its live link covers offers: the decision
+	// records the sign-up without a mail.
 	if db, ses := stack.DynamoDBCalls.Counts(), stack.SESCalls.Total(); !maps.Equal(db, map[string]int{"GetItem": 1, "TransactWriteItems": 1}) || ses != 0 {
 		t.Fatalf("a repeated sign-up made DynamoDB calls %v and %d SES calls; want one read, one transaction and no send", db, ses)
 	}
 
 	stack.DynamoDBCalls.Reset()
+	stack.SESCalls.Reset()
+	postForm(t, "/signup", signupForm("calls@example.com", "surveys"))
+	// A purpose no live link covers: its own mail, in the same one read and one transaction.
+	if db, ses := stack.DynamoDBCalls.Counts(), stack.SESCalls.Counts(); !maps.Equal(db, map[string]int{"GetItem": 1, "TransactWriteItems": 1}) || !maps.Equal(ses, map[string]int{"SendEmail": 1}) {
+		t.Fatalf("a sign-up for a new purpose made DynamoDB calls %v and SES calls %v; want one read, one transaction and one send", db, ses)
+	}
+
+	stack.DynamoDBCalls.Reset()
+	stack.SESCalls.Reset()
 	postJSON(t, "/signup", `{"email":"calls@example.com"}`)
 	if n := stack.DynamoDBCalls.Total() + stack.SESCalls.Total(); n != 0 {
 		t.Fatalf("a refused sign-up made %d calls", n)

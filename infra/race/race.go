@@ -24,6 +24,7 @@ import (
 
 	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/link"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/store"
 	"github.com/smartprotect/pledge/shared/token"
@@ -35,7 +36,7 @@ type Kind string
 // The kinds of request, in the order the tables print them.
 const (
 	SignUp      Kind = "sign-up"     // POST /signup, JSON, a random set of purposes
-	Confirm     Kind = "confirm"     // POST /confirm with a freshly minted confirm token for a random set of purposes
+	Confirm     Kind = "confirm"     // POST /confirm pressing one of the person's links (live or used), minted as its mail mints it
 	OneClick    Kind = "one-click"   // RFC 8058 POST to the unsubscribe URL
 	Preferences Kind = "preferences" // the preferences form: save a random set of purposes, or now and then stop all marketing
 	Account     Kind = "account"     // POST /admin/accounts, signed: opened or closed, at a distinct time
@@ -99,6 +100,7 @@ type Request struct {
 	Signed      bool             // signed with SigV4, as an operator's tools sign an IAM route
 	At          time.Time        // an account event's time
 	Purposes    []people.Purpose // what a sign-up asks for
+	Nonce       string           // the link a confirm presses
 }
 
 // Answer is what one request got.
@@ -119,6 +121,7 @@ type Door struct {
 	unsubscribeTTL time.Duration
 	base           string
 	client         *http.Client
+	store          *store.Store // reads the person's live links, as their mails carry them
 }
 
 // NewDoor is a Door to s's gateway, with the configuration its functions load.
@@ -129,6 +132,7 @@ func NewDoor(ctx context.Context, s *localstack.Stack) (*Door, error) {
 	if err := errors.Join(signup.Err(), unsubscribe.Err()); err != nil {
 		return nil, err
 	}
+	d.store = store.New(s.DynamoDB.DynamoDBClient(), s.Table)
 	d.base, d.client = s.GatewayURL, &http.Client{Timeout: 2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     &http.Transport{MaxIdleConnsPerHost: 256}}
@@ -147,16 +151,34 @@ func (d *Door) SignUp(email string, purposes []people.Purpose) Request {
 	return Request{Kind: SignUp, Method: http.MethodPost, Path: "/signup", ContentType: "application/json", Body: string(b), Purposes: purposes}
 }
 
-// Confirm presses the button under a confirm link for purposes, minted now
-// as the sign-up's mail mints it.
-func (d *Door) Confirm(email string, purposes []people.Purpose) Request {
-	scope := make([]string, len(purposes))
-	for i, q := range purposes {
-		scope[i] = string(q)
-	}
-	tok := d.keys.Issue(token.Confirm, d.PersonID(email), scope, time.Now(), d.confirm.TTL)
+// Confirm presses the button under the confirm link l, minted as its mail
+// minted it (the link works once: pressed again, it changes nothing).
+func (d *Door) Confirm(email string, l people.Link) Request {
+	tok := link.ConfirmToken(d.keys, d.PersonID(email), l)
 	return Request{Kind: Confirm, Method: http.MethodPost, Path: "/confirm",
-		ContentType: "application/x-www-form-urlencoded", Body: url.Values{"t": {tok}}.Encode()}
+		ContentType: "application/x-www-form-urlencoded", Body: url.Values{"t": {tok}}.Encode(), Nonce: l.Nonce}
+}
+
+// Links reads the confirm links the person holds now, oldest first: those
+// of the mails in their inbox that can still confirm something.
+func (d *Door) Links(ctx context.Context, email string) ([]people.Link, error) {
+	p, err := d.store.Person(ctx, d.PersonID(email))
+	if err != nil {
+		return nil, fmt.Errorf("race: reading the person's links: %w", err)
+	}
+	return p.Links, nil
+}
+
+// LatestLink is the last confirm link mailed to the person and not yet used.
+func (d *Door) LatestLink(ctx context.Context, email string) (people.Link, error) {
+	links, err := d.Links(ctx, email)
+	if err == nil && len(links) == 0 {
+		err = errors.New("race: the person holds no confirm link")
+	}
+	if err != nil {
+		return people.Link{}, err
+	}
+	return links[len(links)-1], nil
 }
 
 // OneClick is a mail provider's RFC 8058 POST to the unsubscribe URL.
@@ -219,20 +241,44 @@ func (d *Door) Do(ctx context.Context, r Request) Answer {
 	return Answer{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After") != "", Body: b.String()}
 }
 
-// Run sets the person up (a sign-up for every purpose, two of them
-// confirmed: something to activate, something to withdraw), sends the
-// burst, and compares the person afterwards with their ledger.
+// Run sets the person up (a sign-up for two purposes, confirmed; a sign-up
+// for the two others, awaiting its link: something to activate, something
+// to withdraw), sends the burst, and compares the person afterwards with
+// their ledger. The burst's confirms press the set-up's links, the used one
+// and the live one, many times over: at most one press of each may confirm.
 func Run(ctx context.Context, s *localstack.Stack, opt Options) (Result, error) {
 	door, err := NewDoor(ctx, s)
 	if err != nil {
 		return Result{}, err
 	}
 	email := people.NormaliseEmail(opt.Email)
-	for _, r := range []Request{door.SignUp(email, people.Purposes), door.Confirm(email, []people.Purpose{people.Newsletter, people.Offers})} {
+	var links []people.Link
+	for _, step := range []func() (Request, error){
+		func() (Request, error) {
+			return door.SignUp(email, []people.Purpose{people.Newsletter, people.Offers}), nil
+		},
+		func() (Request, error) {
+			l, err := door.LatestLink(ctx, email)
+			links = append(links, l)
+			return door.Confirm(email, l), err
+		},
+		func() (Request, error) {
+			return door.SignUp(email, []people.Purpose{people.Surveys, people.Testimonials}), nil
+		},
+	} {
+		r, err := step()
+		if err != nil {
+			return Result{}, err
+		}
 		if a := door.Do(ctx, r); a.Status/100 != 2 {
 			return Result{}, fmt.Errorf("race: setting up the person: %s answered %d %s", r.Kind, a.Status, a.Body)
 		}
 	}
+	live, err := door.LatestLink(ctx, email)
+	if err != nil {
+		return Result{}, err
+	}
+	links = append(links, live)
 
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed+1))
 	// Each account event at its own second in the last hour, so that which
@@ -240,7 +286,7 @@ func Run(ctx context.Context, s *localstack.Stack, opt Options) (Result, error) 
 	since := time.Now().Add(-time.Hour).Truncate(time.Second)
 	burst := make([]Request, opt.Requests)
 	for i := range burst {
-		burst[i] = draw(rng, door, email, since.Add(time.Duration(i)*time.Second))
+		burst[i] = draw(rng, door, email, links, since.Add(time.Duration(i)*time.Second))
 	}
 
 	var before map[string]int
@@ -316,22 +362,24 @@ func ReadBack(ctx context.Context, s *localstack.Stack, id string) (people.Perso
 // "confirmed" is one write in the ledger (its entries share one time),
 // except a sign-up that asked only for consents in force when it was
 // decided, which changes nothing and writes nothing; one answered 5xx or
-// not at all may have been done (its answer lost) or not, so it may be there. The account's last event is one the burst sent, no
-// earlier than the latest answered 200.
+// not at all may have been done (its answer lost) or not, so it may be there.
+// No link is answered "confirmed" twice. The account's last event is one
+// the burst sent, no earlier than the latest answered 200.
 func answeredButNotRecorded(burst []Request, answers []Answer, ledger []people.ConsentEvent, p people.Person) []string {
-	// The set-up made one sign-up and one confirm, both answered.
-	signUps, confirms := span{done: 1}, span{done: 1}
+	// The set-up made two sign-ups and one confirm, all answered.
+	signUps, confirms := span{done: 2}, span{done: 1}
 	// A sign-up can only have been a no-op if every purpose it asked for
-	// was in force at some time: confirmed, or granted on the preferences
-	// page, by some entry of the ledger.
+	// was in force at some time: confirmed by some entry of the ledger
+	// (every grant, the preferences page's too, waits for a confirm).
 	everInForce := map[people.Purpose]bool{}
 	for _, e := range ledger {
-		if e.Action == people.Confirm || (e.Action == people.Grant && e.Source != signUpSource) {
+		if e.Action == people.Confirm {
 			everInForce[e.Purpose] = true
 		}
 	}
 	var latest time.Time
-	sent := map[int64]bool{} // by Unix second: the times differ in location
+	sent := map[int64]bool{}    // by Unix second: the times differ in location
+	pressed := map[string]int{} // confirms answered "confirmed", by the link pressed
 	for i, r := range burst {
 		a := answers[i]
 		unknown := a.Status == 0 || a.Status/100 == 5
@@ -342,7 +390,11 @@ func answeredButNotRecorded(burst []Request, answers []Answer, ledger []people.C
 				signUps.noop++
 			}
 		case Confirm:
-			confirms.count(a.Status == http.StatusOK && strings.Contains(a.Body, `"confirmed"`), unknown)
+			confirmed := a.Status == http.StatusOK && strings.Contains(a.Body, `"confirmed"`)
+			confirms.count(confirmed, unknown)
+			if confirmed {
+				pressed[r.Nonce]++
+			}
 		case Account:
 			sent[r.At.Unix()] = true
 			if a.Status == http.StatusOK && r.At.After(latest) {
@@ -360,6 +412,11 @@ func answeredButNotRecorded(burst []Request, answers []Answer, ledger []people.C
 		return len(at)
 	}
 	var out []string
+	for _, n := range pressed {
+		if n > 1 {
+			out = append(out, fmt.Sprintf("one confirm link confirmed %d times; a link works once", n))
+		}
+	}
 	if n := writes(func(e people.ConsentEvent) bool { return e.Action == people.Grant && e.Source == signUpSource }); !signUps.holds(n) {
 		out = append(out, fmt.Sprintf("%d sign-ups were accepted (%d of them may have asked for nothing new, %d more may have been done), the ledger records %d", signUps.done, signUps.noop, signUps.maybe, n))
 	}
@@ -392,8 +449,9 @@ func (s *span) count(done, unknown bool) {
 func (s span) holds(n int) bool { return s.done-s.noop <= n && n <= s.done+s.maybe }
 
 // draw makes a request of the burst: its kind by the mix, its purposes at
-// random; an account event, if it is one, at at.
-func draw(rng *rand.Rand, door *Door, email string, at time.Time) Request {
+// random, a confirm pressing one of links; an account event, if it is one,
+// at at.
+func draw(rng *rand.Rand, door *Door, email string, links []people.Link, at time.Time) Request {
 	roll := rng.IntN(100)
 	kind := Account
 	for _, k := range Kinds {
@@ -407,7 +465,7 @@ func draw(rng *rand.Rand, door *Door, email string, at time.Time) Request {
 	case SignUp:
 		return door.SignUp(email, someOf(rng, people.Purposes, 1))
 	case Confirm:
-		return door.Confirm(email, someOf(rng, people.Purposes, 1))
+		return door.Confirm(email, links[rng.IntN(len(links))])
 	case OneClick:
 		return door.OneClick(email)
 	case Preferences:

@@ -17,8 +17,9 @@ func TestWhatWasAnsweredMustBeRecorded(t *testing.T) {
 	confirm := func(s int) people.ConsentEvent {
 		return people.ConsentEvent{At: at(s), Action: people.Confirm, Purpose: people.Newsletter}
 	}
-	// The set-up's sign-up (0) and confirm (1) come first in every ledger.
-	setUp := []people.ConsentEvent{grant(0), {At: at(0), Action: people.Grant, Purpose: people.Offers, Context: people.Context{Source: signUpSource}}, confirm(1)}
+	// The set-up's sign-up (0), confirm (1) and second sign-up (1.5) come first in every ledger.
+	setUp := []people.ConsentEvent{grant(0), {At: at(0), Action: people.Grant, Purpose: people.Offers, Context: people.Context{Source: signUpSource}}, confirm(1),
+		{At: t0.Add(1500 * time.Millisecond), Action: people.Grant, Purpose: people.Surveys, Context: people.Context{Source: signUpSource}}}
 	offers := []people.Purpose{people.Offers} // never confirmed: a sign-up for it always writes
 	burst := []Request{{Kind: SignUp, Purposes: offers}, {Kind: SignUp, Purposes: offers}, {Kind: Confirm}, {Kind: Account, At: at(10)}, {Kind: Account, At: at(20)}}
 	tests := []struct {
@@ -52,6 +53,15 @@ func TestWhatWasAnsweredMustBeRecorded(t *testing.T) {
 	}
 	if got := answeredButNotRecorded(noNews, accepted, setUp, people.Person{}); len(got) != 1 {
 		t.Fatalf("a sign-up for a consent never in force, not in the ledger: problems = %q; want 1", got)
+	}
+	// A link works once: two presses of one link both answered "confirmed" is a problem.
+	twice := []Request{{Kind: Confirm, Nonce: "n1"}, {Kind: Confirm, Nonce: "n1"}, {Kind: Confirm, Nonce: "n2"}}
+	yes := Answer{Status: 200, Body: `{"status":"confirmed"}`}
+	if got := answeredButNotRecorded(twice, []Answer{yes, yes, {Status: 200, Body: `{"status":"already_used"}`}}, append(setUp, confirm(4), confirm(5)), people.Person{}); len(got) != 1 {
+		t.Fatalf("one link confirmed twice: problems = %q; want 1", got)
+	}
+	if got := answeredButNotRecorded(twice, []Answer{yes, {Status: 200, Body: `{"status":"already_used"}`}, yes}, append(setUp, confirm(4), confirm(5)), people.Person{}); len(got) != 0 {
+		t.Fatalf("two links confirmed once each: problems = %q; want none", got)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

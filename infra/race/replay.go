@@ -18,12 +18,11 @@ type Consents struct {
 // entry, are those of the code today; adjust them here when the domain's
 // rules change:
 //
-//   - a grant from a sign-up (any source but "preferences") makes the
-//     purpose pending, even when it is active already: a sign-up adds to
-//     the pending set whatever it asked for;
-//   - a grant from the preferences page activates the purpose directly (a
-//     person who holds an unsubscribe link has proven the address) and it
-//     stops being pending;
+//   - a grant, from a sign-up or from the preferences page alike, makes the
+//     purpose pending: every grant waits for the confirm button (double
+//     opt-in); the domain writes no grant for a purpose in force, so a
+//     grant never leaves a purpose both active and pending (Agrees refuses
+//     a person who holds one so);
 //   - a confirm activates the purpose and it stops being pending;
 //   - a withdrawal of a purpose removes it from both sets; a withdrawal of
 //     all-marketing (one-click, "stop all marketing") does so for every
@@ -36,8 +35,6 @@ func Replay(ledger []people.ConsentEvent) Consents {
 	active, pending := map[people.Purpose]bool{}, map[people.Purpose]bool{}
 	for _, e := range ledger {
 		switch {
-		case e.Action == people.Grant && e.Source == "preferences":
-			active[e.Purpose], pending[e.Purpose] = true, false
 		case e.Action == people.Grant:
 			pending[e.Purpose] = true
 		case e.Action == people.Confirm:
@@ -62,7 +59,11 @@ func Replay(ledger []people.ConsentEvent) Consents {
 	return c
 }
 
-// Agrees reports whether p's consent sets are those c holds.
+// Agrees reports whether p's consent sets are those c holds, and no purpose
+// is both in force and pending in either.
 func (c Consents) Agrees(p people.Person) bool {
-	return slices.Equal(c.Active, p.Active) && slices.Equal(c.Pending, p.Pending)
+	both := func(active, pending []people.Purpose) bool {
+		return slices.ContainsFunc(pending, func(q people.Purpose) bool { return slices.Contains(active, q) })
+	}
+	return slices.Equal(c.Active, p.Active) && slices.Equal(c.Pending, p.Pending) && !both(c.Active, c.Pending) && !both(p.Active, p.Pending)
 }

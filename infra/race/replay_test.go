@@ -23,16 +23,16 @@ func TestReplayAppliesTheLedgerInOrder(t *testing.T) {
 			nil, []people.Purpose{people.Newsletter, people.Surveys}},
 		{"a confirm activates", []people.ConsentEvent{grant(people.Newsletter), grant(people.Offers), confirm(people.Newsletter)},
 			[]people.Purpose{people.Newsletter}, []people.Purpose{people.Offers}},
-		{"signing up again for an active purpose makes it pending too", []people.ConsentEvent{grant(people.Newsletter), confirm(people.Newsletter), grant(people.Newsletter)},
-			[]people.Purpose{people.Newsletter}, []people.Purpose{people.Newsletter}},
-		{"a preferences grant activates directly", []people.ConsentEvent{grant(people.Offers), ev(people.Grant, people.Offers, "preferences")},
+		{"a preferences grant waits for the confirm button", []people.ConsentEvent{grant(people.Newsletter), confirm(people.Newsletter), ev(people.Grant, people.Offers, "preferences")},
+			[]people.Purpose{people.Newsletter}, []people.Purpose{people.Offers}},
+		{"a preferences grant confirmed is in force", []people.ConsentEvent{ev(people.Grant, people.Offers, "preferences"), confirm(people.Offers)},
 			[]people.Purpose{people.Offers}, nil},
 		{"a withdrawal ends a purpose, active or pending", []people.ConsentEvent{grant(people.Offers), grant(people.Surveys), confirm(people.Surveys),
 			ev(people.Withdraw, people.Offers, "preferences"), ev(people.Withdraw, people.Surveys, "preferences")}, nil, nil},
 		{"all-marketing ends every marketing purpose, not testimonials", []people.ConsentEvent{grant(people.Newsletter), grant(people.Offers),
-			grant(people.Testimonials), confirm(people.Newsletter), confirm(people.Testimonials), grant(people.Testimonials),
+			grant(people.Testimonials), grant(people.Surveys), confirm(people.Newsletter), confirm(people.Testimonials),
 			ev(people.Withdraw, people.AllMarketing, "one-click")},
-			[]people.Purpose{people.Testimonials}, []people.Purpose{people.Testimonials}},
+			[]people.Purpose{people.Testimonials}, nil},
 		{"order matters: a grant after a withdrawal is pending again", []people.ConsentEvent{grant(people.Newsletter), confirm(people.Newsletter),
 			ev(people.Withdraw, people.AllMarketing, "one-click"), grant(people.Newsletter)}, nil, []people.Purpose{people.Newsletter}},
 	}
@@ -49,5 +49,12 @@ func TestReplayAppliesTheLedgerInOrder(t *testing.T) {
 				t.Fatal("the replay agrees with a person holding one purpose more")
 			}
 		})
+	}
+}
+
+func TestAPurposeBothInForceAndPendingNeverAgrees(t *testing.T) {
+	both := []people.Purpose{people.Newsletter}
+	if (Consents{Active: both, Pending: both}).Agrees(people.Person{Active: both, Pending: both}) {
+		t.Fatal("a person holding the newsletter both in force and pending agrees with a ledger that says so")
 	}
 }

@@ -36,8 +36,12 @@ func everyMail(t *testing.T, v string) map[string]noticeData {
 	}
 	return map[string]noticeData{
 		"the confirmation mail": parts(sender.confirmation(people.ConfirmationMail{
-			To: "jo@example.com", Name: v, Purposes: people.Purposes, Link: v, Expires: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+			To: "jo@example.com", Purposes: people.Purposes, NewName: true, Link: v, Expires: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
 		})),
+		"a confirmation of a name alone": parts(sender.confirmation(people.ConfirmationMail{
+			To: "jo@example.com", NewName: true, Link: v, Expires: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+		})),
+		"a fresh preferences link": parts(sender.preferencesLink(people.PreferencesLinkMail{To: "jo@example.com", Link: v})),
 		"a marketing mail": parts(sender.marketing(MarketingMail{
 			To: "jo@example.com", Name: v, List: people.Newsletter, Subject: v, Paragraphs: []string{v, v}, UnsubscribeURL: v,
 		})),

@@ -9,7 +9,7 @@ import (
 )
 
 // body is a mail's two parts, made from one typed value (confirmBody,
-// marketingBody, noticeBody): the HTML part a component of bodies.templ,
+// preferencesLinkBody, marketingBody, noticeBody): the HTML part a component of bodies.templ,
 // the text part plain text from the methods below, where values go in as
 // written, never HTML-escaped.
 type body struct {
@@ -57,13 +57,29 @@ func lines(b *strings.Builder, ss ...string) {
 
 func (c confirmBody) text() string {
 	var b strings.Builder
-	lines(&b, "Hello"+greeting(c.Name)+",", "", "Someone, hopefully you, asked "+c.Company+" to send this address:")
-	for _, p := range c.Purposes {
-		lines(&b, "  - "+p.Label())
+	lines(&b, "Hello,", "")
+	if len(c.Purposes) > 0 {
+		lines(&b, "Someone, hopefully you, asked "+c.Company+" to send this address:")
+		for _, p := range c.Purposes {
+			lines(&b, "  - "+p.Label())
+		}
+		if c.NewName {
+			lines(&b, "and to greet you with the name given on the form.")
+		}
+	} else {
+		lines(&b, "Someone, hopefully you, asked "+c.Company+" to greet this address with the name given on the form.")
 	}
-	lines(&b, "", "Nothing will be sent until you confirm. Open this link and press the button:", "", c.Link, "",
-		"The link works until "+c.Expires+". If you did not ask for this, ignore this mail.", "", "--")
+	lines(&b, "", "Nothing changes until you confirm. Open this link and press the button:", "", c.Link, "",
+		"The link works once, until "+c.Expires+". If you did not ask for this, ignore this mail.", "", "--")
 	c.letterhead.text(&b)
+	return b.String()
+}
+
+func (p preferencesLinkBody) text() string {
+	var b strings.Builder
+	lines(&b, "Hello,", "", "Someone, hopefully you, asked "+p.Company+" to mail a new link to the email preferences of this address.", "",
+		"Change what we send you, or stop it:", p.Link, "", "If you did not ask for this, ignore this mail: nothing changes.", "", "--")
+	p.letterhead.text(&b)
 	return b.String()
 }
 

@@ -82,8 +82,20 @@ func (s *Sender) SendConfirmation(ctx context.Context, m people.ConfirmationMail
 }
 
 func (s *Sender) confirmation(m people.ConfirmationMail) body {
-	b := confirmBody{s.letterhead(), m.Name, m.Purposes, m.Link, m.Expires.UTC().Format(time.RFC1123)}
+	b := confirmBody{s.letterhead(), m.Purposes, m.NewName, m.Link, m.Expires.UTC().Format(time.RFC1123)}
 	return body{confirmHTML(b), b.text()}
+}
+
+var _ people.SubscriptionMailer = (*Sender)(nil)
+
+// SendPreferencesLink sends a fresh link to the preferences page.
+func (s *Sender) SendPreferencesLink(ctx context.Context, m people.PreferencesLinkMail) error {
+	return s.send(ctx, m.To, "Your link to your email preferences at "+s.company, "preferences-link", s.preferencesLink(m), nil)
+}
+
+func (s *Sender) preferencesLink(m people.PreferencesLinkMail) body {
+	b := preferencesLinkBody{s.letterhead(), m.Link}
+	return body{preferencesLinkHTML(b), b.text()}
 }
 
 // MarketingMail is a mail sent because of a marketing consent. It cannot be

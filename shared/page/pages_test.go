@@ -29,6 +29,7 @@ func everyPage(t *testing.T, v string) map[string]web.Response {
 		"the error page":        site.Page(400, v, ErrorPage(v)),
 		"the preferences page":  site.Page(200, v, PreferencesPage(Preferences{MaskedEmail: v, Action: v, Note: v, Purposes: states})),
 		"the unsubscribed page": site.Page(200, v, UnsubscribedPage(v)),
+		"the new-link page":     site.Page(410, v, NewLinkPage(NewLink{Reason: v, Note: v, StopAction: v})),
 	}
 }
 
@@ -66,6 +67,18 @@ func TestNewSiteRequiresTheCompanyAndItsAddress(t *testing.T) {
 	for _, c := range [][2]string{{"", "street"}, {"SmartProtect", ""}} {
 		if _, err := NewSite(c[0], c[1]); err == nil {
 			t.Errorf("NewSite(%q, %q) accepted a page without its footer", c[0], c[1])
+		}
+	}
+}
+
+func TestAPendingPurposeIsTickedAndSaysItAwaitsConfirmation(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "street")
+	body := site.Page(200, "p", PreferencesPage(Preferences{MaskedEmail: "j***@e***.com", Action: "/unsubscribe?t=x", Purposes: []PurposeState{
+		{Purpose: people.Newsletter, On: true}, {Purpose: people.Offers, Pending: true}, {Purpose: people.Surveys},
+	}})).Body
+	for _, want := range []string{`value="newsletter" checked`, `value="offers" checked`, `value="surveys">`, "(awaiting your confirmation)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the preferences page lacks %s:\n%s", want, body)
 		}
 	}
 }

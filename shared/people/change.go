@@ -74,6 +74,7 @@ type Assumption struct {
 	NoneActive    []Purpose // none of these is active
 	Status        []Status  // the status is one of these
 	NoAccount     bool      // the product reported no account
+	NoLinks       bool      // no confirm link is live (none could grant what is withdrawn)
 	WrittenBefore time.Time // the last write was stamped before this (the ledger keeps the order of writes)
 }
 
@@ -85,6 +86,7 @@ func (a Assumption) Holds(p Person) bool {
 		!slices.ContainsFunc(a.NoneActive, p.Has) &&
 		slices.Contains(a.Status, p.Status) &&
 		(!a.NoAccount || p.Account.State == NoAccount) &&
+		(!a.NoLinks || len(p.Links) == 0) &&
 		p.UpdatedAt.Before(a.WrittenBefore)
 }
 
@@ -114,6 +116,6 @@ func stampAfter(now time.Time, p Person) time.Time {
 // changed returns a copy of p to modify, with its sets cloned.
 func changed(p Person) *Person {
 	q := p
-	q.Active, q.Pending = slices.Clone(p.Active), slices.Clone(p.Pending)
+	q.Active, q.Pending, q.Links = slices.Clone(p.Active), slices.Clone(p.Pending), slices.Clone(p.Links)
 	return &q
 }

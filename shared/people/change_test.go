@@ -85,7 +85,7 @@ func TestASignUpForWhatIsInForceChangesNothingAndIsNeverBothActiveAndPending(t *
 	svc, st, mailer := newService(&now)
 	ctx := context.Background()
 	res, _ := svc.SignUp(ctx, input("jo@example.com", "newsletter"))
-	if _, err := svc.Confirm(ctx, res.PersonID, []Purpose{Newsletter}, Context{}); err != nil {
+	if _, err := svc.Confirm(ctx, res.PersonID, nonceIn(mailer.last()), Context{}); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(time.Hour)
@@ -107,20 +107,21 @@ func TestASignUpForWhatIsInForceChangesNothingAndIsNeverBothActiveAndPending(t *
 
 func TestAReleaseFreesOnlyItsOwnMailClaim(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	svc, st, _ := newService(&now)
+	svc, st, mailer := newService(&now)
 	ctx := context.Background()
 	res, _ := svc.SignUp(ctx, input("jo@example.com", "newsletter"))
-	if err := svc.releaseConfirmMail(ctx, res.PersonID, now.Add(time.Second)); err != nil {
+	l, _ := st.people[res.PersonID].Link(nonceIn(mailer.last()))
+	if err := releaseMail(ctx, st, svc.Now, res.PersonID, Link{Nonce: "another", Issued: now}); err != nil {
 		t.Fatal(err)
 	}
-	if p := st.people[res.PersonID]; !p.ConfirmMailAt.Equal(now) {
-		t.Fatalf("a stale release cleared the claim: %+v", p)
+	if p := st.people[res.PersonID]; !p.ConfirmMailAt.Equal(now) || len(p.Links) != 1 {
+		t.Fatalf("a release of another mail cleared the claim: %+v", p)
 	}
-	if err := svc.releaseConfirmMail(ctx, res.PersonID, now); err != nil {
+	if err := releaseMail(ctx, st, svc.Now, res.PersonID, l); err != nil {
 		t.Fatal(err)
 	}
-	if p := st.people[res.PersonID]; !p.ConfirmMailAt.IsZero() {
-		t.Fatalf("the release left the claim: %+v", p)
+	if p := st.people[res.PersonID]; !p.ConfirmMailAt.IsZero() || len(p.Links) != 0 {
+		t.Fatalf("the release left the claim or the link: %+v", p)
 	}
 }
 
@@ -152,7 +153,7 @@ func TestDroppingAPendingPurposeOnThePreferencesPageIsAWithdrawal(t *testing.T) 
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	st := newMemStore(Person{ID: "p", Status: Confirmed, Active: []Purpose{Newsletter}, Pending: []Purpose{Surveys}, Version: 2})
 	s := &Subscriptions{Store: st, NewID: RandomID, Now: func() time.Time { return now }, Pseudonym: func(v string) string { return v }, Retention: DefaultRetention}
-	if changed, err := s.SetPreferences(context.Background(), "p", []Purpose{Newsletter}, Context{Source: "preferences"}); err != nil || !changed {
+	if changed, err := s.SetPreferences(context.Background(), "p", []Purpose{Newsletter}, Context{Source: "preferences"}); err != nil || !changed.Changed {
 		t.Fatalf("SetPreferences = %v, %v", changed, err)
 	}
 	ch := st.changes[0]

@@ -55,7 +55,7 @@ func (s *memStore) UpdatePerson(_ context.Context, id string, decide Decide) (Ch
 		case ch.After != nil:
 			q := *ch.After
 			q.Version = p.Version + 1
-			q.Active, q.Pending = slices.Clone(q.Active), slices.Clone(q.Pending)
+			q.Active, q.Pending, q.Links = slices.Clone(q.Active), slices.Clone(q.Pending), slices.Clone(q.Links)
 			s.people[id] = q
 		}
 		s.changes = append(s.changes, ch)

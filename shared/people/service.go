@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
-// ConfirmationMail is the double opt-in mail.
+// ConfirmationMail is the double opt-in mail. It carries nothing the
+// requester typed (no name): the address may not be theirs.
 type ConfirmationMail struct {
 	PersonID string // for logs; the address is never logged
-	To, Name string
-	Purposes []Purpose
+	To       string
+	Purposes []Purpose // what the link activates
+	NewName  bool      // the link also confirms the name given on the form (never shown)
 	Link     string
 	Expires  time.Time
 }
@@ -22,9 +24,9 @@ type Mailer interface {
 	SendConfirmation(ctx context.Context, m ConfirmationMail) error
 }
 
-// Linker makes the signed confirm link for a person and purposes.
+// Linker makes the signed confirm link that carries l's nonce.
 type Linker interface {
-	ConfirmLink(personID string, purposes []Purpose, now time.Time) (link string, expires time.Time)
+	ConfirmLink(personID string, l Link) string
 }
 
 // Service runs sign-up and confirmation.
@@ -33,9 +35,10 @@ type Service struct {
 	Mailer         Mailer
 	Links          Linker
 	PersonID       func(normalisedEmail string) string // keyed hash of the address
-	NewID          func() string                       // unique ids for ledger entries
+	NewID          func() string                       // unique ids for ledger entries and link nonces
 	Now            func() time.Time
-	ResendInterval time.Duration // at most one confirmation mail per address per interval
+	LinkTTL        time.Duration // how long a confirm link works
+	ResendInterval time.Duration // at most one confirmation mail per address per interval, unless new purposes are asked
 	PolicyVersion  string        // the version in force, which forms must show
 	Retention      Retention     // the clocks every write starts or moves
 }
@@ -91,10 +94,14 @@ func (s *Service) ValidateSignUp(in SignUpInput) (email, name string, purposes [
 	return
 }
 
-// SignUp records the consents asked for and sends the confirmation mail,
-// at most once per address per ResendInterval. Purposes already in force
-// are not asked again; a sign-up that asks for nothing new changes nothing
-// and sends nothing (the answer to the client is the same).
+// SignUp records the consents asked for and mails a confirm link for them.
+// Nothing of the person changes but what awaits the button: purposes in
+// force are not asked again, a new name waits in the link (see Link.Name),
+// and pending never holds an active purpose. A sign-up that asks for
+// nothing new (purposes in force, the same or no name) writes nothing and
+// sends nothing. A mail goes out when a purpose asked for is not covered by
+// a live link, or else at most once per ResendInterval; each mail's link
+// works once. The answer to the client is the same in every case.
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, error) {
 	email, name, purposes, err := s.ValidateSignUp(in)
 	if err != nil {
@@ -102,31 +109,40 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, err
 	}
 	id := s.PersonID(email)
 	c := in.Context.Pseudonymised(s.PersonID)
-	var asked []Purpose
-	claimed := false
+	var link *Link
 	ch, err := s.Store.UpdatePerson(ctx, id, func(p Person) (Change, error) {
-		asked = slices.DeleteFunc(slices.Clone(purposes), p.Has)
-		if len(asked) == 0 {
+		link = nil
+		asked := slices.DeleteFunc(slices.Clone(purposes), p.Has)
+		newName := name != "" && name != p.Name
+		if len(asked) == 0 && !newName {
 			return Change{}, nil
 		}
 		now := stampAfter(s.Now(), p)
+		mail := !p.Covered(asked, now) || p.ConfirmMailAt.IsZero() || !p.ConfirmMailAt.After(now.Add(-s.ResendInterval))
+		if len(asked) == 0 && !mail {
+			return Change{}, nil // a new name alone, mailed a moment ago: it waits for the next mail
+		}
 		q := changed(p)
 		if !p.Exists() {
-			q.ID, q.Status, q.CreatedAt = id, Unconfirmed, now
+			q.ID, q.Email, q.Status, q.PolicyVersion, q.CreatedAt = id, email, Unconfirmed, in.PolicyVersion, now
 		}
-		q.Email, q.Name, q.PolicyVersion, q.UpdatedAt = email, name, in.PolicyVersion, now
+		q.UpdatedAt = now
 		for _, a := range asked {
 			if !slices.Contains(q.Pending, a) {
 				q.Pending = append(q.Pending, a)
 			}
 		}
+		slices.SortFunc(q.Pending, byDisplayOrder)
 		// A sign-up is no confirmed activity: a clock that runs keeps running.
 		if p.Clock.IsZero() {
 			q.Clock = s.Retention.PersonClock(q.Status, q.Active, q.Account, now)
 		}
-		claimed = p.ConfirmMailAt.IsZero() || p.ConfirmMailAt.Before(now.Add(-s.ResendInterval))
-		if claimed {
-			q.ConfirmMailAt = now
+		if mail {
+			l := Link{Nonce: s.NewID(), Purposes: asked, PolicyVersion: in.PolicyVersion, Source: in.Source, Issued: now, Expires: now.Add(s.LinkTTL)}
+			if newName {
+				l.Name = name
+			}
+			q.Links, q.ConfirmMailAt, link = withLink(q.Links, l, now), now, &l
 		}
 		return Change{After: q, Events: NewEvents(id, Grant, asked, now, c, s.NewID)}, nil
 	})
@@ -134,15 +150,14 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, err
 		return SignUpResult{}, fmt.Errorf("people.SignUp: %w", err)
 	}
 	res := SignUpResult{PersonID: id, Purposes: purposes, Normalised: email}
-	if ch.IsZero() || !claimed {
+	if ch.IsZero() || link == nil {
 		return res, nil
 	}
-	claimedAt := ch.After.ConfirmMailAt
-	link, expires := s.Links.ConfirmLink(id, asked, claimedAt)
-	mail := ConfirmationMail{PersonID: id, To: email, Name: name, Purposes: asked, Link: link, Expires: expires}
+	mail := ConfirmationMail{PersonID: id, To: ch.After.Email, Purposes: link.Purposes, NewName: link.Name != "",
+		Link: s.Links.ConfirmLink(id, *link), Expires: link.Expires}
 	if err := s.Mailer.SendConfirmation(ctx, mail); err != nil {
 		// Give the slot back so that a retry can send; the sign-up itself stays.
-		if rerr := s.releaseConfirmMail(ctx, id, claimedAt); rerr != nil {
+		if rerr := releaseMail(ctx, s.Store, s.Now, id, *link); rerr != nil {
 			return res, fmt.Errorf("people.SignUp: send failed (%w), and releasing the mail slot failed: %v", err, rerr)
 		}
 		return res, fmt.Errorf("people.SignUp: %w", err)
@@ -151,16 +166,24 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, err
 	return res, nil
 }
 
-// releaseConfirmMail undoes the mail claim made at claimedAt, unless a newer
-// claim replaced it, so that a failed send does not lock the person out of
-// a new mail for ResendInterval.
-func (s *Service) releaseConfirmMail(ctx context.Context, id string, claimedAt time.Time) error {
-	_, err := s.Store.UpdatePerson(ctx, id, func(p Person) (Change, error) {
-		if !p.Exists() || !p.ConfirmMailAt.Equal(claimedAt) {
+// byDisplayOrder orders purposes as Purposes lists them.
+func byDisplayOrder(a, b Purpose) int { return slices.Index(Purposes, a) - slices.Index(Purposes, b) }
+
+// releaseMail undoes the claim of the mail that carried l, which could not
+// be sent: the link goes (nobody holds it), and the mail slot is freed
+// unless a newer claim replaced it, so that a failed send does not lock the
+// person out of a new mail for the resend interval.
+func releaseMail(ctx context.Context, st Store, clock func() time.Time, id string, l Link) error {
+	_, err := st.UpdatePerson(ctx, id, func(p Person) (Change, error) {
+		if _, ok := p.Link(l.Nonce); !p.Exists() || !ok {
 			return Change{}, nil
 		}
+		now := stampAfter(clock(), p)
 		q := changed(p)
-		q.ConfirmMailAt, q.UpdatedAt = time.Time{}, stampAfter(s.Now(), p)
+		q.Links, q.UpdatedAt = withoutLink(p.Links, l.Nonce, now), now
+		if p.ConfirmMailAt.Equal(l.Issued) {
+			q.ConfirmMailAt = time.Time{}
+		}
 		return Change{After: q}, nil
 	})
 	return err
@@ -171,48 +194,58 @@ type ConfirmOutcome int
 
 // The outcomes of pressing the confirm button.
 const (
-	Activated        ConfirmOutcome = iota // purposes were activated now
-	AlreadyConfirmed                       // nothing left to do: a double click or an old link
-	NothingPending                         // the purposes were withdrawn or never asked for
+	Activated        ConfirmOutcome = iota // purposes (or the name) were confirmed now
+	AlreadyConfirmed                       // the link is live but what it names is in force already
+	NothingPending                         // the link is live but what it names was withdrawn since
+	AlreadyUsed                            // the link was used, or replaced, or never issued: nothing changed
 )
 
-// Confirm activates the purposes named by a verified confirm link. It is
-// idempotent: a second press changes nothing and says so. Errors:
-// ErrNotFound (erased since the mail was sent), ErrBusy.
-func (s *Service) Confirm(ctx context.Context, personID string, purposes []Purpose, c Context) (ConfirmOutcome, error) {
+// Confirm confirms what the link with nonce names, once: its purposes that
+// are still pending become active, its name (if any) becomes the person's,
+// and the link is used up. A link the person no longer holds (pressed
+// before, pushed out, or from before links had nonces) changes nothing and
+// answers AlreadyUsed. Errors: ErrNotFound (erased since the mail was
+// sent), ErrBusy.
+func (s *Service) Confirm(ctx context.Context, personID, nonce string, c Context) (ConfirmOutcome, error) {
 	var outcome ConfirmOutcome
 	_, err := s.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
 		if !p.Exists() {
 			return Change{}, ErrNotFound
 		}
-		var todo []Purpose
-		already := true
-		for _, want := range purposes {
-			if slices.Contains(p.Pending, want) && !p.Has(want) {
-				todo = append(todo, want)
-			}
-			already = already && p.Has(want)
+		l, ok := p.Link(nonce)
+		if !ok {
+			outcome = AlreadyUsed
+			return Change{}, nil
 		}
+		todo := slices.DeleteFunc(slices.Clone(l.Purposes), func(q Purpose) bool { return !slices.Contains(p.Pending, q) || p.Has(q) })
+		rename := l.Name != "" && l.Name != p.Name
 		switch {
-		case len(todo) > 0:
+		case len(todo) > 0 || rename:
 			outcome = Activated
-		case already:
+		case !slices.ContainsFunc(l.Purposes, func(q Purpose) bool { return !p.Has(q) }):
 			outcome = AlreadyConfirmed
 			return Change{}, nil
 		default:
 			outcome = NothingPending
 			return Change{}, nil
 		}
-		if c.PolicyVersion == "" {
+		if c.PolicyVersion = l.PolicyVersion; c.PolicyVersion == "" {
 			c.PolicyVersion = p.PolicyVersion
 		}
 		now := stampAfter(s.Now(), p)
 		q := changed(p)
 		q.Active = append(q.Active, todo...)
+		slices.SortFunc(q.Active, byDisplayOrder)
 		q.Pending = slices.DeleteFunc(q.Pending, func(x Purpose) bool { return slices.Contains(todo, x) })
-		q.Status, q.UpdatedAt = Confirmed, now
-		if q.ConfirmedAt.IsZero() {
-			q.ConfirmedAt = now
+		q.Links, q.UpdatedAt, q.PolicyVersion = withoutLink(p.Links, nonce, now), now, c.PolicyVersion
+		if rename {
+			q.Name = l.Name
+		}
+		if len(todo) > 0 {
+			q.Status = Confirmed
+			if q.ConfirmedAt.IsZero() {
+				q.ConfirmedAt = now
+			}
 		}
 		// Confirming is confirmed activity: the clock starts again.
 		q.Clock = s.Retention.PersonClock(q.Status, q.Active, q.Account, now)

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
 type fakeMailer struct {
-	sent []ConfirmationMail
-	err  error
+	sent  []ConfirmationMail
+	links []PreferencesLinkMail
+	err   error
 }
 
 func (m *fakeMailer) SendConfirmation(_ context.Context, c ConfirmationMail) error {
@@ -23,15 +25,25 @@ func (m *fakeMailer) SendConfirmation(_ context.Context, c ConfirmationMail) err
 
 type fakeLinks struct{}
 
-func (fakeLinks) ConfirmLink(id string, _ []Purpose, now time.Time) (string, time.Time) {
-	return "https://x/confirm?t=" + id, now.Add(48 * time.Hour)
+const fakeConfirmURL = "https://x/confirm?n="
+
+func (fakeLinks) ConfirmLink(_ string, l Link) string { return fakeConfirmURL + l.Nonce }
+
+func (fakeLinks) PreferencesLink(id string, _ time.Time) string {
+	return "https://x/unsubscribe?t=" + id
 }
+
+// nonceIn is the nonce the link in m carries.
+func nonceIn(m ConfirmationMail) string { return strings.TrimPrefix(m.Link, fakeConfirmURL) }
+
+// last is the last mail sent.
+func (m *fakeMailer) last() ConfirmationMail { return m.sent[len(m.sent)-1] }
 
 func newService(now *time.Time) (*Service, *memStore, *fakeMailer) {
 	st, m := newMemStore(), &fakeMailer{}
 	return &Service{
 		Store: st, Mailer: m, Links: fakeLinks{}, PersonID: KeyedID([]byte("pepper-pepper-pepper-pepper-pepp")),
-		NewID: RandomID, Now: func() time.Time { return *now }, ResendInterval: 10 * time.Minute, PolicyVersion: "v1",
+		NewID: RandomID, Now: func() time.Time { return *now }, LinkTTL: 48 * time.Hour, ResendInterval: 10 * time.Minute, PolicyVersion: "v1",
 	}, st, m
 }
 
@@ -66,7 +78,7 @@ func TestAFailedSendGivesTheMailSlotBack(t *testing.T) {
 		t.Fatal("a failed send was not reported")
 	}
 	for _, p := range st.people {
-		if !p.ConfirmMailAt.IsZero() || len(st.events()) != 1 || len(p.Pending) != 1 {
+		if !p.ConfirmMailAt.IsZero() || len(p.Links) != 0 || len(st.events()) != 1 || len(p.Pending) != 1 {
 			t.Fatalf("after a failed send: %+v, events %d; want the slot released and the sign-up kept", p, len(st.events()))
 		}
 	}
@@ -109,27 +121,47 @@ func TestSignUpRefusesBadInputBeforeTouchingTheStore(t *testing.T) {
 
 func TestConfirmOutcomes(t *testing.T) {
 	now := time.Now()
-	svc, st, _ := newService(&now)
+	svc, st, mailer := newService(&now)
 	ctx := context.Background()
-	if _, err := svc.Confirm(ctx, "nobody", []Purpose{Newsletter}, Context{}); !errors.Is(err, ErrNotFound) {
+	if _, err := svc.Confirm(ctx, "nobody", "n", Context{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Confirm for nobody = %v", err)
 	}
-	res, _ := svc.SignUp(ctx, input("jo@example.com", "newsletter", "offers"))
+	res, _ := svc.SignUp(ctx, input("jo@example.com", "newsletter"))
+	first := nonceIn(mailer.last())
+	res2, _ := svc.SignUp(ctx, input("jo@example.com", "offers")) // a new purpose: its own mail at once
+	second := nonceIn(mailer.last())
+	if res.PersonID != res2.PersonID || first == second || len(mailer.sent) != 2 {
+		t.Fatalf("two sign-ups for new purposes sent %d mails with nonces %q, %q; want two distinct", len(mailer.sent), first, second)
+	}
 	st.conflicts = 2
-	if got, err := svc.Confirm(ctx, res.PersonID, []Purpose{Newsletter}, Context{Source: "confirm-link"}); err != nil || got != Activated {
+	if got, err := svc.Confirm(ctx, res.PersonID, first, Context{Source: "confirm-link"}); err != nil || got != Activated {
 		t.Fatalf("Confirm after two lost races = %v, %v; want Activated", got, err)
 	}
-	if got, _ := svc.Confirm(ctx, res.PersonID, []Purpose{Newsletter}, Context{}); got != AlreadyConfirmed {
-		t.Fatalf("a second press = %v, want AlreadyConfirmed", got)
+	if got, _ := svc.Confirm(ctx, res.PersonID, first, Context{}); got != AlreadyUsed {
+		t.Fatalf("a second press = %v, want AlreadyUsed", got)
 	}
-	if got, _ := svc.Confirm(ctx, res.PersonID, []Purpose{Surveys}, Context{}); got != NothingPending {
-		t.Fatalf("confirming what was never asked = %v, want NothingPending", got)
+	if got, _ := svc.Confirm(ctx, res.PersonID, "never-issued", Context{}); got != AlreadyUsed {
+		t.Fatalf("an unknown nonce = %v, want AlreadyUsed", got)
 	}
 	st.conflicts = 5
-	if _, err := svc.Confirm(ctx, res.PersonID, []Purpose{Offers}, Context{}); !errors.Is(err, ErrBusy) {
+	if _, err := svc.Confirm(ctx, res.PersonID, second, Context{}); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Confirm that keeps losing races = %v, want ErrBusy", err)
 	}
-	if p := st.people[res.PersonID]; p.Has(Offers) || !slices.Contains(p.Pending, Offers) {
+	if p := st.people[res.PersonID]; p.Has(Offers) || !slices.Equal(p.Pending, []Purpose{Offers}) {
 		t.Fatalf("a confirm that kept losing races changed the person: %+v", p)
 	}
+	if got, err := svc.Confirm(ctx, res.PersonID, second, Context{}); err != nil || got != Activated {
+		t.Fatalf("the second mail's link = %v, %v; want Activated", got, err)
+	}
+	if p := st.people[res.PersonID]; !slices.Equal(p.Active, []Purpose{Newsletter, Offers}) || len(p.Pending) != 0 || len(p.Links) != 0 {
+		t.Fatalf("after both links: %+v", p)
+	}
+}
+
+func (m *fakeMailer) SendPreferencesLink(_ context.Context, l PreferencesLinkMail) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.links = append(m.links, l)
+	return nil
 }

@@ -7,12 +7,19 @@ import (
 	"time"
 )
 
+// newSubscriptions runs the preferences page on st, mailing to a fake.
+func newSubscriptions(st *memStore, now *time.Time) (*Subscriptions, *fakeMailer) {
+	m := &fakeMailer{}
+	return &Subscriptions{Store: st, Mailer: m, Links: fakeLinks{}, NewID: RandomID, Now: func() time.Time { return *now },
+		PersonID: KeyedID([]byte("pepper-pepper-pepper-pepper-pepp")), Pseudonym: func(v string) string { return "k" + v },
+		Retention: DefaultRetention, LinkTTL: 48 * time.Hour, ResendInterval: 10 * time.Minute}, m
+}
+
 func TestEveryWithdrawalStartsItsProofClockAndNothingElseDoes(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	st := newMemStore(Person{ID: "p1", Status: Confirmed, Active: []Purpose{Newsletter, Surveys}, Version: 1})
-	s := &Subscriptions{Store: st, NewID: RandomID, Now: func() time.Time { return now }, Pseudonym: func(v string) string { return "k" + v },
-		Retention: DefaultRetention}
-	if changed, err := s.SetPreferences(context.Background(), "p1", []Purpose{Newsletter, Offers}, Context{Source: "preferences"}); err != nil || !changed {
+	s, _ := newSubscriptions(st, &now)
+	if changed, err := s.SetPreferences(context.Background(), "p1", []Purpose{Newsletter, Offers}, Context{Source: "preferences"}); err != nil || !changed.Changed {
 		t.Fatalf("SetPreferences = %v, %v", changed, err)
 	}
 	want := Clock{RuleLedgerProof, now.Add(DefaultRetention.LedgerProof)}
@@ -49,6 +56,8 @@ func TestAOneClickWrittenUnreadIsTheDecisionMadeOnARead(t *testing.T) {
 		{"an unconfirmed sign-up", Person{Status: Unconfirmed, Pending: []Purpose{Newsletter}, UpdatedAt: earlier}, false},
 		{"a person written after this clock's now", Person{Status: Confirmed, Active: []Purpose{Newsletter}, UpdatedAt: now.Add(time.Second)}, false},
 		{"someone already unsubscribed", Person{Status: Unsubscribed, UpdatedAt: earlier}, false},
+		{"a subscriber with a confirm link still live", Person{Status: Confirmed, Active: []Purpose{Newsletter}, Pending: []Purpose{Offers}, UpdatedAt: earlier,
+			Links: []Link{{Nonce: "n1", Purposes: []Purpose{Offers}, Issued: earlier, Expires: now.Add(time.Hour)}}}, false},
 	}
 	for _, tt := range people {
 		t.Run(tt.name, func(t *testing.T) {

@@ -273,7 +273,7 @@ func TestAWithdrawnConsentsEntriesGoWhenTheirProofPeriodEndsAndOthersStay(t *tes
 	person(t, s, "wd", t0, true, people.Newsletter, people.Surveys) // granted both at t0
 	left := t0.Add(30 * 24 * time.Hour)
 	w := newWorld(s, left)
-	if changed, err := w.subscriptions().SetPreferences(ctx, "wd", []people.Purpose{people.Newsletter}, people.Context{Source: "preferences"}); err != nil || !changed {
+	if changed, err := w.subscriptions().SetPreferences(ctx, "wd", []people.Purpose{people.Newsletter}, people.Context{Source: "preferences"}); err != nil || !changed.Changed {
 		t.Fatalf("withdrawing surveys = %v, %v", changed, err)
 	}
 	// The person stays active (they confirm again): keep their clock from

@@ -77,24 +77,26 @@ func key(pk, sk string) map[string]types.AttributeValue {
 
 // personItem is a person as stored.
 type personItem struct {
-	PK            string   `dynamodbav:"pk"`
-	SK            string   `dynamodbav:"sk"`
-	Email         string   `dynamodbav:"email"`
-	Name          string   `dynamodbav:"name"`
-	Status        string   `dynamodbav:"status"`
-	Active        []string `dynamodbav:"active,stringset,omitempty"`
-	Pending       []string `dynamodbav:"pending,stringset,omitempty"`
-	PolicyVersion string   `dynamodbav:"policyVersion"`
-	CreatedAt     string   `dynamodbav:"createdAt"`
-	UpdatedAt     string   `dynamodbav:"updatedAt"`
-	ConfirmedAt   string   `dynamodbav:"confirmedAt,omitempty"`
-	ConfirmMailAt string   `dynamodbav:"confirmMailAt,omitempty"`
-	Account       string   `dynamodbav:"account,omitempty"` // "open" or "closed", see SetAccount
-	AccountAt     string   `dynamodbav:"accountAt,omitempty"`
-	Version       int64    `dynamodbav:"version"`
-	DuePK         string   `dynamodbav:"duePK,omitempty"` // the retention clock, see due.go
-	DueSK         string   `dynamodbav:"dueSK,omitempty"`
-	Recipient     string   `dynamodbav:"rcpt,omitempty"` // shard of the recipients index, see notices.go
+	PK            string     `dynamodbav:"pk"`
+	SK            string     `dynamodbav:"sk"`
+	Email         string     `dynamodbav:"email"`
+	Name          string     `dynamodbav:"name"`
+	Status        string     `dynamodbav:"status"`
+	Active        []string   `dynamodbav:"active,stringset,omitempty"`
+	Pending       []string   `dynamodbav:"pending,stringset,omitempty"`
+	PolicyVersion string     `dynamodbav:"policyVersion"`
+	CreatedAt     string     `dynamodbav:"createdAt"`
+	UpdatedAt     string     `dynamodbav:"updatedAt"`
+	ConfirmedAt   string     `dynamodbav:"confirmedAt,omitempty"`
+	ConfirmMailAt string     `dynamodbav:"confirmMailAt,omitempty"`
+	LinkMailAt    string     `dynamodbav:"linkMailAt,omitempty"`
+	Links         []linkItem `dynamodbav:"links,omitempty"`   // live confirm links, see people.Link
+	Account       string     `dynamodbav:"account,omitempty"` // "open" or "closed", see SetAccount
+	AccountAt     string     `dynamodbav:"accountAt,omitempty"`
+	Version       int64      `dynamodbav:"version"`
+	DuePK         string     `dynamodbav:"duePK,omitempty"` // the retention clock, see due.go
+	DueSK         string     `dynamodbav:"dueSK,omitempty"`
+	Recipient     string     `dynamodbav:"rcpt,omitempty"` // shard of the recipients index, see notices.go
 }
 
 // newPersonItem is p as stored at version.
@@ -103,7 +105,11 @@ func newPersonItem(p people.Person, version int64) personItem {
 		PK: personPK(p.ID), SK: profileSK, Email: p.Email, Name: p.Name, Status: string(p.Status),
 		Active: names(p.Active), Pending: names(p.Pending), PolicyVersion: p.PolicyVersion,
 		CreatedAt: stamp(p.CreatedAt), UpdatedAt: stamp(p.UpdatedAt), ConfirmedAt: optionalStamp(p.ConfirmedAt),
-		ConfirmMailAt: optionalStamp(p.ConfirmMailAt), Version: version,
+		ConfirmMailAt: optionalStamp(p.ConfirmMailAt), LinkMailAt: optionalStamp(p.LinkMailAt), Version: version,
+	}
+	for _, l := range p.Links {
+		it.Links = append(it.Links, linkItem{Nonce: l.Nonce, Purposes: names(l.Purposes), Name: l.Name, PolicyVersion: l.PolicyVersion,
+			Source: l.Source, Issued: stamp(l.Issued), Expires: stamp(l.Expires)})
 	}
 	if p.Account.State != people.NoAccount {
 		it.Account, it.AccountAt = string(p.Account.State), stamp(p.Account.At)
@@ -125,14 +131,31 @@ func optionalStamp(t time.Time) string {
 }
 
 func (it personItem) person() people.Person {
+	var links []people.Link
+	for _, l := range it.Links {
+		links = append(links, people.Link{Nonce: l.Nonce, Purposes: purposes(l.Purposes), Name: l.Name, PolicyVersion: l.PolicyVersion,
+			Source: l.Source, Issued: parseStamp(l.Issued), Expires: parseStamp(l.Expires)})
+	}
 	return people.Person{
 		ID: it.PK[len("P#"):], Email: it.Email, Name: it.Name, Status: people.Status(it.Status),
 		Active: purposes(it.Active), Pending: purposes(it.Pending), PolicyVersion: it.PolicyVersion,
 		CreatedAt: parseStamp(it.CreatedAt), UpdatedAt: parseStamp(it.UpdatedAt),
-		ConfirmedAt: parseStamp(it.ConfirmedAt), ConfirmMailAt: parseStamp(it.ConfirmMailAt), Version: it.Version,
+		ConfirmedAt: parseStamp(it.ConfirmedAt), ConfirmMailAt: parseStamp(it.ConfirmMailAt), LinkMailAt: parseStamp(it.LinkMailAt),
+		Links: links, Version: it.Version,
 		Account: people.Account{State: people.AccountState(it.Account), At: parseStamp(it.AccountAt)},
 		Clock:   clockOf(it.DueSK),
 	}
+}
+
+// linkItem is a live confirm link as the person's item keeps it.
+type linkItem struct {
+	Nonce         string   `dynamodbav:"n"`
+	Purposes      []string `dynamodbav:"p,omitempty"` // a list: a link for a name alone names no purpose
+	Name          string   `dynamodbav:"name,omitempty"`
+	PolicyVersion string   `dynamodbav:"v,omitempty"`
+	Source        string   `dynamodbav:"src,omitempty"`
+	Issued        string   `dynamodbav:"at"`
+	Expires       string   `dynamodbav:"x"`
 }
 
 // consentItem is one ledger entry as stored; it is only ever put, never updated.

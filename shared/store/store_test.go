@@ -87,28 +87,42 @@ func TestSignUpCreatesThePersonAndLedgerTogether(t *testing.T) {
 	}
 }
 
-func TestASecondSignUpWithinTheIntervalSendsNoMailButIsRecorded(t *testing.T) {
+func TestASecondSignUpWithinTheIntervalIsMailedOnlyForWhatNoLiveLinkCovers(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
 	w := newWorld(s, t0)
 	if res := w.signUp(t, "p2", people.Newsletter); !res.MailSent {
 		t.Fatalf("first SignUp = %+v", res)
 	}
+	w.now = t0.Add(5 * time.Minute)
+	if res := w.signUp(t, "p2", people.Surveys); !res.MailSent {
+		t.Fatalf("a sign-up for a new purpose within 10 minutes = %+v; want its own mail", res)
+	}
 	w.now = t0.Add(9 * time.Minute)
-	if res := w.signUp(t, "p2", people.Offers); res.MailSent {
-		t.Fatalf("second SignUp within 10 minutes = %+v; want recorded, not mailed", res)
+	if res := w.signUp(t, "p2", people.Surveys, people.Newsletter); res.MailSent {
+		t.Fatalf("a sign-up covered by live links within 10 minutes = %+v; want recorded, not mailed", res)
 	}
 	p, _ := s.Person(ctx, "p2")
-	if !slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Offers}) || !p.ConfirmMailAt.Equal(t0) || !p.CreatedAt.Equal(t0) ||
-		p.Clock.Due != t0.Add(r.Unconfirmed) {
-		t.Fatalf("person after the second sign-up = %+v; want both pending, the first mail's time and the first clock", p)
+	if !slices.Equal(p.Pending, []people.Purpose{people.Newsletter, people.Surveys}) || !p.ConfirmMailAt.Equal(t0.Add(5*time.Minute)) || !p.CreatedAt.Equal(t0) ||
+		p.Clock.Due != t0.Add(r.Unconfirmed) || len(p.Links) != 2 || p.Links[0].Nonce == p.Links[1].Nonce ||
+		!slices.Equal(p.Links[1].Purposes, []people.Purpose{people.Surveys}) || p.Links[1].Name != "Jo" || !p.Links[1].Expires.Equal(t0.Add(5*time.Minute+48*time.Hour)) {
+		t.Fatalf("person after three sign-ups = %+v; want both pending, two live links, the last mail's time and the first clock", p)
 	}
-	if evs, _ := s.Consents(ctx, "p2"); len(evs) != 2 {
-		t.Fatalf("ledger has %d entries, want 2", len(evs))
+	if p.Name != "" {
+		t.Fatalf("an unconfirmed sign-up's name %q is the person's before the button", p.Name)
 	}
-	w.now = t0.Add(11 * time.Minute)
-	if res := w.signUp(t, "p2", people.Offers); !res.MailSent {
-		t.Fatalf("SignUp after 11 minutes = %+v; want a mail again", res)
+	if evs, _ := s.Consents(ctx, "p2"); len(evs) != 4 {
+		t.Fatalf("ledger has %d entries, want 4", len(evs))
+	}
+	w.now = t0.Add(16 * time.Minute)
+	if res := w.signUp(t, "p2", people.Surveys); !res.MailSent {
+		t.Fatalf("SignUp after the interval = %+v; want a mail again", res)
+	}
+	if w.confirm(t, "p2", people.Surveys) != people.Activated || w.confirm(t, "p2", people.Newsletter) != people.Activated {
+		t.Fatal("the live links did not confirm")
+	}
+	if p, _ := s.Person(ctx, "p2"); p.Name != "Jo" || !slices.Equal(p.Active, []people.Purpose{people.Newsletter, people.Surveys}) || len(p.Links) != 1 {
+		t.Fatalf("after pressing two links = %+v; want the name and both purposes confirmed, one unused link left", p)
 	}
 }
 
@@ -153,8 +167,8 @@ func TestConfirmAppliesOnceAndJoinsTheList(t *testing.T) {
 		len(got.Pending) != 0 || !got.ConfirmedAt.Equal(t0.Add(time.Hour)) || got.Version != before.Version+1 || got.Clock.Rule != people.RuleInactive {
 		t.Fatalf("after confirming = %+v", got)
 	}
-	if out := w.confirm(t, "p4", people.Newsletter); out != people.AlreadyConfirmed {
-		t.Fatalf("a second press = %v", out)
+	if out := w.confirm(t, "p4", people.Newsletter); out != people.AlreadyUsed {
+		t.Fatalf("a second press = %v, want AlreadyUsed", out)
 	}
 	if after, _ := s.Person(ctx, "p4"); after.Version != got.Version {
 		t.Fatal("a second press wrote the person again")
@@ -171,7 +185,7 @@ func TestAWriteInBetweenIsReadAgainAndDecidedAgainNotLost(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(db, table)
 	w := newWorld(s, t0)
-	w.signUp(t, "race", people.Newsletter, people.Offers)
+	w.signUp(t, "race", people.Newsletter)
 	decided := 0
 	_, err := s.UpdatePerson(ctx, "race", func(p people.Person) (people.Change, error) {
 		decided++
@@ -284,8 +298,17 @@ func TestConcurrentSignUpsAreAllRecordedAndMailOnce(t *testing.T) {
 	}
 	wg.Wait()
 	p, _ := s.Person(ctx, id)
-	if len(w.mails) != 1 || failures.Load() != 0 || len(p.Pending) != 3 {
-		t.Fatalf("8 concurrent sign-ups: %d mails, %d failed, pending %v; want one mail, none failed, every purpose recorded", len(w.mails), failures.Load(), p.Pending)
+	// Each purpose is mailed once, in the first link that names it; a
+	// sign-up whose purpose a live link covers is recorded without a mail.
+	mailed := map[people.Purpose]int{}
+	for _, m := range w.mails {
+		for _, q := range m.Purposes {
+			mailed[q]++
+		}
+	}
+	if len(w.mails) != 3 || failures.Load() != 0 || len(p.Pending) != 3 || len(p.Links) != 3 || mailed[people.Newsletter] != 1 || mailed[people.Offers] != 1 || mailed[people.Surveys] != 1 {
+		t.Fatalf("8 concurrent sign-ups for 3 purposes: %d mails (%v), %d failed, pending %v; want one mail per purpose, none failed, every purpose recorded",
+			len(w.mails), mailed, failures.Load(), p.Pending)
 	}
 }
 
@@ -305,7 +328,7 @@ func TestLostRacesAndThrottlingAreRetriedAndPastTheBoundTheAnswerIsBusy(t *testi
 	// transaction cancelled by a conflict, a put throttled past the SDK's retries.
 	always := localstack.NewFaults(1, 1)
 	moto.Calls.InjectFaults(always)
-	_, confirmErr := w.service().Confirm(ctx, "busy", []people.Purpose{people.Newsletter}, people.Context{Source: "confirm-link"})
+	_, confirmErr := w.service().Confirm(ctx, "busy", w.nonce(t, "busy"), people.Context{Source: "confirm-link"})
 	_, accountErr := (&people.Accounts{Store: s, PersonID: keyed, Now: w.clock, Retention: r, MaxSkew: time.Minute}).
 		Record(ctx, people.AccountInput{Email: "busy@example.com", Event: "opened", At: t0.Format(time.RFC3339)})
 	moto.Calls.InjectFaults(nil)
@@ -322,7 +345,7 @@ func TestLostRacesAndThrottlingAreRetriedAndPastTheBoundTheAnswerIsBusy(t *testi
 	// Half of the writes faulted: the rounds get past them.
 	half := localstack.NewFaults(0.5, 7)
 	moto.Calls.InjectFaults(half)
-	out, err := w.service().Confirm(ctx, "busy", []people.Purpose{people.Newsletter}, people.Context{Source: "confirm-link"})
+	out, err := w.service().Confirm(ctx, "busy", w.nonce(t, "busy"), people.Context{Source: "confirm-link"})
 	moto.Calls.InjectFaults(nil)
 	if err != nil || out != people.Activated {
 		t.Fatalf("confirm with half the writes faulted = %v, %v (faults %v)", out, err, half.Counts())

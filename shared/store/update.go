@@ -291,6 +291,9 @@ func assumed(a people.Assumption) expression.ConditionBuilder {
 	if a.NoAccount {
 		cond = expression.And(cond, expression.AttributeNotExists(expression.Name("account")))
 	}
+	if a.NoLinks {
+		cond = expression.And(cond, expression.AttributeNotExists(expression.Name("links")))
+	}
 	return cond
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,13 +48,13 @@ func (w *world) SendConfirmation(_ context.Context, m people.ConfirmationMail) e
 
 type noLinks struct{}
 
-func (noLinks) ConfirmLink(id string, _ []people.Purpose, now time.Time) (string, time.Time) {
-	return "https://example.com/confirm?t=" + id, now.Add(48 * time.Hour)
-}
+const confirmURL = "https://example.com/confirm?n="
+
+func (noLinks) ConfirmLink(_ string, l people.Link) string { return confirmURL + l.Nonce }
 
 func (w *world) service() *people.Service {
 	return &people.Service{Store: w.s, Mailer: w, Links: noLinks{}, PersonID: keyed, NewID: people.RandomID, Now: w.clock,
-		ResendInterval: 10 * time.Minute, PolicyVersion: "2015-03-22", Retention: r}
+		LinkTTL: 48 * time.Hour, ResendInterval: 10 * time.Minute, PolicyVersion: "2015-03-22", Retention: r}
 }
 
 func (w *world) subscriptions() *people.Subscriptions {
@@ -75,10 +76,35 @@ func (w *world) signUp(t *testing.T, id string, ps ...people.Purpose) people.Sig
 	return res
 }
 
-// confirm presses the confirm button of a link naming ps.
+// nonce is the nonce of the last link mailed to id@example.com that names
+// every one of ps.
+func (w *world) nonce(t *testing.T, id string, ps ...people.Purpose) string {
+	t.Helper()
+	w.mu.Lock()
+	mails := slices.Clone(w.mails)
+	w.mu.Unlock()
+	for i := len(mails) - 1; i >= 0; i-- {
+		m := mails[i]
+		if m.To == id+"@example.com" && !slices.ContainsFunc(ps, func(q people.Purpose) bool { return !slices.Contains(m.Purposes, q) }) {
+			return strings.TrimPrefix(m.Link, confirmURL)
+		}
+	}
+	// Not mailed by this world: the last live link the person holds.
+	p, err := w.s.Person(context.Background(), id)
+	for i := len(p.Links) - 1; err == nil && i >= 0; i-- {
+		if l := p.Links[i]; !slices.ContainsFunc(ps, func(q people.Purpose) bool { return !slices.Contains(l.Purposes, q) }) {
+			return l.Nonce
+		}
+	}
+	t.Fatalf("no link to %s names %v (%v)", id, ps, err)
+	return ""
+}
+
+// confirm presses the confirm button of the last link mailed to id that
+// names ps.
 func (w *world) confirm(t *testing.T, id string, ps ...people.Purpose) people.ConfirmOutcome {
 	t.Helper()
-	out, err := w.service().Confirm(context.Background(), id, ps, people.Context{Source: "confirm-link", IP: "192.0.2.1"})
+	out, err := w.service().Confirm(context.Background(), id, w.nonce(t, id, ps...), people.Context{Source: "confirm-link", IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,8 +47,11 @@ type Claims struct {
 	Purpose Purpose  `json:"p"`
 	Subject string   `json:"s"`           // the person id
 	Scope   []string `json:"d,omitempty"` // e.g. the purposes a confirm link activates
-	Issued  int64    `json:"i"`
-	Expires int64    `json:"x,omitempty"` // unix seconds; 0 means no expiry
+	// Nonce names the act that issued a link meant to work once (see
+	// IssueOnce); "" for links that work as long as they are valid.
+	Nonce   string `json:"n,omitempty"`
+	Issued  int64  `json:"i"`
+	Expires int64  `json:"x,omitempty"` // unix seconds; 0 means no expiry
 }
 
 // Keys holds the signing keys by id and which one signs new tokens.
@@ -77,7 +80,18 @@ var enc = base64.RawURLEncoding.Strict() // Strict: one encoding per token, no m
 
 // Issue signs claims with the active key. ttl of 0 issues a token without expiry.
 func (k *Keys) Issue(p Purpose, subject string, scope []string, now time.Time, ttl time.Duration) string {
-	c := Claims{KeyID: k.active, Purpose: p, Subject: subject, Scope: scope, Issued: now.Unix()}
+	return k.issue(Claims{Purpose: p, Subject: subject, Scope: scope}, now, ttl)
+}
+
+// IssueOnce is Issue for a link that works once: nonce names the act that
+// issued it. Verify does not check it; the caller holds the nonces still
+// live in its own state and refuses a token whose nonce is gone.
+func (k *Keys) IssueOnce(p Purpose, subject, nonce string, scope []string, now time.Time, ttl time.Duration) string {
+	return k.issue(Claims{Purpose: p, Subject: subject, Scope: scope, Nonce: nonce}, now, ttl)
+}
+
+func (k *Keys) issue(c Claims, now time.Time, ttl time.Duration) string {
+	c.KeyID, c.Issued = k.active, now.Unix()
 	if ttl > 0 {
 		c.Expires = now.Add(ttl).Unix()
 	}

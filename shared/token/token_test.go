@@ -120,3 +120,15 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestAOnceTokenCarriesItsNonceUnderTheSignature(t *testing.T) {
+	keys := testKeys(t)
+	tok := keys.IssueOnce(Confirm, "pid-3", "n-42", []string{"offers"}, t0, time.Hour)
+	c, err := keys.Verify(tok, Confirm, t0)
+	if err != nil || c.Nonce != "n-42" || c.Scope[0] != "offers" {
+		t.Fatalf("Verify = %+v, %v; want the nonce back", c, err)
+	}
+	if c, _ := keys.Verify(keys.Issue(Confirm, "pid-3", nil, t0, time.Hour), Confirm, t0); c.Nonce != "" {
+		t.Fatalf("a plain token carries nonce %q", c.Nonce)
+	}
+}
