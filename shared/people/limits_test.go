@@ -61,7 +61,9 @@ type memCounters struct {
 	fail     error    // answered to every request when set
 }
 
-func (m *memCounters) id(c Counter) string { return c.Kind + "#" + c.Key + "#" + c.Window.Format(time.RFC3339) }
+func (m *memCounters) id(c Counter) string {
+	return c.Kind + "#" + c.Key + "#" + c.Window.Format(time.RFC3339)
+}
 
 func (m *memCounters) Take(_ context.Context, c Counter) (bool, error) {
 	m.requests = append(m.requests, "take "+c.Kind)
