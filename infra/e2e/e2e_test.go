@@ -70,8 +70,12 @@ var stacks struct {
 	all []*localstack.Stack
 }
 
-// startStack starts a local stack and keeps it for checkGrants.
+// startStack starts a local stack and keeps it for checkGrants. Its abuse
+// limits are out of reach (localstack.LooseLimits) unless opt sets them:
+// the tests sign up from one address, and one address again and again;
+// limits_test.go holds the limits.
 func startStack(ctx context.Context, opt localstack.Options) (*localstack.Stack, error) {
+	opt.Parameters = localstack.WithDefaults(opt.Parameters, localstack.LooseLimits)
 	s, err := localstack.Start(ctx, opt)
 	if err == nil {
 		stacks.Lock()

@@ -110,7 +110,7 @@ func main() {
 // unsubscribe.
 func run(want func(section string) bool, requests, oneClicks, concurrency, pool, coldRuns int) error {
 	ctx := context.Background()
-	s, err := localstack.Start(ctx, localstack.Options{Name: "bench", PoolSize: pool})
+	s, err := localstack.Start(ctx, localstack.Options{Name: "bench", PoolSize: pool, Parameters: localstack.LooseLimits})
 	if err != nil {
 		return err
 	}
