@@ -118,12 +118,15 @@ const LimitedMessage = "We have sent as much mail as we will for now, to this ad
 	"Nothing was recorded and no mail was sent. Please try again later."
 
 // Limiter holds the routes that mail on a stranger's request to Limits,
-// with fixed-window counters kept by Counters. A refusal costs at most one
-// counter request: the counters are taken in order (source, mailbox,
-// overall) and the first that is full refuses; and a counter this Limiter
-// saw full is refused again, until its window ends, without a request (a
-// full counter stays full: only a mail that was not sent is given back).
-// Safe for concurrent use; build one per process.
+// with fixed-window counters kept by Counters. The counters are taken in
+// order (source, mailbox, overall), one request each, and the first that
+// is full refuses: a refusal by the source costs one request, by the
+// mailbox two, by the ceiling four (the mailbox's mail is given back). A
+// counter this Limiter saw full is refused again, until its window ends,
+// without any request (a full counter stays full: only a mail that was not
+// sent is given back), so a flood on one mailbox or from one source costs
+// a request or two per process and window, then nothing. Safe for
+// concurrent use; build one per process, in main.
 type Limiter struct {
 	Counters Counters
 	Limits   Limits
