@@ -29,7 +29,7 @@ func abuseFigures(ctx context.Context, pool, flood int, over time.Duration, late
 	l := config.DefaultLimits
 	fmt.Printf("## Abuse: the limits as the template sets them (%d/%s per source, %d/%s per mailbox, %d mails a minute), %d instances per function\n\n",
 		l.PerSource.Max, l.PerSource.Window, l.PerMailbox.Max, l.PerMailbox.Window, l.Overall.Max, pool)
-	fmt.Println("| flood | sign-ups sent | in | answered 202 / 429 / other | mails delivered to the mailbox(es) | target | DynamoDB requests per refused attempt (all requests / refused) | counter requests (UpdateItem) per refused attempt | p50 / p99 |")
+	fmt.Println("| flood | sign-ups sent | in | answered 202 / 429 / other | mails delivered to the mailbox(es) | target | DynamoDB requests per refused attempt (all requests / refused) | the same less an accepted sign-up's 5 (3 counters, the read, the write) | p50 / p99 |")
 	fmt.Println("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
 	variants := func(name string) []string {
 		var v []string
@@ -118,6 +118,11 @@ func clientsFrom(sources []string) []*http.Client {
 	return cs
 }
 
+// acceptedCost is the DynamoDB requests of an accepted sign-up of a new
+// address: three counters taken, the person read, the person and ledger
+// written (bench -only requests).
+const acceptedCost = 5
+
 // abuseRun sends n sign-ups, spread evenly over spread (0: all at once, at
 // most 64 in flight), cycling through emails and sources, and prints a row.
 func abuseRun(ctx context.Context, s *localstack.Stack, n int, name string, emails, sources []string, spread, window time.Duration, per int64) error {
@@ -192,7 +197,7 @@ func abuseRun(ctx context.Context, s *localstack.Stack, n int, name string, emai
 	}
 	fmt.Printf("| %s | %d | %s | %d / %d / %d | %d | ≤ %d (%d window(s) of %s) | %s (%s) | %s | %s / %s |\n",
 		name, n, end.Sub(start).Round(100*time.Millisecond), accepted.Load(), refused.Load(), other.Load(), mails, per*windows, windows, window,
-		perRefused(total(db)), strings.Join(ops, ", "), perRefused(db["UpdateItem"]), ms(lat[n/2]), ms(lat[n*99/100]))
+		perRefused(total(db)), strings.Join(ops, ", "), perRefused(total(db)-acceptedCost*int(accepted.Load())), ms(lat[n/2]), ms(lat[n*99/100]))
 	return nil
 }
 
