@@ -20,7 +20,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices account
+.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-abuse bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices account
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
@@ -30,7 +30,7 @@ help:
 	@echo "make publish-policy VERSION=v2 EFFECTIVE=2027-01-31 [SUMMARY=... MATERIAL=true] - publish a policy version on the dev stack"
 	@echo "make notice-status VERSION=v2 - how far its notice has got; make notices - run the sender now"
 	@echo "make account EMAIL=a@example.com EVENT=opened|closed [AT=2026-11-25T10:00:00Z] - report an account as the product does"
-	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up"
+	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up, abuse limits (make bench-abuse alone)"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
 	@echo "make fuzz   - fuzz the body decoder, the token verifier, account events and the address parser (FUZZTIME=30s each)"
 
@@ -130,6 +130,11 @@ account:
 
 bench: tools
 	$(GO) run ./infra/cmd/bench
+	$(GO) run ./infra/cmd/bench -only abuse
+
+# Issue 11's figures alone: mailbox floods, the overall ceiling, latency with and without the limits.
+bench-abuse: tools
+	$(GO) run ./infra/cmd/bench -only abuse
 
 # 1,000 people due in tables of 10,000 and 200,000 (SWEEP_SIZES=1000,10000 for a quick look).
 SWEEP_DUE   ?= 1000

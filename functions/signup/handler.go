@@ -87,6 +87,10 @@ func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, er
 		Context: people.Context{Source: in.FormID, PolicyVersion: in.PolicyVersion, IP: web.ClientIP(req), UserAgent: web.UserAgent(req)},
 	})
 	if err != nil {
+		if e, ok := people.AsError(err); ok && e.Code == people.RateLimited {
+			// Which limit is not said: the counters' keys are all there is.
+			h.log.InfoContext(ctx, "sign-up over a limit", "retry_after_s", int(e.RetryAfter.Seconds()))
+		}
 		return h.site.Fail(req, err)
 	}
 	h.log.InfoContext(ctx, "signed up", "person", res.PersonID, "purposes", res.Purposes, "mailed", res.MailSent)

@@ -197,3 +197,33 @@ func TestTheHoneypotIsHiddenFromPeopleAndFromAutofill(t *testing.T) {
 		t.Errorf("the trap is named %q", page.TrapField)
 	}
 }
+
+// fullCounters answers every counter as full, as the store does over a limit.
+type fullCounters struct{ takes int }
+
+func (c *fullCounters) Take(context.Context, people.Counter) (bool, error) {
+	c.takes++
+	return false, nil
+}
+func (c *fullCounters) GiveBack(context.Context, people.Counter) error { return nil }
+
+func TestASignUpOverALimitIsA429ThatRecordsAndSendsNothing(t *testing.T) {
+	h, st, m := newHandler(t)
+	counters := &fullCounters{}
+	h.svc.Limiter = &people.Limiter{Counters: counters, Keyed: people.KeyedID([]byte("pepper")), Now: time.Now, Limits: config.DefaultLimits}
+	form := golden(t, "form-post.json")
+	resp, err := h.handle(context.Background(), form)
+	if err != nil || resp.StatusCode != 429 || resp.Headers["Retry-After"] == "" || resp.Headers["Content-Type"] != "text/html; charset=utf-8" ||
+		!strings.Contains(resp.Body, "Please try again a little later") {
+		t.Fatalf("form post over a limit = %d %v, %v\n%s", resp.StatusCode, resp.Headers, err, resp.Body)
+	}
+	script := form
+	script.Headers = map[string]string{"accept": "application/json", "content-type": form.Headers["content-type"]}
+	resp, err = h.handle(context.Background(), script)
+	if err != nil || resp.StatusCode != 429 || resp.Headers["Retry-After"] == "" || !strings.Contains(resp.Body, `"code":"rate_limited"`) {
+		t.Fatalf("script over a limit = %d %v %s, %v", resp.StatusCode, resp.Headers, resp.Body, err)
+	}
+	if len(st.got) != 0 || len(m.sent) != 0 || counters.takes != 1 {
+		t.Fatalf("over a limit: %d changes, %d mails, %d counter requests; want none, none and one (then the full counter is known)", len(st.got), len(m.sent), counters.takes)
+	}
+}

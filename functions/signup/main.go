@@ -24,16 +24,18 @@ func main() {
 	fetch := secrets.FromSecretsManager(awsCfg)
 	company, policy, links := config.Company(env), config.Policy(env), config.ConfirmLinks(env)
 	st := store.New(config.DynamoDB(awsCfg), config.Table(env))
-	from, base, retention := config.Sender(env), config.BaseURL(env), config.Retention(env)
+	from, base, retention, limits := config.Sender(env), config.BaseURL(env), config.Retention(env), config.Limits(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
 	site, err := page.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
 	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)
+	keyed := people.KeyedID(pepper)
 	h := &handler{site: site, policy: policy, keys: keys, base: base, log: log, svc: people.Service{
-		Store: st, Mailer: sender, PersonID: people.KeyedID(pepper), NewID: people.RandomID, Now: time.Now, LinkTTL: links.TTL,
+		Store: st, Mailer: sender, PersonID: keyed, NewID: people.RandomID, Now: time.Now, LinkTTL: links.TTL,
 		ResendInterval: links.ResendInterval, PolicyVersion: policy.Version, Retention: retention,
+		Limiter: &people.Limiter{Counters: st, Limits: limits, Keyed: keyed, Now: time.Now},
 	}}
 	lambda.Start(web.ServeHead(h.handle))
 }

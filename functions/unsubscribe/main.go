@@ -26,14 +26,17 @@ func main() {
 	fetch := secrets.FromSecretsManager(awsCfg)
 	company, st, retention := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
 	from, base, links, unsubscribeTTL := config.Sender(env), config.BaseURL(env), config.ConfirmLinks(env), config.UnsubscribeTTL(env)
+	limits := config.Limits(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
 	site, err := page.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
 	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)
-	proto := people.Subscriptions{Store: st, Mailer: sender, NewID: people.RandomID, Now: time.Now, PersonID: people.KeyedID(pepper),
-		Pseudonym: people.KeyedID(pepper), Retention: retention, LinkTTL: links.TTL, ResendInterval: links.ResendInterval}
+	keyed := people.KeyedID(pepper)
+	proto := people.Subscriptions{Store: st, Mailer: sender, NewID: people.RandomID, Now: time.Now, PersonID: keyed,
+		Pseudonym: keyed, Retention: retention, LinkTTL: links.TTL, ResendInterval: links.ResendInterval,
+		Limits: &people.Limiter{Counters: st, Limits: limits, Keyed: keyed, Now: time.Now}}
 	subs := func(base string) subscriptions {
 		s := proto
 		s.Links = link.Minter{Keys: keys, Base: base, PreferencesTTL: unsubscribeTTL}

@@ -113,3 +113,18 @@ func TestGatewayRoutesHEADOnlyWhereTheTemplateDeclaresIt(t *testing.T) {
 		t.Fatal("HEAD matched a GET route")
 	}
 }
+
+func TestTheGatewayTakesTheSourceIPFromTheConnectionNotAHeader(t *testing.T) {
+	g := NewGateway([]Route{{Method: "POST", Path: "/signup", Function: "S"}}, nil, nil)
+	for _, remote := range []string{"127.0.0.7:40000", "127.0.0.21:1", "[::1]:5000"} {
+		r := httptest.NewRequest("POST", "/signup", strings.NewReader("{}"))
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", "203.0.113.9")
+		route, params, _ := g.match(r.Method, r.URL.Path)
+		ev := g.event(r, route, params, []byte("{}"))
+		want := strings.Trim(remote[:strings.LastIndexByte(remote, ':')], "[]")
+		if ev.RequestContext.HTTP.SourceIP != want {
+			t.Errorf("from %s: sourceIp = %q, want %q", remote, ev.RequestContext.HTTP.SourceIP, want)
+		}
+	}
+}

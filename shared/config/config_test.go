@@ -41,6 +41,7 @@ var loaders = map[string]func(context.Context, *Env, SecretFetcher){
 	"BaseURL":           func(_ context.Context, e *Env, _ SecretFetcher) { BaseURL(e) },
 	"ConfirmLinks":      func(_ context.Context, e *Env, _ SecretFetcher) { ConfirmLinks(e) },
 	"UnsubscribeTTL":    func(_ context.Context, e *Env, _ SecretFetcher) { UnsubscribeTTL(e) },
+	"Limits":            func(_ context.Context, e *Env, _ SecretFetcher) { Limits(e) },
 	"Retention":         func(_ context.Context, e *Env, _ SecretFetcher) { Retention(e) },
 	"NoticeRecordsKept": func(_ context.Context, e *Env, _ SecretFetcher) { NoticeRecordsKept(e) },
 	"Sweep":             func(_ context.Context, e *Env, _ SecretFetcher) { Sweep(e) },
@@ -101,6 +102,10 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 		{"a negative notice rate", map[string]string{"NOTICE_MAX_RATE": "-1"}, "NOTICE_MAX_RATE"},
 		{"no notices function to kick", map[string]string{"NOTICES_FUNCTION": ""}, "NOTICES_FUNCTION is required"},
 		{"no region", map[string]string{"AWS_REGION": ""}, "AWS_REGION"},
+		{"a limit without its window", map[string]string{"LIMIT_SIGNUPS_PER_SOURCE": "30"}, "LIMIT_SIGNUPS_PER_SOURCE"},
+		{"a limit of a negative count", map[string]string{"LIMIT_MAILS_PER_MAILBOX": "-1/10m"}, "LIMIT_MAILS_PER_MAILBOX"},
+		{"a limit with a window under a second", map[string]string{"LIMIT_MAILS_PER_MAILBOX": "1/10ms"}, "LIMIT_MAILS_PER_MAILBOX"},
+		{"a ceiling that is not a count", map[string]string{"LIMIT_MAILS_PER_MINUTE": "60/1m"}, "LIMIT_MAILS_PER_MINUTE"},
 	}
 	if err := loadAll(env(nil)); err != nil {
 		t.Fatalf("the valid environment was refused: %v", err)
@@ -268,5 +273,20 @@ func TestTheFromNameIsRFC2047EncodedWhenItIsNotASCII(t *testing.T) {
 		if a, err := mail.ParseAddress(got); err != nil || !strings.Contains(from, a.Name) {
 			t.Errorf("%q does not decode to the name of %q: %+v, %v", got, from, a, err)
 		}
+	}
+}
+
+func TestLimitsAreReadAsCountPerWindowAndZeroTurnsOneOff(t *testing.T) {
+	if got := Limits(env(nil)); got != DefaultLimits {
+		t.Fatalf("defaults = %+v", got)
+	}
+	e := env(map[string]string{"LIMIT_SIGNUPS_PER_SOURCE": "100/1h", "LIMIT_MAILS_PER_MAILBOX": "0", "LIMIT_MAILS_PER_MINUTE": "5"})
+	got := Limits(e)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := people.Limits{PerSource: people.Limit{Max: 100, Window: time.Hour}, Overall: people.Limit{Max: 5, Window: time.Minute}}
+	if got != want || got.PerMailbox.On() {
+		t.Fatalf("Limits = %+v, want %+v", got, want)
 	}
 }

@@ -102,6 +102,7 @@ var Loaders = map[string]Loader{
 	"BaseURL":           {Vars: []string{"PUBLIC_BASE_URL"}},
 	"ConfirmLinks":      {Vars: []string{"CONFIRM_TTL", "CONFIRM_RESEND_INTERVAL"}},
 	"UnsubscribeTTL":    {Vars: []string{"UNSUBSCRIBE_TTL"}},
+	"Limits":            {Vars: []string{"LIMIT_SIGNUPS_PER_SOURCE", "LIMIT_MAILS_PER_MAILBOX", "LIMIT_MAILS_PER_MINUTE"}},
 	"Retention":         {Vars: retentionVars},
 	"NoticeRecordsKept": {Vars: []string{"RETENTION_NOTICE_RECORDS"}},
 	"Sweep":             {Vars: []string{"SWEEP_EPOCH", "DRY_RUN"}, Local: []string{"CLOCK_OVERRIDE"}},

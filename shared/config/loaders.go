@@ -245,3 +245,58 @@ func NoticeSending(e *Env) NoticeSettings {
 	}
 	return n
 }
+
+// DefaultLimits are the abuse limits when the template sets none: 30
+// sign-up attempts per source network and one confirmation mail per
+// canonical mailbox per 10 minutes (the resend interval), and 60
+// confirmation mails a minute in all (SES's lowest production send rate
+// is 14 a second; this leaves the rest for notices and newsletters).
+var DefaultLimits = people.Limits{
+	PerSource:  people.Limit{Max: 30, Window: 10 * time.Minute},
+	PerMailbox: people.Limit{Max: 1, Window: 10 * time.Minute},
+	Overall:    people.Limit{Max: 60, Window: time.Minute},
+}
+
+// Limits reads the abuse limits of the routes that mail on a stranger's
+// request: LIMIT_SIGNUPS_PER_SOURCE and LIMIT_MAILS_PER_MAILBOX, each
+// "<count>/<Go duration>" (as "30/10m"), and LIMIT_MAILS_PER_MINUTE, a
+// count; "0" turns a limit off. Unset, each is DefaultLimits'.
+func Limits(e *Env) people.Limits {
+	perMinute := e.limit("LIMIT_MAILS_PER_MINUTE", DefaultLimits.Overall, false)
+	return people.Limits{
+		PerSource:  e.limit("LIMIT_SIGNUPS_PER_SOURCE", DefaultLimits.PerSource, true),
+		PerMailbox: e.limit("LIMIT_MAILS_PER_MAILBOX", DefaultLimits.PerMailbox, true),
+		Overall:    perMinute,
+	}
+}
+
+// limit reads "<count>/<duration>" (withWindow) or a count per minute; "0"
+// is no limit.
+func (e *Env) limit(key string, def people.Limit, withWindow bool) people.Limit {
+	v := e.get(key)
+	switch v {
+	case "":
+		return def
+	case "0":
+		return people.Limit{}
+	}
+	count, window := v, "1m"
+	if withWindow {
+		var ok bool
+		if count, window, ok = strings.Cut(v, "/"); !ok {
+			e.fail(fmt.Errorf("%s=%q is not <count>/<duration>, as 30/10m, or 0 for no limit", key, v))
+			return def
+		}
+	}
+	n, err := strconv.ParseInt(count, 10, 64)
+	d, derr := time.ParseDuration(window)
+	if err != nil || n < 1 || derr != nil || d < time.Second {
+		if withWindow {
+			e.fail(fmt.Errorf("%s=%q is not <count>/<duration>, as 30/10m (a positive count, a window of a second or more), or 0 for no limit", key, v))
+		} else {
+			e.fail(fmt.Errorf("%s=%q is not a positive count, or 0 for no limit", key, v))
+		}
+		return def
+	}
+	return people.Limit{Max: n, Window: d}
+}

@@ -7,8 +7,10 @@ package page
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/smartprotect/pledge/shared/people"
@@ -63,5 +65,22 @@ func (s *Site) Fail(req web.Request, err error) (web.Response, error) {
 		return web.FailAPI(err)
 	}
 	status := web.Status(e.Code)
-	return web.WithRetryAfter(s.Page(status, http.StatusText(status), ErrorPage(e.Message))), nil
+	if e.Code == people.RateLimited {
+		return web.WithRetryAfter(s.Page(status, "Please try again later", LimitedPage(Limited{Message: e.Message, Wait: waitInWords(e.RetryAfter)})), e), nil
+	}
+	return web.WithRetryAfter(s.Page(status, http.StatusText(status), ErrorPage(e.Message)), e), nil
+}
+
+// waitInWords says a wait as a person would: "a few seconds", "about a
+// minute", "about 7 minutes" (rounded up), "about 2 hours".
+func waitInWords(d time.Duration) string {
+	switch {
+	case d <= 30*time.Second:
+		return "a few seconds"
+	case d <= 90*time.Second:
+		return "about a minute"
+	case d < 90*time.Minute:
+		return fmt.Sprintf("about %d minutes", (d+time.Minute-1)/time.Minute)
+	}
+	return fmt.Sprintf("about %d hours", (d+30*time.Minute)/time.Hour)
 }

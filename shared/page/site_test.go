@@ -1,11 +1,13 @@
 package page
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/web"
@@ -63,5 +65,36 @@ func TestABusyStoreIsA503WithRetryAfterForBrowsersScriptsAndAdminCalls(t *testin
 	}
 	if resp, _ := site.Fail(web.Request{}, people.Errorf(people.Invalid, "", "no")); resp.Headers["Retry-After"] != "" {
 		t.Fatal("a 400 carries Retry-After")
+	}
+}
+
+func TestALimitedRequestIsA429WithRetryAfterAndACalmPage(t *testing.T) {
+	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := fmt.Errorf("people.SignUp: %w", &people.Error{Code: people.RateLimited, Message: people.LimitedMessage, RetryAfter: 6*time.Minute + 200*time.Millisecond})
+	resp, err := site.Fail(web.Request{Headers: map[string]string{"accept": "text/html"}}, limited)
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests || resp.Headers["Retry-After"] != "361" ||
+		!strings.Contains(resp.Body, "Please try again a little later") || !strings.Contains(resp.Body, "about 7 minutes") ||
+		!strings.Contains(resp.Body, "Nothing was recorded") || !strings.Contains(resp.Body, `href="/signup"`) {
+		t.Fatalf("browser = %d %v\n%s\n%v", resp.StatusCode, resp.Headers, resp.Body, err)
+	}
+	resp, err = site.Fail(web.Request{}, limited)
+	var body web.ErrorBody
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests || resp.Headers["Retry-After"] != "361" ||
+		json.Unmarshal([]byte(resp.Body), &body) != nil || body.Error.Code != people.RateLimited || body.Error.Message != people.LimitedMessage {
+		t.Fatalf("script = %d %v %s, %v", resp.StatusCode, resp.Headers, resp.Body, err)
+	}
+}
+
+func TestWaitsAreSaidInWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Second: "a few seconds", 45 * time.Second: "about a minute", 9*time.Minute + time.Second: "about 10 minutes",
+		10 * time.Minute: "about 10 minutes", 3 * time.Hour: "about 3 hours",
+	} {
+		if got := waitInWords(d); got != want {
+			t.Errorf("waitInWords(%s) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ package people
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error so that transports can map it to a status.
@@ -29,6 +30,9 @@ type Error struct {
 	Code    Code
 	Message string // safe to show to the person; never carries personal data
 	Field   string // the input field at fault, if any
+	// RetryAfter, when positive, is how long the client should wait
+	// before the same request may succeed (a RateLimited refusal).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

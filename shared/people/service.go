@@ -41,6 +41,8 @@ type Service struct {
 	ResendInterval time.Duration // at most one confirmation mail per address per interval, unless new purposes are asked
 	PolicyVersion  string        // the version in force, which forms must show
 	Retention      Retention     // the clocks every write starts or moves
+	// Limiter holds sign-ups to the abuse limits; nil: no limits (tests).
+	Limiter *Limiter
 }
 
 // SignUpInput is what a sign-up form or script sends.
@@ -101,12 +103,26 @@ func (s *Service) ValidateSignUp(in SignUpInput) (email, name string, purposes [
 // nothing new (purposes in force, the same or no name) writes nothing and
 // sends nothing. A mail goes out when a purpose asked for is not covered by
 // a live link, or else at most once per ResendInterval; each mail's link
-// works once. The answer to the client is the same in every case.
-func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, error) {
+// works once. The answer to the client is the same in every case. A
+// sign-up over one of the Limiter's limits is refused (RateLimited, with
+// RetryAfter) before anything is read or written.
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) (res SignUpResult, err error) {
 	email, name, purposes, err := s.ValidateSignUp(in)
 	if err != nil {
 		return SignUpResult{}, err
 	}
+	permit, err := s.Limiter.Admit(ctx, email, in.Context.IP)
+	if err != nil {
+		return SignUpResult{}, fmt.Errorf("people.SignUp: %w", err)
+	}
+	defer func() {
+		// The mail the limits allowed counts only if it went. Should giving
+		// it back fail, it stays counted: fewer mails, never more, and the
+		// sign-up's own outcome stands.
+		if !res.MailSent {
+			_ = permit.Release(ctx)
+		}
+	}()
 	id := s.PersonID(email)
 	c := in.Context.Pseudonymised(s.PersonID)
 	var link *Link
@@ -149,7 +165,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (SignUpResult, err
 	if err != nil {
 		return SignUpResult{}, fmt.Errorf("people.SignUp: %w", err)
 	}
-	res := SignUpResult{PersonID: id, Purposes: purposes, Normalised: email}
+	res = SignUpResult{PersonID: id, Purposes: purposes, Normalised: email}
 	if ch.IsZero() || link == nil {
 		return res, nil
 	}

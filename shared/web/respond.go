@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/smartprotect/pledge/shared/people"
 )
@@ -60,12 +62,16 @@ type ErrorDetail struct {
 }
 
 func errorJSON(e *people.Error) Response {
-	return WithRetryAfter(JSON(Status(e.Code), ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}}))
+	return WithRetryAfter(JSON(Status(e.Code), ErrorBody{ErrorDetail{e.Code, e.Message, e.Field}}), e)
 }
 
-// WithRetryAfter tells the client of a 503 when to try again.
-func WithRetryAfter(r Response) Response {
-	if r.StatusCode == http.StatusServiceUnavailable {
+// WithRetryAfter tells the client when to try again: after e.RetryAfter
+// (whole seconds, rounded up) when e says, else, for a 503, in a moment.
+func WithRetryAfter(r Response, e *people.Error) Response {
+	switch {
+	case e != nil && e.RetryAfter > 0:
+		r.Headers["Retry-After"] = strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10)
+	case r.StatusCode == http.StatusServiceUnavailable:
 		r.Headers["Retry-After"] = retryAfter
 	}
 	return r

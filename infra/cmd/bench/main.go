@@ -31,7 +31,7 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep or notices")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices or abuse")
 	raceRequests := flag.Int("race-n", 200, "concurrent requests on one person in the race benchmark")
 	racePool := flag.Int("race-pool", 4, "emulator instances per function in the race benchmark")
 	raceSeed := flag.Uint64("race-seed", 1, "seed of the race benchmark's mix and of its injected faults")
@@ -40,6 +40,9 @@ func main() {
 	noticeRate := flag.Float64("notice-rate", 50, "the SES account's max send rate in the policy-notice benchmark (a multiple of 50 keeps every call full)")
 	noticeKillPeople := flag.Int("notice-kill-people", 2000, "people told while the notices function is killed at random")
 	noticeKillCount := flag.Int("notice-kills", 20, "random kills of the notices function")
+	abuseN := flag.Int("abuse-n", 1000, "sign-ups in each flood of the abuse benchmark")
+	abuseOver := flag.Duration("abuse-over", 10*time.Second, "how long each mailbox flood of the abuse benchmark lasts")
+	abuseLatencyN := flag.Int("abuse-latency-n", 300, "sign-ups in each latency run of the abuse benchmark (without and with the limits)")
 	concurrency := flag.Int("c", 8, "concurrent clients in the load test")
 	pool := flag.Int("pool", 2, "emulator instances per function (Lambda sandboxes)")
 	coldRuns := flag.Int("cold", 7, "cold starts per function")
@@ -75,6 +78,13 @@ func main() {
 		}
 		return
 	}
+	if *only == "abuse" {
+		if err := abuseFigures(context.Background(), *pool, *abuseN, *abuseOver, *abuseLatencyN, 4); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only == "sweep" {
 		fmt.Printf("## Retention sweep as deployed (%d due people; one daily run)\n\n", *sweepDue)
 		if err := sweepCost(context.Background(), *pool, *sweepDue, sizes); err != nil {
@@ -85,7 +95,7 @@ func main() {
 	}
 	want := func(section string) bool { return *only == "" || *only == section }
 	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") && !want("requests") && !want("races") {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep or notices\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices or abuse\n", *only)
 		os.Exit(2)
 	}
 	var err error
@@ -110,7 +120,7 @@ func main() {
 // unsubscribe.
 func run(want func(section string) bool, requests, oneClicks, concurrency, pool, coldRuns int) error {
 	ctx := context.Background()
-	s, err := localstack.Start(ctx, localstack.Options{Name: "bench", PoolSize: pool})
+	s, err := localstack.Start(ctx, localstack.Options{Name: "bench", PoolSize: pool, Parameters: localstack.LooseLimits})
 	if err != nil {
 		return err
 	}

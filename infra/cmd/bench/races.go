@@ -20,7 +20,7 @@ const lostAnswers = 0.05
 // through. It prints the answers, the faults injected and whether each
 // person agrees with their ledger afterwards.
 func raceFigures(ctx context.Context, pool, requests int, seed uint64) error {
-	s, err := localstack.Start(ctx, localstack.Options{Name: "bench-races", PoolSize: pool})
+	s, err := localstack.Start(ctx, localstack.Options{Name: "bench-races", PoolSize: pool, Parameters: localstack.NoLimits})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 // n people go through each step in turn, one request at a time, and each
 // row is the calls of its step divided by n.
 func requestCounts(ctx context.Context, n int) error {
-	s, err := localstack.Start(ctx, localstack.Options{Name: "bench-requests"})
+	s, err := localstack.Start(ctx, localstack.Options{Name: "bench-requests", Parameters: localstack.LooseLimits})
 	if err != nil {
 		return err
 	}
