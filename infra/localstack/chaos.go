@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -60,10 +61,12 @@ func LostAndDoubled(sends []Send, recipients []string) (lost, doubled int) {
 	return lost, doubled
 }
 
-// MaxPerSecond is the most recipients SES accepted within any one second.
+// MaxPerSecond is the most recipients SES accepted within any one second,
+// by when each call reached it.
 func MaxPerSecond(sends []Send) int {
+	sends = slices.SortedFunc(slices.Values(sends), func(a, b Send) int { return a.At.Compare(b.At) })
 	most, n, first := 0, 0, 0
-	for _, s := range sends { // sends are in time order: a sliding window
+	for _, s := range sends { // in time order: a sliding window
 		n += len(s.To)
 		for s.At.Sub(sends[first].At) >= time.Second {
 			n -= len(sends[first].To)

@@ -34,7 +34,8 @@ type CallCounter struct {
 	faults atomic.Pointer[Faults] // answers some writes in the target's place, if set (faults.go)
 }
 
-// Send is one SES send call the emulator accepted: when its answer left,
+// Send is one SES send call the emulator accepted: when it reached SES
+// (the moment SES's send rate is counted at, whatever the answer's latency),
 // the addresses SES took, and each accepted mail as SES's event publishing
 // describes it.
 type Send struct {
@@ -105,7 +106,7 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		end := time.Now()
 		var sent *Send
 		if isSend && sw.status == http.StatusOK {
-			s := acceptedSend(end, body, sw.body.Bytes())
+			s := acceptedSend(start, body, sw.body.Bytes())
 			sent = &s
 		}
 		c.mu.Lock()
