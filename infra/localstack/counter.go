@@ -31,7 +31,8 @@ type CallCounter struct {
 	onSend func(Send) // called for every send the target accepted, if set
 	guard  func(http.ResponseWriter, *http.Request) bool
 
-	faults atomic.Pointer[Faults] // answers some writes in the target's place, if set (faults.go)
+	faults    atomic.Pointer[Faults]    // answers some writes in the target's place, if set (faults.go)
+	sesFaults atomic.Pointer[SESFaults] // loses some send answers, if set (sesfaults.go)
 }
 
 // Send is one SES send call the emulator accepted: when its answer left,
@@ -89,6 +90,10 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 				return // in the target's place (faults.go)
 			}
 		}
+		drop := func() {}
+		if f := c.sesFaults.Load(); f != nil {
+			w, drop = f.intercept(w, name)
+		}
 		if oneAtATime {
 			c.serial.Lock()
 			defer c.serial.Unlock()
@@ -102,6 +107,7 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, keep: isSend}
 		start := time.Now()
 		proxy.ServeHTTP(sw, r)
+		drop()
 		end := time.Now()
 		var sent *Send
 		if isSend && sw.status == http.StatusOK {

@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -213,5 +214,38 @@ func TestANoticeCarriesBracesAndMarkupInItsTextToTheInbox(t *testing.T) {
 		!strings.Contains(m.Body.Text, company) || !strings.Contains(m.Body.HTML, "We keep {{text}} and {{{html}}} as written.") ||
 		!strings.Contains(m.Body.HTML, "&lt;script&gt;alert(1)&lt;/script&gt; stays text.") || strings.Contains(m.Body.HTML, "<script>") {
 		t.Fatalf("the notice changed on its way:\n%+v", m)
+	}
+}
+
+func TestANoticeCallWhoseAnswerIsLostIsNotSentAgainAndSaysSo(t *testing.T) {
+	ctx := context.Background()
+	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	notices := mail.NewNoticeSender(ses.SESClient(), sender)
+	faults := localstack.NewSESFaults(1, 1)
+	ses.Calls.LoseSESAnswers(faults)
+	defer ses.Calls.LoseSESAnswers(nil)
+	pol := notice.Policy{Version: "v8", Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), Material: true,
+		Summary: "Lost answers.", URL: "https://example.com/privacy/v8"}
+	for _, to := range [][]notice.Recipient{
+		{{ID: "l-1", Email: "lost1@example.com"}, {ID: "l-2", Email: "lost2@example.com"}}, // SendBulkEmail
+		{{ID: "l-3", Email: "lost3@example.com"}},                                           // SendEmail
+	} {
+		before := ses.Calls.Total()
+		ds, err := notices.SendNotice(ctx, pol, to)
+		if !errors.Is(err, notice.ErrAnswerLost) || ds != nil {
+			t.Fatalf("a send whose answer was lost = %+v, %v; want ErrAnswerLost", ds, err)
+		}
+		if calls := ses.Calls.Total() - before; calls != 1 {
+			t.Fatalf("%d calls for one send whose answer was lost; the SDK must not send it again", calls)
+		}
+		box := localstack.Mailbox{URL: ses.URL}
+		for _, r := range to {
+			if got, _ := box.To(ctx, r.Email); len(got) != 1 {
+				t.Fatalf("%s got %d notices; SES took the call once", r.Email, len(got))
+			}
+		}
+	}
+	if faults.Lost() != 2 {
+		t.Fatalf("%d answers lost; want 2", faults.Lost())
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/smartprotect/pledge/shared/notice"
 )
 
@@ -96,7 +98,10 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 			FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(),
 			Destination: &types.Destination{ToAddresses: []string{to[0].Email}},
 			Content:     &types.EmailContent{Template: tmpl},
-		})
+		}, sendOnce)
+		if answerLost(ctx, err) {
+			return nil, fmt.Errorf("mail.SendNotice: %w: %w", notice.ErrAnswerLost, sesFailure("SendEmail", err))
+		}
 		if err != nil {
 			return whole(sesFailure("SendEmail", err), 1)
 		}
@@ -110,7 +115,10 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 		FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(),
 		DefaultContent:   &types.BulkEmailContent{Template: tmpl},
 		BulkEmailEntries: entries,
-	})
+	}, sendOnce)
+	if answerLost(ctx, err) {
+		return nil, fmt.Errorf("mail.SendNotice: %w: %w", notice.ErrAnswerLost, sesFailure("SendBulkEmail", err))
+	}
 	if err != nil {
 		return whole(sesFailure("SendBulkEmail", err), len(to))
 	}
@@ -122,6 +130,25 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 		ds[i] = delivery(r)
 	}
 	return ds, nil
+}
+
+// sendOnce keeps the SDK from making a notice call again after a transport
+// error: SES takes no idempotency token, so a call whose answer was lost
+// may have been accepted, and a second one would send every recipient a
+// second notice. Throttling is still retried: SES refused that call whole.
+func sendOnce(o *sesv2.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.Retryables = []retry.IsErrorRetryable{retry.NoRetryCanceledError{}, retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes}}
+	})
+}
+
+// answerLost reports whether err leaves unknown what SES did with the call:
+// it never answered (the connection failed once the request could have
+// left, or the deadline passed while it was out).
+func answerLost(ctx context.Context, err error) bool {
+	var send *smithyhttp.RequestSendError
+	return err != nil && (errors.As(err, &send) || ctx.Err() != nil ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled))
 }
 
 // RecipientHeader and NoticeHeader name the person and the policy version of

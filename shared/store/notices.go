@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -387,10 +388,10 @@ type noticeItem struct {
 func retryKey(version string) string { return "F#" + version }
 
 const (
-	noticeSending  = "sending"
-	noticeSent     = "sent"
-	noticeFailed   = "failed"
-	noticeReleased = "released"
+	noticeSending  = string(notice.RecordSending)
+	noticeSent     = string(notice.RecordSent)
+	noticeFailed   = string(notice.RecordFailed)
+	noticeReleased = string(notice.RecordReleased)
 )
 
 // Untold reads the records of rs for version, 100 to a request, and
@@ -486,18 +487,36 @@ func (s *Store) Claim(ctx context.Context, version string, rc notice.Recipient, 
 	return notice.HeldByOther, nil
 }
 
-// Settle records what became of claimed recipients, 25 to a request. The
-// sender lease makes this run the only writer of these records.
+// Settle records what became of claimed recipients, settleConcurrency
+// writes at a time. Each write is conditional on notice.MaySettle: a record
+// SES's send event already marked sent stays sent (a run that lost the
+// race, or SES's answer, must not hand it out again); such an outcome is
+// skipped, not an error.
 func (s *Store) Settle(ctx context.Context, version, run string, outcomes []notice.Outcome, now time.Time) (err error) {
 	defer wrap(&err, "store.Settle(%s, %d)", version, len(outcomes))
-	var reqs []types.WriteRequest
+	var may []expression.OperandBuilder
+	for _, st := range notice.SettleableStates() {
+		may = append(may, expression.Value(string(st)))
+	}
+	state := expression.Name("state")
+	cond := expression.AttributeNotExists(expression.Name("pk"))
+	if len(may) > 0 {
+		cond = cond.Or(state.In(may[0], may[1:]...))
+	}
+	built, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(outcomes))
+	sem := make(chan struct{}, settleConcurrency)
+	var wg sync.WaitGroup
 	for i, o := range outcomes {
-		it := noticeItem{PK: noticePK(version), SK: personPK(o.PersonID), State: noticeReleased, Run: run, At: stamp(now), Attempts: o.Attempts}
+		it := noticeItem{PK: noticePK(version), SK: personPK(o.PersonID), State: string(o.State()), Run: run, At: stamp(now), Attempts: o.Attempts}
 		switch {
 		case o.Sent:
-			it.State, it.MessageID = noticeSent, o.MessageID
+			it.MessageID = o.MessageID
 		case o.Failed:
-			it.State, it.Reason = noticeFailed, o.Reason
+			it.Reason = o.Reason
 			if !o.GiveUp {
 				it.Retry = retryKey(version)
 			}
@@ -508,16 +527,26 @@ func (s *Store) Settle(ctx context.Context, version, run string, outcomes []noti
 		if err != nil {
 			return err
 		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
-		if len(reqs) == 25 || i == len(outcomes)-1 {
-			if err := s.batchWrite(ctx, reqs); err != nil {
-				return err
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ConditionExpression: built.Condition(),
+				ExpressionAttributeNames: built.Names(), ExpressionAttributeValues: built.Values()})
+			var ccf *types.ConditionalCheckFailedException
+			if !errors.As(err, &ccf) {
+				errs[i] = err
 			}
-			reqs = nil
-		}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
+
+// settleConcurrency is how many records Settle writes at once: a batch of
+// 50 settles in two round trips' time, as the unconditional batch writes did.
+const settleConcurrency = 25
 
 // MarkSent records SES's send event for a notice: the record becomes sent
 // (and leaves the retry list) whatever run claimed it, so a run that was

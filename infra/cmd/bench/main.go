@@ -40,6 +40,7 @@ func main() {
 	noticeRate := flag.Float64("notice-rate", 50, "the SES account's max send rate in the policy-notice benchmark (a multiple of 50 keeps every call full)")
 	noticeKillPeople := flag.Int("notice-kill-people", 2000, "people told while the notices function is killed at random")
 	noticeKillCount := flag.Int("notice-kills", 20, "random kills of the notices function")
+	noticeLostAnswers := flag.Float64("notice-lost-answers", 0.1, "share of SES send calls whose answer the proxy loses during the kills (0..1)")
 	concurrency := flag.Int("c", 8, "concurrent clients in the load test")
 	pool := flag.Int("pool", 2, "emulator instances per function (Lambda sandboxes)")
 	coldRuns := flag.Int("cold", 7, "cold starts per function")
@@ -66,8 +67,8 @@ func main() {
 		fmt.Printf("## Policy-change notices as deployed (SES max send rate %.0f/s)\n\n", *noticeRate)
 		err := noticeCost(context.Background(), sizes, *noticeRate)
 		if err == nil {
-			fmt.Printf("\n## The notices function killed at random %d times\n\n", *noticeKillCount)
-			err = noticeKills(context.Background(), *noticeKillPeople, *noticeKillCount, *noticeRate)
+			fmt.Printf("\n## The notices function killed at random %d times, %.0f%% of SES answers lost\n\n", *noticeKillCount, *noticeLostAnswers*100)
+			err = noticeKills(context.Background(), *noticeKillPeople, *noticeKillCount, *noticeRate, *noticeLostAnswers)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
