@@ -50,7 +50,11 @@ type SentMail struct {
 	MessageID string
 	To        []string
 	Headers   []Header
+	Tags      map[string]string // its message tags (EmailTags; in bulk, DefaultEmailTags and the entry's ReplacementTags)
 }
+
+// Tag is a message tag as SES v2 takes it.
+type Tag struct{ Name, Value string }
 
 // Header is a mail header as SES events carry it.
 type Header struct {
@@ -151,10 +155,17 @@ func acceptedSend(at time.Time, request, response []byte) Send {
 	var in struct {
 		ConfigurationSetName string
 		Destination          destination
-		Content              struct{ Template struct{ Headers []Header } }
-		BulkEmailEntries     []struct {
+		Content              struct {
+			Simple   struct{ Headers []Header }
+			Template struct{ Headers []Header }
+		}
+		EmailTags        []Tag
+		DefaultContent   struct{ Template struct{ Headers []Header } }
+		DefaultEmailTags []Tag
+		BulkEmailEntries []struct {
 			Destination        destination
 			ReplacementHeaders []Header
+			ReplacementTags    []Tag
 		}
 	}
 	var out struct {
@@ -167,12 +178,24 @@ func acceptedSend(at time.Time, request, response []byte) Send {
 	json.Unmarshal(request, &in)
 	json.Unmarshal(response, &out)
 	s := Send{At: at, ConfigurationSet: in.ConfigurationSetName}
+	tags := func(lists ...[]Tag) map[string]string { // later lists win, name by name, as SES merges them
+		m := map[string]string{}
+		for _, l := range lists {
+			for _, t := range l {
+				m[t.Name] = t.Value
+			}
+		}
+		return m
+	}
 	if len(in.BulkEmailEntries) == 0 {
-		s.Mails = []SentMail{{MessageID: out.MessageID, To: in.Destination.ToAddresses, Headers: in.Content.Template.Headers}}
+		s.Mails = []SentMail{{MessageID: out.MessageID, To: in.Destination.ToAddresses,
+			Headers: append(in.Content.Simple.Headers, in.Content.Template.Headers...), Tags: tags(in.EmailTags)}}
 	}
 	for i, e := range in.BulkEmailEntries {
 		if i < len(out.BulkEmailEntryResults) && out.BulkEmailEntryResults[i].Status == "SUCCESS" {
-			s.Mails = append(s.Mails, SentMail{MessageID: out.BulkEmailEntryResults[i].MessageID, To: e.Destination.ToAddresses, Headers: e.ReplacementHeaders})
+			s.Mails = append(s.Mails, SentMail{MessageID: out.BulkEmailEntryResults[i].MessageID, To: e.Destination.ToAddresses,
+				Headers: append(append([]Header(nil), in.DefaultContent.Template.Headers...), e.ReplacementHeaders...),
+				Tags:    tags(in.DefaultEmailTags, e.ReplacementTags)})
 		}
 	}
 	for _, m := range s.Mails {
