@@ -159,7 +159,7 @@ func (s *memStore) Settle(_ context.Context, _, run string, outcomes []notice.Ou
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range outcomes {
-		if old, ok := s.records[o.PersonID]; ok && !notice.MaySettle(notice.RecordState(old.state)) {
+		if old, ok := s.records[o.PersonID]; ok && !notice.MaySettle(notice.RecordState(old.state), o.State()) {
 			continue // the store's condition: sent is final
 		}
 		r := &record{state: "released", run: run, at: now, attempts: o.Attempts, retry: o.Attempts > 0}

@@ -27,24 +27,31 @@ func (o Outcome) State() RecordState {
 	return RecordReleased
 }
 
-// MaySettle reports whether a run may write its outcome over a record in
-// state from. Sent is final: SES's send event (Store.MarkSent) writes it
-// whenever SES accepted the mail, also for a call whose answer the run
-// never got, and a settle that turned it back into released or failed would
-// have the notice sent a second time (issue 12, item 4).
-func MaySettle(from RecordState) bool { return from != RecordSent }
+// MaySettle reports whether a run may write an outcome that leaves a record
+// in state to over one in state from. Sent is final: SES's send event
+// (Store.MarkSent) writes it whenever SES accepted the mail, also for a call
+// whose answer the run never got, and a settle that turned it back into
+// released or failed would have the notice sent a second time (issue 12,
+// item 4). Writing sent is always allowed: it is what the record says, or
+// will say once the event lands.
+func MaySettle(from, to RecordState) bool { return to == RecordSent || from != RecordSent }
 
-// SettleableStates lists the states MaySettle allows, for a store's
-// conditional write.
-func SettleableStates() []RecordState {
+// SettleableStates lists the states a record may be in for a settle to
+// write to over it, for a store's conditional write; all of them when the
+// write needs no condition.
+func SettleableStates(to RecordState) []RecordState {
 	var out []RecordState
 	for _, s := range recordStates {
-		if MaySettle(s) {
+		if MaySettle(s, to) {
 			out = append(out, s)
 		}
 	}
 	return out
 }
+
+// SettleNeedsCondition reports whether writing to may meet a state it must
+// not overwrite.
+func SettleNeedsCondition(to RecordState) bool { return len(SettleableStates(to)) < len(recordStates) }
 
 // ErrAnswerLost is what a Mailer's error wraps when SES may have accepted a
 // call whose answer never came back (the connection dropped, the deadline
