@@ -151,12 +151,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./shared/token
 	$(GO) test -run='^$$' -fuzz=FuzzAccountEvent -fuzztime=$(FUZZTIME) ./functions/accounts
 	$(GO) test -run='^$$' -fuzz=FuzzEmail -fuzztime=$(FUZZTIME) ./shared/people
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./shared/mail
 
 # ---- deploy builds: one static arm64 bootstrap per function (sam build) ----
 
 # `sam build` runs `make build-<LogicalId>` with ARTIFACTS_DIR set; the code of
 # <Name>Function is functions/<name> (SignupFunction -> functions/signup,
-# NoticeEventsFunction -> functions/noticeevents). BUILD_PACKAGE builds another
+# MailEventsFunction -> functions/mailevents). BUILD_PACKAGE builds another
 # main package the same way (the bench's hello-world). Not .PHONY: make skips
 # pattern rules for phony targets.
 build-%:

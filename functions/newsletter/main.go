@@ -21,10 +21,12 @@ func main() {
 	company, from, st := config.Company(env), config.Sender(env), store.New(config.DynamoDB(awsCfg), config.Table(env))
 	base, unsubscribeTTL := config.BaseURL(env), config.UnsubscribeTTL(env)
 	keys := config.TokenKeys(ctx, env, secrets.FromSecretsManager(awsCfg))
+	mailEvents := config.MailConfigurationSet(env) // every mail's events, tagged with its person
 	config.Must(log, env.Err())
 	ses := config.SESv2(awsCfg)
 	sender, err := mail.NewSender(ses, from, company.Name, company.PostalAddress)
 	config.Must(log, err)
+	sender.ConfigurationSet = mailEvents
 	h := &handler{
 		store: st, mailer: sender, account: mail.NewAccount(ses), clock: mail.WallClock{},
 		keys: keys, base: base, unsubscribeTTL: unsubscribeTTL, log: log,

@@ -20,12 +20,13 @@ func main() {
 	awsCfg := config.AWS(env)
 	company, from, settings := config.Company(env), config.Sender(env), config.NoticeSending(env)
 	st := store.New(config.DynamoDB(awsCfg), config.Table(env))
+	mailEvents := config.MailConfigurationSet(env) // every mail's events, tagged with its person
 	config.Must(log, env.Err())
 	ses := config.SESv2(awsCfg)
 	sender, err := mail.NewSender(ses, from, company.Name, company.PostalAddress)
 	config.Must(log, err)
 	notices := mail.NewNoticeSender(ses, sender)
-	notices.ConfigurationSet = settings.ConfigurationSet
+	sender.ConfigurationSet = mailEvents
 	h := &handler{fanout: &notice.Fanout{
 		Store: st, Mail: notices,
 		MaxRate: settings.MaxRate, Lease: settings.Lease, SettleGrace: settings.SettleGrace, CatchUpEvery: settings.CatchUpEvery,

@@ -26,11 +26,13 @@ func main() {
 	st := store.New(config.DynamoDB(awsCfg), config.Table(env))
 	from, base, retention, limits := config.Sender(env), config.BaseURL(env), config.Retention(env), config.Limits(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
+	mailEvents := config.MailConfigurationSet(env) // every mail's events, tagged with its person
 	config.Must(log, env.Err())
 	site, err := page.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
 	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)
+	sender.ConfigurationSet = mailEvents
 	keyed := people.KeyedID(pepper)
 	h := &handler{site: site, policy: policy, keys: keys, base: base, log: log, svc: people.Service{
 		Store: st, Mailer: sender, PersonID: keyed, NewID: people.RandomID, Now: time.Now, LinkTTL: links.TTL,

@@ -26,13 +26,14 @@ func main() {
 	fetch := secrets.FromSecretsManager(awsCfg)
 	company, st, retention := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
 	from, base, links, unsubscribeTTL := config.Sender(env), config.BaseURL(env), config.ConfirmLinks(env), config.UnsubscribeTTL(env)
-	limits := config.Limits(env)
+	limits, mailEvents := config.Limits(env), config.MailConfigurationSet(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
 	site, err := page.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
 	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
 	config.Must(log, err)
+	sender.ConfigurationSet = mailEvents // every mail's events, tagged with its person
 	keyed := people.KeyedID(pepper)
 	proto := people.Subscriptions{Store: st, Mailer: sender, NewID: people.RandomID, Now: time.Now, PersonID: keyed,
 		Pseudonym: keyed, Retention: retention, LinkTTL: links.TTL, ResendInterval: links.ResendInterval,

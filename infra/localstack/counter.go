@@ -31,7 +31,8 @@ type CallCounter struct {
 	onSend func(Send) // called for every send the target accepted, if set
 	guard  func(http.ResponseWriter, *http.Request) bool
 
-	faults atomic.Pointer[Faults] // answers some writes in the target's place, if set (faults.go)
+	faults    atomic.Pointer[Faults]    // answers some writes in the target's place, if set (faults.go)
+	sesFaults atomic.Pointer[SESFaults] // loses some send answers, if set (sesfaults.go)
 }
 
 // Send is one SES send call the emulator accepted: when it reached SES
@@ -50,7 +51,11 @@ type SentMail struct {
 	MessageID string
 	To        []string
 	Headers   []Header
+	Tags      map[string]string // its message tags (EmailTags; in bulk, DefaultEmailTags and the entry's ReplacementTags)
 }
+
+// Tag is a message tag as SES v2 takes it.
+type Tag struct{ Name, Value string }
 
 // Header is a mail header as SES events carry it.
 type Header struct {
@@ -90,6 +95,10 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 				return // in the target's place (faults.go)
 			}
 		}
+		drop := func() {}
+		if f := c.sesFaults.Load(); f != nil {
+			w, drop = f.intercept(w, name)
+		}
 		if oneAtATime {
 			c.serial.Lock()
 			defer c.serial.Unlock()
@@ -103,6 +112,7 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, keep: isSend}
 		start := time.Now()
 		proxy.ServeHTTP(sw, r)
+		drop()
 		end := time.Now()
 		var sent *Send
 		if isSend && sw.status == http.StatusOK {
@@ -146,10 +156,17 @@ func acceptedSend(at time.Time, request, response []byte) Send {
 	var in struct {
 		ConfigurationSetName string
 		Destination          destination
-		Content              struct{ Template struct{ Headers []Header } }
-		BulkEmailEntries     []struct {
+		Content              struct {
+			Simple   struct{ Headers []Header }
+			Template struct{ Headers []Header }
+		}
+		EmailTags        []Tag
+		DefaultContent   struct{ Template struct{ Headers []Header } }
+		DefaultEmailTags []Tag
+		BulkEmailEntries []struct {
 			Destination        destination
 			ReplacementHeaders []Header
+			ReplacementTags    []Tag
 		}
 	}
 	var out struct {
@@ -162,12 +179,24 @@ func acceptedSend(at time.Time, request, response []byte) Send {
 	json.Unmarshal(request, &in)
 	json.Unmarshal(response, &out)
 	s := Send{At: at, ConfigurationSet: in.ConfigurationSetName}
+	tags := func(lists ...[]Tag) map[string]string { // later lists win, name by name, as SES merges them
+		m := map[string]string{}
+		for _, l := range lists {
+			for _, t := range l {
+				m[t.Name] = t.Value
+			}
+		}
+		return m
+	}
 	if len(in.BulkEmailEntries) == 0 {
-		s.Mails = []SentMail{{MessageID: out.MessageID, To: in.Destination.ToAddresses, Headers: in.Content.Template.Headers}}
+		s.Mails = []SentMail{{MessageID: out.MessageID, To: in.Destination.ToAddresses,
+			Headers: append(in.Content.Simple.Headers, in.Content.Template.Headers...), Tags: tags(in.EmailTags)}}
 	}
 	for i, e := range in.BulkEmailEntries {
 		if i < len(out.BulkEmailEntryResults) && out.BulkEmailEntryResults[i].Status == "SUCCESS" {
-			s.Mails = append(s.Mails, SentMail{MessageID: out.BulkEmailEntryResults[i].MessageID, To: e.Destination.ToAddresses, Headers: e.ReplacementHeaders})
+			s.Mails = append(s.Mails, SentMail{MessageID: out.BulkEmailEntryResults[i].MessageID, To: e.Destination.ToAddresses,
+				Headers: append(append([]Header(nil), in.DefaultContent.Template.Headers...), e.ReplacementHeaders...),
+				Tags:    tags(in.DefaultEmailTags, e.ReplacementTags)})
 		}
 	}
 	for _, m := range s.Mails {

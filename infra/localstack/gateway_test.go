@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,7 +65,7 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	routes := map[string]string{}
-	sesEvents := map[string][]string{}
+	sesEvents, senders := map[string][]string{}, []string(nil)
 	for _, f := range fns {
 		// The Globals' variables and the function's own, parameters
 		// resolved to their defaults.
@@ -74,8 +75,15 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 		if f.SESEvents != nil {
 			sesEvents[f.LogicalID] = f.SESEvents
 		}
-		if f.LogicalID == "NoticesFunction" && f.Env["NOTICE_CONFIGURATION_SET"] != "NoticeConfigurationSet" {
-			t.Errorf("the notices function sends without the configuration set that publishes its send events: %v", f.Env)
+		sends := false
+		for _, st := range f.Statements {
+			sends = sends || slices.Contains(st.Actions, "ses:SendEmail")
+		}
+		if sends {
+			senders = append(senders, f.LogicalID)
+			if f.Env["MAIL_CONFIGURATION_SET"] != "MailConfigurationSet" {
+				t.Errorf("%s sends mail without the configuration set that publishes its events: %v", f.LogicalID, f.Env)
+			}
 		}
 		for _, r := range f.Routes {
 			routes[r.Method+" "+r.Path] = f.LogicalID
@@ -87,8 +95,13 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 			t.Errorf("%s is served by %q, want %s", key, routes[key], fn)
 		}
 	}
-	if len(sesEvents) != 1 || len(sesEvents["NoticeEventsFunction"]) != 1 || sesEvents["NoticeEventsFunction"][0] != "Email Sent" {
-		t.Errorf("SES events go to %v; want Email Sent to NoticeEventsFunction", sesEvents)
+	slices.Sort(senders)
+	if !slices.Equal(senders, []string{"NewsletterFunction", "NoticesFunction", "SignupFunction", "UnsubscribeFunction"}) {
+		t.Errorf("the functions that send mail are %v", senders)
+	}
+	all := []string{"Email Sent", "Email Delivered", "Email Bounced", "Email Complaint Received", "Email Delivery Delayed", "Email Rejected"}
+	if len(sesEvents) != 1 || !slices.Equal(sesEvents["MailEventsFunction"], all) {
+		t.Errorf("SES events go to %v; want %v to MailEventsFunction", sesEvents, all)
 	}
 	in, ttl, err := tmpl.Table("Table", "t")
 	if err != nil || ttl != "ttl" || len(in.GlobalSecondaryIndexes) != 2 || *in.GlobalSecondaryIndexes[0].IndexName != "due" || len(in.KeySchema) != 2 {

@@ -10,9 +10,10 @@ import (
 
 // publishSESEvents does locally what a configuration set's EventBridge
 // event destination does in AWS: for every mail SES accepts with a
-// configuration set, an "Email Sent" event goes, asynchronously and after
-// SES has answered, to each function whose EventBridgeRule matches it. The
-// emulator itself publishes no events.
+// configuration set, an "Email Sent" event carrying the mail's message tags
+// goes, asynchronously and after SES has answered (or not: see SESFaults),
+// to each function whose EventBridgeRule matches it. The emulator itself
+// publishes no events, and no other event type yet.
 func (s *Stack) publishSESEvents() {
 	var targets []string
 	for _, f := range s.Functions {
@@ -28,13 +29,18 @@ func (s *Stack) publishSESEvents() {
 			return // SES publishes events only through a configuration set
 		}
 		for _, m := range sent.Mails {
+			// SES puts the mail's own tags beside its ses: ones in every event.
+			tags := map[string][]string{"ses:configuration-set": {sent.ConfigurationSet}}
+			for name, value := range m.Tags {
+				tags[name] = []string{value}
+			}
 			event, _ := json.Marshal(map[string]any{
 				"version": "0", "source": "aws.ses", "detail-type": "Email Sent", "time": sent.At.UTC().Format(time.RFC3339),
 				"detail": map[string]any{
 					"eventType": "Send",
 					"mail": map[string]any{"timestamp": sent.At.UTC().Format(time.RFC3339Nano), "messageId": m.MessageID,
 						"destination": m.To, "headersTruncated": false, "headers": m.Headers,
-						"tags": map[string][]string{"ses:configuration-set": {sent.ConfigurationSet}}},
+						"tags": tags},
 					"send": map[string]any{},
 				},
 			})

@@ -22,7 +22,7 @@ var key32 = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789
 
 func env(over map[string]string) *Env {
 	base := map[string]string{
-		"AWS_REGION": "us-east-1", "TABLE_NAME": "pledge", "FROM_ADDRESS": "SmartProtect <no-reply@example.com>",
+		"AWS_REGION": "us-east-1", "TABLE_NAME": "pledge", "FROM_ADDRESS": "SmartProtect <no-reply@example.com>", "MAIL_CONFIGURATION_SET": "pledge-mail",
 		"COMPANY_NAME": "SmartProtect, Inc.", "COMPANY_ADDRESS": "514 S. Stratford Road",
 		"POLICY_VERSION": "2015-03-22", "POLICY_URL": "https://example.com/privacy", "NOTICES_FUNCTION": "notices",
 		"TOKEN_KEYS": "k1:" + key32, "TOKEN_ACTIVE_KEY_ID": "k1", "ADDRESS_PEPPER": key32,
@@ -33,22 +33,23 @@ func env(over map[string]string) *Env {
 
 // loaders calls each loader of Loaders by name.
 var loaders = map[string]func(context.Context, *Env, SecretFetcher){
-	"AWS":               func(_ context.Context, e *Env, _ SecretFetcher) { AWS(e) },
-	"Table":             func(_ context.Context, e *Env, _ SecretFetcher) { Table(e) },
-	"Company":           func(_ context.Context, e *Env, _ SecretFetcher) { Company(e) },
-	"Sender":            func(_ context.Context, e *Env, _ SecretFetcher) { Sender(e) },
-	"Policy":            func(_ context.Context, e *Env, _ SecretFetcher) { Policy(e) },
-	"BaseURL":           func(_ context.Context, e *Env, _ SecretFetcher) { BaseURL(e) },
-	"ConfirmLinks":      func(_ context.Context, e *Env, _ SecretFetcher) { ConfirmLinks(e) },
-	"UnsubscribeTTL":    func(_ context.Context, e *Env, _ SecretFetcher) { UnsubscribeTTL(e) },
-	"Limits":            func(_ context.Context, e *Env, _ SecretFetcher) { Limits(e) },
-	"Retention":         func(_ context.Context, e *Env, _ SecretFetcher) { Retention(e) },
-	"NoticeRecordsKept": func(_ context.Context, e *Env, _ SecretFetcher) { NoticeRecordsKept(e) },
-	"Sweep":             func(_ context.Context, e *Env, _ SecretFetcher) { Sweep(e) },
-	"Publishing":        func(_ context.Context, e *Env, _ SecretFetcher) { Publishing(e) },
-	"NoticeSending":     func(_ context.Context, e *Env, _ SecretFetcher) { NoticeSending(e) },
-	"TokenKeys":         func(ctx context.Context, e *Env, f SecretFetcher) { TokenKeys(ctx, e, f) },
-	"AddressPepper":     func(ctx context.Context, e *Env, f SecretFetcher) { AddressPepper(ctx, e, f) },
+	"AWS":                  func(_ context.Context, e *Env, _ SecretFetcher) { AWS(e) },
+	"Table":                func(_ context.Context, e *Env, _ SecretFetcher) { Table(e) },
+	"Company":              func(_ context.Context, e *Env, _ SecretFetcher) { Company(e) },
+	"Sender":               func(_ context.Context, e *Env, _ SecretFetcher) { Sender(e) },
+	"MailConfigurationSet": func(_ context.Context, e *Env, _ SecretFetcher) { MailConfigurationSet(e) },
+	"Policy":               func(_ context.Context, e *Env, _ SecretFetcher) { Policy(e) },
+	"BaseURL":              func(_ context.Context, e *Env, _ SecretFetcher) { BaseURL(e) },
+	"ConfirmLinks":         func(_ context.Context, e *Env, _ SecretFetcher) { ConfirmLinks(e) },
+	"UnsubscribeTTL":       func(_ context.Context, e *Env, _ SecretFetcher) { UnsubscribeTTL(e) },
+	"Limits":               func(_ context.Context, e *Env, _ SecretFetcher) { Limits(e) },
+	"Retention":            func(_ context.Context, e *Env, _ SecretFetcher) { Retention(e) },
+	"NoticeRecordsKept":    func(_ context.Context, e *Env, _ SecretFetcher) { NoticeRecordsKept(e) },
+	"Sweep":                func(_ context.Context, e *Env, _ SecretFetcher) { Sweep(e) },
+	"Publishing":           func(_ context.Context, e *Env, _ SecretFetcher) { Publishing(e) },
+	"NoticeSending":        func(_ context.Context, e *Env, _ SecretFetcher) { NoticeSending(e) },
+	"TokenKeys":            func(ctx context.Context, e *Env, f SecretFetcher) { TokenKeys(ctx, e, f) },
+	"AddressPepper":        func(ctx context.Context, e *Env, f SecretFetcher) { AddressPepper(ctx, e, f) },
 }
 
 // loadAll calls every loader, as a function that used everything would.
@@ -101,6 +102,7 @@ func TestLoadRefusesBadConfig(t *testing.T) {
 		{"a dry-run switch that is not a boolean", map[string]string{"DRY_RUN": "yes"}, "DRY_RUN"},
 		{"a negative notice rate", map[string]string{"NOTICE_MAX_RATE": "-1"}, "NOTICE_MAX_RATE"},
 		{"no notices function to kick", map[string]string{"NOTICES_FUNCTION": ""}, "NOTICES_FUNCTION is required"},
+		{"mail without its configuration set", map[string]string{"MAIL_CONFIGURATION_SET": ""}, "MAIL_CONFIGURATION_SET is required"},
 		{"no region", map[string]string{"AWS_REGION": ""}, "AWS_REGION"},
 		{"a limit without its window", map[string]string{"LIMIT_SIGNUPS_PER_SOURCE": "30"}, "LIMIT_SIGNUPS_PER_SOURCE"},
 		{"a limit of a negative count", map[string]string{"LIMIT_MAILS_PER_MAILBOX": "-1/10m"}, "LIMIT_MAILS_PER_MAILBOX"},

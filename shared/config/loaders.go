@@ -15,6 +15,12 @@ import (
 // Table is the name of the one DynamoDB table (TABLE_NAME).
 func Table(e *Env) string { return e.need("TABLE_NAME") }
 
+// MailConfigurationSet is pledge's one SES configuration set
+// (MAIL_CONFIGURATION_SET, required), which every mail goes through: it
+// publishes each mail's events (send, delivery, bounce, complaint, delivery
+// delay, reject) to the mail-events function.
+func MailConfigurationSet(e *Env) string { return e.need("MAIL_CONFIGURATION_SET") }
+
 // CompanyInfo is who speaks in every page and mail.
 type CompanyInfo struct {
 	Name          string // COMPANY_NAME
@@ -222,19 +228,14 @@ type NoticeSettings struct {
 	// a version takes effect, a pass tells people who confirmed after its
 	// notice walked past them.
 	CatchUpEvery time.Duration
-	// ConfigurationSet (NOTICE_CONFIGURATION_SET) names the SES
-	// configuration set that publishes the notices' send events ("" sends
-	// without one).
-	ConfigurationSet string
 }
 
 // NoticeSending reads the NOTICE_* settings of the notices function.
 func NoticeSending(e *Env) NoticeSettings {
 	n := NoticeSettings{
-		Lease:            e.duration("NOTICE_LEASE", time.Minute),
-		SettleGrace:      e.duration("NOTICE_SETTLE_GRACE", 2*time.Minute),
-		CatchUpEvery:     e.duration("NOTICE_CATCH_UP_EVERY", 24*time.Hour),
-		ConfigurationSet: e.get("NOTICE_CONFIGURATION_SET"),
+		Lease:        e.duration("NOTICE_LEASE", time.Minute),
+		SettleGrace:  e.duration("NOTICE_SETTLE_GRACE", 2*time.Minute),
+		CatchUpEvery: e.duration("NOTICE_CATCH_UP_EVERY", 24*time.Hour),
 	}
 	if v := e.get("NOTICE_MAX_RATE"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)

@@ -28,6 +28,10 @@ type Sender struct {
 	from          string
 	company       string
 	postalAddress string
+	// ConfigurationSet names pledge's SES configuration set, which publishes
+	// every mail's events (send, delivery, bounce, complaint, delay,
+	// reject) to the mail-events function ("" sends without one: no events).
+	ConfigurationSet string
 }
 
 var _ people.Mailer = (*Sender)(nil)
@@ -44,9 +48,13 @@ func NewSender(ses API, from, company, postalAddress string) (*Sender, error) {
 // Header is one extra mail header.
 type Header struct{ Name, Value string }
 
-// send renders b and sends it to one recipient; kind names the mail in
-// errors.
-func (s *Sender) send(ctx context.Context, to, subject, kind string, b body, headers []Header) (err error) {
+// send renders b and sends it to one recipient, personID, with the tags
+// of a mail of kind.
+func (s *Sender) send(ctx context.Context, to, personID, subject string, kind Kind, b body, headers []Header) (err error) {
+	tags, err := tagsFor(kind, personID, "")
+	if err != nil {
+		return err
+	}
 	html, text, err := b.render()
 	if err != nil {
 		return err
@@ -59,8 +67,8 @@ func (s *Sender) send(ctx context.Context, to, subject, kind string, b body, hea
 		hs = append(hs, types.MessageHeader{Name: aws.String(h.Name), Value: aws.String(h.Value)})
 	}
 	_, err = s.ses.SendEmail(ctx, &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(s.from),
-		Destination:      &types.Destination{ToAddresses: []string{to}},
+		FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(), EmailTags: tags,
+		Destination: &types.Destination{ToAddresses: []string{to}},
 		Content: &types.EmailContent{Simple: &types.Message{
 			Subject: &types.Content{Data: aws.String(subject), Charset: aws.String("UTF-8")},
 			Body: &types.Body{
@@ -78,7 +86,7 @@ func (s *Sender) send(ctx context.Context, to, subject, kind string, b body, hea
 
 // SendConfirmation sends the double opt-in mail.
 func (s *Sender) SendConfirmation(ctx context.Context, m people.ConfirmationMail) error {
-	return s.send(ctx, m.To, "Please confirm your sign-up to "+s.company, "confirm", s.confirmation(m), nil)
+	return s.send(ctx, m.To, m.PersonID, "Please confirm your sign-up to "+s.company, KindConfirm, s.confirmation(m), nil)
 }
 
 func (s *Sender) confirmation(m people.ConfirmationMail) body {
@@ -90,7 +98,7 @@ var _ people.SubscriptionMailer = (*Sender)(nil)
 
 // SendPreferencesLink sends a fresh link to the preferences page.
 func (s *Sender) SendPreferencesLink(ctx context.Context, m people.PreferencesLinkMail) error {
-	return s.send(ctx, m.To, "Your link to your email preferences at "+s.company, "preferences-link", s.preferencesLink(m), nil)
+	return s.send(ctx, m.To, m.PersonID, "Your link to your email preferences at "+s.company, KindLink, s.preferencesLink(m), nil)
 }
 
 func (s *Sender) preferencesLink(m people.PreferencesLinkMail) body {
@@ -102,7 +110,7 @@ func (s *Sender) preferencesLink(m people.PreferencesLinkMail) body {
 // sent without an unsubscribe URL: every marketing mail carries the RFC 8058
 // one-click headers and a visible link.
 type MarketingMail struct {
-	PersonID       string // for logs; the address is never logged
+	PersonID       string // required: the mail's tags name the person; logs carry it, never the address
 	To, Name       string
 	List           people.Purpose
 	Subject        string
@@ -121,7 +129,7 @@ func (s *Sender) SendMarketing(ctx context.Context, m MarketingMail) error {
 	if !strings.HasPrefix(m.UnsubscribeURL, "https://") && !strings.HasPrefix(m.UnsubscribeURL, "http://") {
 		return fmt.Errorf("mail.SendMarketing: a marketing mail needs an unsubscribe URL")
 	}
-	return s.send(ctx, m.To, m.Subject, "marketing", s.marketing(m), []Header{
+	return s.send(ctx, m.To, m.PersonID, m.Subject, KindNewsletter, s.marketing(m), []Header{
 		{"List-Unsubscribe", "<" + m.UnsubscribeURL + ">"},
 		{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
 	})

@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,6 +43,8 @@ func TestSendConfirmationDeliversBothPartsWithTheCompanyAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sender.ConfigurationSet = "pledge-mail"
+	ses.Calls.RecordSends()
 	box := localstack.Mailbox{URL: ses.URL}
 	link := "https://pledge.example/confirm?t=abc.def"
 	err = sender.SendConfirmation(ctx, people.ConfirmationMail{
@@ -76,22 +79,47 @@ func TestSendConfirmationDeliversBothPartsWithTheCompanyAddress(t *testing.T) {
 			t.Errorf("the mail lacks %s:\n%+v", c.what, m)
 		}
 	}
+	sent := lastMail(t)
+	if sent.set != "pledge-mail" || fmt.Sprint(sent.Tags) != fmt.Sprint(map[string]string{mail.TagPerson: "p1", mail.TagKind: "confirm"}) {
+		t.Fatalf("the confirmation went through %q tagged %v; want pledge-mail, the person's key and its kind", sent.set, sent.Tags)
+	}
+	if err := sender.SendConfirmation(ctx, people.ConfirmationMail{To: "nokey@example.com", Link: link}); err == nil {
+		t.Fatal("a mail without the person's key was sent: its events could not find them")
+	}
+}
+
+type sentMail struct {
+	localstack.SentMail
+	set string
+}
+
+// lastMail is the last mail the emulator accepted, with its configuration set.
+func lastMail(t *testing.T) sentMail {
+	t.Helper()
+	sends := ses.Calls.Sends()
+	if len(sends) == 0 || len(sends[len(sends)-1].Mails) == 0 {
+		t.Fatal("no send recorded")
+	}
+	last := sends[len(sends)-1]
+	return sentMail{last.Mails[len(last.Mails)-1], last.ConfigurationSet}
 }
 
 func TestSendFailsLoudlyWhenSESRefuses(t *testing.T) {
 	sender, _ := mail.NewSender(ses.SESClient(), "", "SmartProtect, Inc.", "street")
-	err := sender.SendConfirmation(context.Background(), people.ConfirmationMail{To: "jo@example.com", Link: "https://x"})
-	if err == nil {
-		t.Fatal("a send without a From address was not reported")
+	err := sender.SendConfirmation(context.Background(), people.ConfirmationMail{PersonID: "p1", To: "jo@example.com", Link: "https://x"})
+	if err == nil || !strings.Contains(err.Error(), "SES") {
+		t.Fatalf("a send without a From address = %v; want SES's refusal", err)
 	}
 }
 
 func TestSendMarketingCarriesOneClickHeadersAndAVisibleLink(t *testing.T) {
 	ctx := context.Background()
 	sender, _ := mail.NewSender(ses.SESClient(), "news@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	sender.ConfigurationSet = "pledge-mail"
+	ses.Calls.RecordSends()
 	link := "https://pledge.example/unsubscribe?t=tok.sig"
 	err := sender.SendMarketing(ctx, mail.MarketingMail{
-		To: "reader@example.com", List: people.Newsletter, Subject: "News",
+		PersonID: "reader-1", To: "reader@example.com", List: people.Newsletter, Subject: "News",
 		Paragraphs: []string{"First <news>", "Second"}, UnsubscribeURL: link,
 	})
 	if err != nil {
@@ -111,13 +139,16 @@ func TestSendMarketingCarriesOneClickHeadersAndAVisibleLink(t *testing.T) {
 	if !strings.Contains(got[0].Body.Text, link) || !strings.Contains(got[0].Body.HTML, `href="`+link+`"`) || !strings.Contains(got[0].Body.HTML, "<p>First &lt;news&gt;</p>") {
 		t.Fatalf("bodies = %s\n%s", got[0].Body.Text, got[0].Body.HTML)
 	}
+	if sent := lastMail(t); sent.set != "pledge-mail" || fmt.Sprint(sent.Tags) != fmt.Sprint(map[string]string{mail.TagPerson: "reader-1", mail.TagKind: "newsletter"}) {
+		t.Fatalf("the newsletter went through %q tagged %v", sent.set, sent.Tags)
+	}
 }
 
 func TestSendMarketingRefusesAMailWithoutAnUnsubscribeLink(t *testing.T) {
 	sender, _ := mail.NewSender(ses.SESClient(), "news@example.com", "SmartProtect, Inc.", "street")
 	for _, m := range []mail.MarketingMail{
-		{To: "r@example.com", List: people.Newsletter, Subject: "x"},
-		{To: "r@example.com", List: people.Testimonials, Subject: "x", UnsubscribeURL: "https://x/unsubscribe?t=1"},
+		{PersonID: "r1", To: "r@example.com", List: people.Newsletter, Subject: "x"},
+		{PersonID: "r1", To: "r@example.com", List: people.Testimonials, Subject: "x", UnsubscribeURL: "https://x/unsubscribe?t=1"},
 	} {
 		if err := sender.SendMarketing(context.Background(), m); err == nil {
 			t.Errorf("SendMarketing(%+v) sent", m)
@@ -129,7 +160,7 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 	ctx := context.Background()
 	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
 	notices := mail.NewNoticeSender(ses.SESClient(), sender)
-	notices.ConfigurationSet = "pledge-notices"
+	notices.ConfigurationSet = "pledge-mail"
 	ses.Calls.RecordSends()
 	if rate, err := notices.MaxSendRate(ctx); err != nil || rate != 14 {
 		t.Fatalf("max send rate = %v, %v; want the account's 14", rate, err)
@@ -164,8 +195,7 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 			{"the summary as written in text", strings.Contains(m.Body.Text, "We keep <survey> answers for 12 months.")},
 			{"the policy link", strings.Contains(m.Body.HTML, `href="https://example.com/privacy/v7"`) && strings.Contains(m.Body.Text, "https://example.com/privacy/v7")},
 			{"the postal address", strings.Contains(m.Body.Text, "514 S. Stratford Road")},
-			{"its own recipient header", headers[mail.RecipientHeader] == r.ID},
-			{"the version header", headers[mail.NoticeHeader] == "v7"},
+			{"no header naming the person or the notice", !strings.Contains(fmt.Sprint(m.Headers), r.ID) && !strings.Contains(fmt.Sprint(m.Headers), "X-Pledge")},
 			{"no unsubscribe header: this is not marketing", headers["List-Unsubscribe"] == ""},
 		}
 		for _, c := range checks {
@@ -174,8 +204,15 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 			}
 		}
 	}
-	if sends := ses.Calls.Sends(); len(sends) == 0 || sends[len(sends)-1].ConfigurationSet != "pledge-notices" || len(sends[len(sends)-1].Mails) != 2 {
+	sends := ses.Calls.Sends()
+	if len(sends) == 0 || sends[len(sends)-1].ConfigurationSet != "pledge-mail" || len(sends[len(sends)-1].Mails) != 2 {
 		t.Fatalf("the bulk call = %+v; want it sent through the configuration set, two mails accepted", sends)
+	}
+	for i, m := range sends[len(sends)-1].Mails {
+		want := map[string]string{mail.TagPerson: to[i].ID, mail.TagKind: "notice", mail.TagNotice: "v7"}
+		if fmt.Sprint(m.Tags) != fmt.Sprint(want) {
+			t.Errorf("the notice to %s is tagged %v; want its own %v", m.To, m.Tags, want)
+		}
 	}
 	// One recipient goes by SendEmail, with the same content.
 	one, err := notices.SendNotice(ctx, pol, []notice.Recipient{{ID: "n-4", Email: "n4@example.com"}})
@@ -213,5 +250,38 @@ func TestANoticeCarriesBracesAndMarkupInItsTextToTheInbox(t *testing.T) {
 		!strings.Contains(m.Body.Text, company) || !strings.Contains(m.Body.HTML, "We keep {{text}} and {{{html}}} as written.") ||
 		!strings.Contains(m.Body.HTML, "&lt;script&gt;alert(1)&lt;/script&gt; stays text.") || strings.Contains(m.Body.HTML, "<script>") {
 		t.Fatalf("the notice changed on its way:\n%+v", m)
+	}
+}
+
+func TestANoticeCallWhoseAnswerIsLostIsNotSentAgainAndSaysSo(t *testing.T) {
+	ctx := context.Background()
+	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	notices := mail.NewNoticeSender(ses.SESClient(), sender)
+	faults := localstack.NewSESFaults(1, 1)
+	ses.Calls.LoseSESAnswers(faults)
+	defer ses.Calls.LoseSESAnswers(nil)
+	pol := notice.Policy{Version: "v8", Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), Material: true,
+		Summary: "Lost answers.", URL: "https://example.com/privacy/v8"}
+	for _, to := range [][]notice.Recipient{
+		{{ID: "l-1", Email: "lost1@example.com"}, {ID: "l-2", Email: "lost2@example.com"}}, // SendBulkEmail
+		{{ID: "l-3", Email: "lost3@example.com"}},                                          // SendEmail
+	} {
+		before := ses.Calls.Total()
+		ds, err := notices.SendNotice(ctx, pol, to)
+		if !errors.Is(err, notice.ErrAnswerLost) || ds != nil {
+			t.Fatalf("a send whose answer was lost = %+v, %v; want ErrAnswerLost", ds, err)
+		}
+		if calls := ses.Calls.Total() - before; calls != 1 {
+			t.Fatalf("%d calls for one send whose answer was lost; the SDK must not send it again", calls)
+		}
+		box := localstack.Mailbox{URL: ses.URL}
+		for _, r := range to {
+			if got, _ := box.To(ctx, r.Email); len(got) != 1 {
+				t.Fatalf("%s got %d notices; SES took the call once", r.Email, len(got))
+			}
+		}
+	}
+	if faults.Lost() != 2 {
+		t.Fatalf("%d answers lost; want 2", faults.Lost())
 	}
 }

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/smartprotect/pledge/shared/notice"
 )
 
@@ -24,11 +25,10 @@ type BulkAPI interface {
 // up to 50 to a SendBulkEmail call.
 type NoticeSender struct {
 	ses BulkAPI
-	*Sender
-	// ConfigurationSet makes SES publish a send event per accepted notice,
+	// Sender's ConfigurationSet publishes a send event per accepted notice,
 	// which marks the recipient's record sent even when the sender was
-	// killed before it could ("" sends without one).
-	ConfigurationSet string
+	// killed before it could.
+	*Sender
 }
 
 var _ notice.Mailer = (*NoticeSender)(nil)
@@ -89,14 +89,22 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	if err != nil {
 		return nil, fmt.Errorf("mail.SendNotice: %w", err)
 	}
+	tags := make([][]types.MessageTag, len(to))
+	for i, r := range to {
+		if tags[i], err = tagsFor(KindNotice, r.ID, pol.Version); err != nil {
+			return nil, fmt.Errorf("mail.SendNotice: %w", err)
+		}
+	}
 	tmpl := &types.Template{TemplateContent: noticeTemplate, TemplateData: aws.String(data)}
 	if len(to) == 1 {
-		tmpl.Headers = noticeHeaders(pol, to[0])
 		out, err := s.ses.SendEmail(ctx, &sesv2.SendEmailInput{
-			FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(),
+			FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(), EmailTags: tags[0],
 			Destination: &types.Destination{ToAddresses: []string{to[0].Email}},
 			Content:     &types.EmailContent{Template: tmpl},
-		})
+		}, sendOnce)
+		if answerLost(ctx, err) {
+			return nil, fmt.Errorf("mail.SendNotice: %w: %w", notice.ErrAnswerLost, sesFailure("SendEmail", err))
+		}
 		if err != nil {
 			return whole(sesFailure("SendEmail", err), 1)
 		}
@@ -104,13 +112,16 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	}
 	entries := make([]types.BulkEmailEntry, len(to))
 	for i, r := range to {
-		entries[i] = types.BulkEmailEntry{Destination: &types.Destination{ToAddresses: []string{r.Email}}, ReplacementHeaders: noticeHeaders(pol, r)}
+		entries[i] = types.BulkEmailEntry{Destination: &types.Destination{ToAddresses: []string{r.Email}}, ReplacementTags: tags[i]}
 	}
 	out, err := s.ses.SendBulkEmail(ctx, &sesv2.SendBulkEmailInput{
 		FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(),
 		DefaultContent:   &types.BulkEmailContent{Template: tmpl},
 		BulkEmailEntries: entries,
-	})
+	}, sendOnce)
+	if answerLost(ctx, err) {
+		return nil, fmt.Errorf("mail.SendNotice: %w: %w", notice.ErrAnswerLost, sesFailure("SendBulkEmail", err))
+	}
 	if err != nil {
 		return whole(sesFailure("SendBulkEmail", err), len(to))
 	}
@@ -124,59 +135,30 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	return ds, nil
 }
 
-// RecipientHeader and NoticeHeader name the person and the policy version of
-// a notice, so that its send event (and later a bounce or complaint: SES
-// returns the original headers) finds the record without a search by
-// address. The person id is random and says nothing by itself.
-const (
-	RecipientHeader = "X-Pledge-Recipient"
-	NoticeHeader    = "X-Pledge-Notice"
-)
-
-func noticeHeaders(pol notice.Policy, r notice.Recipient) []types.MessageHeader {
-	return []types.MessageHeader{
-		{Name: aws.String(RecipientHeader), Value: aws.String(r.ID)},
-		{Name: aws.String(NoticeHeader), Value: aws.String(pol.Version)},
-	}
+// sendOnce keeps the SDK from making a notice call again after a transport
+// error: SES takes no idempotency token, so a call whose answer was lost
+// may have been accepted, and a second one would send every recipient a
+// second notice. Throttling is still retried: SES refused that call whole.
+func sendOnce(o *sesv2.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.Retryables = []retry.IsErrorRetryable{retry.NoRetryCanceledError{}, retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes}}
+	})
 }
 
-func (s *NoticeSender) configurationSet() *string {
+// answerLost reports whether err leaves unknown what SES did with the call:
+// it never answered (the connection failed once the request could have
+// left, or the deadline passed while it was out).
+func answerLost(ctx context.Context, err error) bool {
+	var send *smithyhttp.RequestSendError
+	return err != nil && (errors.As(err, &send) || ctx.Err() != nil ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled))
+}
+
+func (s *Sender) configurationSet() *string {
 	if s.ConfigurationSet == "" {
 		return nil
 	}
 	return aws.String(s.ConfigurationSet)
-}
-
-// SentNotice reads an SES "Email Sent" event (the detail EventBridge
-// delivers from a configuration set's event destination) and says which
-// notice it is about; ok is false for any other mail or event.
-func SentNotice(detail []byte) (s notice.Sent, ok bool) {
-	var ev struct {
-		EventType string `json:"eventType"`
-		Mail      struct {
-			MessageID string `json:"messageId"`
-			Headers   []struct {
-				Name  string `json:"name"`
-				Value string `json:"value"`
-			} `json:"headers"`
-		} `json:"mail"`
-	}
-	if json.Unmarshal(detail, &ev) != nil || ev.EventType != "Send" {
-		return notice.Sent{}, false
-	}
-	s.MessageID = ev.Mail.MessageID
-	for _, h := range ev.Mail.Headers {
-		switch {
-		case strings.EqualFold(h.Name, RecipientHeader):
-			s.PersonID = h.Value
-		case strings.EqualFold(h.Name, NoticeHeader):
-			s.Version = h.Value
-		}
-	}
-	if s.PersonID == "" || notice.ValidVersion(s.Version) != nil {
-		return notice.Sent{}, false
-	}
-	return s, true
 }
 
 // delivery classifies one entry's result. SES does not retry entries, and

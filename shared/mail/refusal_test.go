@@ -44,7 +44,7 @@ func TestASendSaysWhetherSESThrottledItOrCannotSendAtAll(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = sender.SendMarketing(context.Background(), mail.MarketingMail{To: "jo@example.com", List: people.Newsletter,
+			err = sender.SendMarketing(context.Background(), mail.MarketingMail{PersonID: "p1", To: "jo@example.com", List: people.Newsletter,
 				Subject: "News", Paragraphs: []string{"Hello."}, UnsubscribeURL: "https://pledge.example/unsubscribe?t=x"})
 			if !errors.Is(err, c.err) || errors.Is(err, mail.ErrThrottled) != c.throttled || errors.Is(err, mail.ErrHalted) != c.halted {
 				t.Fatalf("SendMarketing = %v; want throttled %v, halted %v, wrapping SES's error", err, c.throttled, c.halted)
@@ -71,10 +71,10 @@ func TestSESsTextNeverLeavesTheSender(t *testing.T) {
 	two := append(one, notice.Recipient{ID: "p2", Email: "al@example.com"})
 	paths := map[string]func() (error, string){
 		"confirmation (SendEmail)": func() (error, string) {
-			return sender.SendConfirmation(ctx, people.ConfirmationMail{To: "jo@example.com", Link: "https://pledge.example/confirm?t=x", Purposes: []people.Purpose{people.Newsletter}}), ""
+			return sender.SendConfirmation(ctx, people.ConfirmationMail{PersonID: "p1", To: "jo@example.com", Link: "https://pledge.example/confirm?t=x", Purposes: []people.Purpose{people.Newsletter}}), ""
 		},
 		"newsletter (SendEmail)": func() (error, string) {
-			return sender.SendMarketing(ctx, mail.MarketingMail{To: "jo@example.com", List: people.Newsletter, Subject: "News",
+			return sender.SendMarketing(ctx, mail.MarketingMail{PersonID: "p1", To: "jo@example.com", List: people.Newsletter, Subject: "News",
 				Paragraphs: []string{"Hello."}, UnsubscribeURL: "https://pledge.example/unsubscribe?t=x"}), ""
 		},
 		"a notice to one (SendEmail)": func() (error, string) {

@@ -190,7 +190,12 @@ type Report struct {
 }
 
 // errStop ends a run cleanly: the deadline is near or the lease is lost.
-type errStop struct{ why string }
+// With hold, the run keeps the sender lease and its claims as a killed run
+// would (see ErrAnswerLost).
+type errStop struct {
+	why  string
+	hold bool
+}
 
 func (e errStop) Error() string { return "stopped: " + e.why }
 
@@ -224,7 +229,11 @@ func (f *Fanout) Run(ctx context.Context) (rep Report, err error) {
 		rep.Busy = err == nil
 		return rep, err
 	}
+	hold := false
 	defer func() {
+		if hold {
+			return // the lease lapses on its own, as a killed run's does
+		}
 		if err := f.Store.ReleaseSender(context.WithoutCancel(ctx), rep.Run); err != nil {
 			f.Log.WarnContext(ctx, "releasing the sender lease", "err", err)
 		}
@@ -246,7 +255,7 @@ func (f *Fanout) Run(ctx context.Context) (rep Report, err error) {
 		rep.Versions[v.Policy.Version] = done
 		var stop errStop
 		if errors.As(err, &stop) {
-			rep.Stopped = stop.why
+			rep.Stopped, hold = stop.why, stop.hold
 			return rep, nil
 		}
 		if err != nil {
@@ -422,7 +431,7 @@ func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func(con
 				if err := advance(readFrom, 0, 0, 0); err != nil { // everyone before readFrom is done
 					return err
 				}
-				return errStop{"deadline"}
+				return errStop{why: "deadline"}
 			}
 			pg := <-ahead
 			pending = false
@@ -536,11 +545,11 @@ func (r *run) alertIfLate(ctx context.Context, pol Policy, prog Progress) {
 // and not sent, when the run must end before the batch is done.
 func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, failed int, err error) {
 	if r.outOfTime() {
-		return 0, 0, errStop{"deadline"}
+		return 0, 0, errStop{why: "deadline"}
 	}
 	if ok, err := r.renew(ctx, false); err != nil || !ok {
 		if err == nil {
-			err = errStop{"the sender lease was taken over"}
+			err = errStop{why: "the sender lease was taken over"}
 		}
 		return 0, 0, err
 	}
@@ -573,10 +582,16 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 		// holds the store's work and the send rate holds.
 		if err := r.pace.Wait(ctx); err != nil || r.outOfTime() {
 			release(claimed)
-			return sent, failed, errors.Join(errStop{"deadline"}, settle())
+			return sent, failed, errors.Join(errStop{why: "deadline"}, settle())
 		}
 		ds, err := r.Mail.SendNotice(ctx, pol, claimed)
 		r.rep.Calls++
+		if errors.Is(err, ErrAnswerLost) {
+			// SES may have taken any of claimed: leave them held, as a
+			// kill here would, and settle only what is known.
+			r.Log.WarnContext(ctx, "notice: SES's answer was lost; stopping as if killed", "version", pol.Version, "recipients", len(claimed))
+			return sent, failed, errors.Join(errStop{why: "SES's answer was lost", hold: true}, settle())
+		}
 		if err != nil {
 			r.pace.Sent()
 			// The call as a whole failed (the SDK already retried what it
@@ -620,7 +635,7 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 		}
 		if halted != "" {
 			release(retry)
-			return sent, failed, errors.Join(errStop{"SES stopped sending: " + halted}, settle())
+			return sent, failed, errors.Join(errStop{why: "SES stopped sending: " + halted}, settle())
 		}
 		// The next Wait lasts the backoff; the deadline is checked after it.
 		backoff := r.pace.Throttled()
@@ -669,7 +684,7 @@ func (r *run) claim(ctx context.Context, version string, rs []Recipient) (claime
 			err = errors.Join(err, r.Store.Settle(context.WithoutCancel(ctx), version, r.rep.Run, back, r.Now()))
 		}
 		if err == nil {
-			err = errStop{"another run holds a recipient: the sender lease was lost"}
+			err = errStop{why: "another run holds a recipient: the sender lease was lost"}
 		}
 		return nil, 0, err
 	}

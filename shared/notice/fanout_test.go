@@ -159,6 +159,9 @@ func (s *memStore) Settle(_ context.Context, _, run string, outcomes []notice.Ou
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range outcomes {
+		if old, ok := s.records[o.PersonID]; ok && !notice.MaySettle(notice.RecordState(old.state), o.State()) {
+			continue // the store's condition: sent is final
+		}
 		r := &record{state: "released", run: run, at: now, attempts: o.Attempts, retry: o.Attempts > 0}
 		switch {
 		case o.Sent:
@@ -475,6 +478,51 @@ func TestARunCutOffBeforeItsCheckpointIsRecountedNotResent(t *testing.T) {
 	rep, err := f.Run(context.Background())
 	if err != nil || rep.Recounted != 50 || rep.Sent != 70 {
 		t.Fatalf("report = %+v, %v; want 50 recounted and 70 sent", rep, err)
+	}
+	everyoneOnce(t, st, m)
+	if p := st.version.Progress; p.Sent != 120 {
+		t.Fatalf("progress = %+v", p)
+	}
+}
+
+func TestALostAnswerStopsTheRunAsAKillWouldAndNobodyIsSentTwice(t *testing.T) {
+	f, st, m, c := setup(120, 50)
+	f.SettleGrace = time.Minute
+	var lost []notice.Recipient
+	m.script = func(call int, to []notice.Recipient) ([]notice.Delivery, error) {
+		ds := make([]notice.Delivery, len(to))
+		if call == 1 { // SES took the second call; its answer never came back
+			for _, r := range to {
+				m.got[r.Email]++
+			}
+			lost = to
+			return nil, fmt.Errorf("mail.SendNotice: %w: connection reset", notice.ErrAnswerLost)
+		}
+		return ds, nil
+	}
+	rep, err := f.Run(context.Background())
+	if err != nil || rep.Stopped == "" || rep.Sent != 50 {
+		t.Fatalf("report = %+v, %v; want a clean stop after the first batch", rep, err)
+	}
+	for _, r := range lost {
+		if rec := st.records[r.ID]; rec == nil || rec.state != "sending" {
+			t.Fatalf("%s after the lost answer = %+v; want still claimed", r.ID, rec)
+		}
+	}
+	if st.owner != rep.Run {
+		t.Fatalf("lease owner %q; want the stopped run's lease kept, as a killed run's", st.owner)
+	}
+	// SES's send events mark what it took, whatever the run did.
+	for _, r := range lost {
+		st.records[r.ID].state = "sent"
+	}
+	if rep, err := f.Run(context.Background()); err != nil || !rep.Busy {
+		t.Fatalf("a run while the stopped run's lease holds = %+v, %v; want busy", rep, err)
+	}
+	c.Sleep(context.Background(), 2*time.Minute+time.Second)
+	rep, err = f.Run(context.Background())
+	if err != nil || !rep.Versions["v2"] || rep.Recounted != len(lost) || rep.Sent != 120-50-len(lost) {
+		t.Fatalf("the next run = %+v, %v; want the %d SES took recounted, the rest sent", rep, err, len(lost))
 	}
 	everyoneOnce(t, st, m)
 	if p := st.version.Progress; p.Sent != 120 {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -387,10 +388,10 @@ type noticeItem struct {
 func retryKey(version string) string { return "F#" + version }
 
 const (
-	noticeSending  = "sending"
-	noticeSent     = "sent"
-	noticeFailed   = "failed"
-	noticeReleased = "released"
+	noticeSending  = string(notice.RecordSending)
+	noticeSent     = string(notice.RecordSent)
+	noticeFailed   = string(notice.RecordFailed)
+	noticeReleased = string(notice.RecordReleased)
 )
 
 // Untold reads the records of rs for version, 100 to a request, and
@@ -486,18 +487,28 @@ func (s *Store) Claim(ctx context.Context, version string, rc notice.Recipient, 
 	return notice.HeldByOther, nil
 }
 
-// Settle records what became of claimed recipients, 25 to a request. The
-// sender lease makes this run the only writer of these records.
+// Settle records what became of claimed recipients. A sent outcome may
+// overwrite any record (notice.MaySettle), so those go 25 to a
+// BatchWriteItem; the others (released, failed) are written one by one,
+// settleConcurrency at a time, each on the condition that the record is not
+// sent: a record SES's send event already marked sent stays sent (a run
+// that lost SES's answer, or the race with the event, must not hand it out
+// again), and such an outcome is skipped, not an error.
 func (s *Store) Settle(ctx context.Context, version, run string, outcomes []notice.Outcome, now time.Time) (err error) {
 	defer wrap(&err, "store.Settle(%s, %d)", version, len(outcomes))
-	var reqs []types.WriteRequest
-	for i, o := range outcomes {
-		it := noticeItem{PK: noticePK(version), SK: personPK(o.PersonID), State: noticeReleased, Run: run, At: stamp(now), Attempts: o.Attempts}
+	var batch []types.WriteRequest
+	type conditional struct {
+		item map[string]types.AttributeValue
+		to   notice.RecordState
+	}
+	var guarded []conditional
+	for _, o := range outcomes {
+		it := noticeItem{PK: noticePK(version), SK: personPK(o.PersonID), State: string(o.State()), Run: run, At: stamp(now), Attempts: o.Attempts}
 		switch {
 		case o.Sent:
-			it.State, it.MessageID = noticeSent, o.MessageID
+			it.MessageID = o.MessageID
 		case o.Failed:
-			it.State, it.Reason = noticeFailed, o.Reason
+			it.Reason = o.Reason
 			if !o.GiveUp {
 				it.Retry = retryKey(version)
 			}
@@ -508,16 +519,53 @@ func (s *Store) Settle(ctx context.Context, version, run string, outcomes []noti
 		if err != nil {
 			return err
 		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
-		if len(reqs) == 25 || i == len(outcomes)-1 {
-			if err := s.batchWrite(ctx, reqs); err != nil {
-				return err
-			}
-			reqs = nil
+		if notice.SettleNeedsCondition(o.State()) {
+			guarded = append(guarded, conditional{av, o.State()})
+		} else {
+			batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 		}
 	}
-	return nil
+	for start := 0; start < len(batch); start += 25 {
+		if err := s.batchWrite(ctx, batch[start:min(start+25, len(batch))]); err != nil {
+			return err
+		}
+	}
+	errs := make([]error, len(guarded))
+	sem := make(chan struct{}, settleConcurrency)
+	var wg sync.WaitGroup
+	for i, g := range guarded {
+		var may []expression.OperandBuilder
+		for _, st := range notice.SettleableStates(g.to) {
+			may = append(may, expression.Value(string(st)))
+		}
+		cond := expression.AttributeNotExists(expression.Name("pk"))
+		if len(may) > 0 {
+			cond = cond.Or(expression.Name("state").In(may[0], may[1:]...))
+		}
+		built, err := expression.NewBuilder().WithCondition(cond).Build()
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: g.item, ConditionExpression: built.Condition(),
+				ExpressionAttributeNames: built.Names(), ExpressionAttributeValues: built.Values()})
+			var ccf *types.ConditionalCheckFailedException
+			if !errors.As(err, &ccf) {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
+
+// settleConcurrency is how many released or failed records Settle writes
+// at once: a batch of 50 given back settles in two round trips' time.
+const settleConcurrency = 25
 
 // MarkSent records SES's send event for a notice: the record becomes sent
 // (and leaves the retry list) whatever run claimed it, so a run that was

@@ -383,6 +383,45 @@ func TestASendEventMarksTheRecordSentWhoeverClaimedIt(t *testing.T) {
 	}
 }
 
+func TestSettlingNeverTurnsASentRecordBack(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	ids := []string{"lost-1", "lost-2", "lost-3", "known"}
+	for _, id := range ids {
+		if res, err := s.Claim(ctx, "v6", notice.Recipient{ID: id}, "run", t0.Add(time.Minute), t0); err != nil || res != notice.Claimed {
+			t.Fatal(res, err)
+		}
+	}
+	// SES took the call, its answer was lost, and the send events landed
+	// before the run gave its claims back (or wrote a failure, or the sent
+	// outcome again): each record stays sent with the event's message id.
+	for _, id := range ids[:3] {
+		if changed, err := s.MarkSent(ctx, notice.Sent{Version: "v6", PersonID: id, MessageID: "event-" + id}, t0); err != nil || !changed {
+			t.Fatalf("MarkSent(%s) = %v, %v", id, changed, err)
+		}
+	}
+	outcomes := []notice.Outcome{
+		{PersonID: "lost-1"},                                    // released
+		{PersonID: "lost-2", Failed: true, Attempts: 1},         // failed, to retry
+		{PersonID: "lost-3", Sent: true, MessageID: "answer-3"}, // sent again
+		{PersonID: "known", Failed: true, Attempts: 1, Reason: "MESSAGE_REJECTED"},
+	}
+	if err := s.Settle(ctx, "v6", "run", outcomes, t0.Add(time.Second)); err != nil {
+		t.Fatalf("Settle = %v; a record already sent is skipped, not an error", err)
+	}
+	if counts, _ := s.NoticeRecords(ctx, "v6"); counts["sent"] != 3 || counts["failed"] != 1 || len(counts) != 2 {
+		t.Fatalf("records = %v; want the 3 sent ones kept and the other failed", counts)
+	}
+	for _, id := range ids[:3] {
+		if res, err := s.Claim(ctx, "v6", notice.Recipient{ID: id}, "next-run", t0.Add(3*time.Minute), t0.Add(2*time.Minute)); err != nil || res != notice.AlreadySent {
+			t.Fatalf("the next run's claim of %s = %v, %v; want already sent", id, res, err)
+		}
+	}
+	if failed, _ := s.FailedRecipients(ctx, "v6", 10); len(failed) != 1 || failed[0].ID != "known" {
+		t.Fatalf("to retry: %+v; want only the one SES refused", failed)
+	}
+}
+
 func TestTheSenderLeaseWaitsOutTheGraceAfterAKilledRun(t *testing.T) {
 	ctx := context.Background()
 	s, _ := freshTable(t)

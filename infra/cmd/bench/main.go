@@ -43,6 +43,7 @@ func main() {
 	abuseN := flag.Int("abuse-n", 1000, "sign-ups in each flood of the abuse benchmark")
 	abuseOver := flag.Duration("abuse-over", 10*time.Second, "how long each mailbox flood of the abuse benchmark lasts")
 	abuseLatencyN := flag.Int("abuse-latency-n", 300, "sign-ups in each latency run of the abuse benchmark (without and with the limits)")
+	noticeLostAnswers := flag.Float64("notice-lost-answers", 0.1, "share of SES send calls whose answer the proxy loses during the kills (0..1)")
 	concurrency := flag.Int("c", 8, "concurrent clients in the load test")
 	pool := flag.Int("pool", 2, "emulator instances per function (Lambda sandboxes)")
 	coldRuns := flag.Int("cold", 7, "cold starts per function")
@@ -69,8 +70,8 @@ func main() {
 		fmt.Printf("## Policy-change notices as deployed (SES max send rate %.0f/s)\n\n", *noticeRate)
 		err := noticeCost(context.Background(), sizes, *noticeRate)
 		if err == nil {
-			fmt.Printf("\n## The notices function killed at random %d times\n\n", *noticeKillCount)
-			err = noticeKills(context.Background(), *noticeKillPeople, *noticeKillCount, *noticeRate)
+			fmt.Printf("\n## The notices function killed at random %d times, %.0f%% of SES answers lost\n\n", *noticeKillCount, *noticeLostAnswers*100)
+			err = noticeKills(context.Background(), *noticeKillPeople, *noticeKillCount, *noticeRate, *noticeLostAnswers)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

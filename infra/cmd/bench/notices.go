@@ -58,13 +58,17 @@ func noticeCost(ctx context.Context, sizes []int, rate float64) error {
 }
 
 // noticeKills kills the notices function at random points kills times while
-// it tells size people, and counts who SES took no notice for, or two.
-func noticeKills(ctx context.Context, size, kills int, rate float64) error {
+// it tells size people, the SES proxy losing the answers of a share
+// lostShare of the send calls SES took, and counts who SES took no notice
+// for, or two.
+func noticeKills(ctx context.Context, size, kills int, rate, lostShare float64) error {
 	s, recipients, err := noticeStack(ctx, "bench-notice-kills", size, rate, "1s", "1s")
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	answers := localstack.NewSESFaults(lostShare, uint64(time.Now().UnixNano()))
+	s.SESCalls.LoseSESAnswers(answers)
 	if err := publish(ctx, s, "bench-kills"); err != nil {
 		return err
 	}
@@ -76,9 +80,9 @@ func noticeKills(ctx context.Context, size, kills int, rate float64) error {
 		return err
 	}
 	lost, doubled := localstack.LostAndDoubled(s.SESCalls.Sends(), recipients)
-	fmt.Println("| people | kills tried | kills that cut a run off | lost | doubled |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: |")
-	fmt.Printf("| %d | %d | %d | %d | %d |\n", size, kills, hit, lost, doubled)
+	fmt.Println("| people | kills tried | kills that cut a run off | SES answers lost | lost | doubled |")
+	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Printf("| %d | %d | %d | %d | %d | %d |\n", size, kills, hit, answers.Lost(), lost, doubled)
 	return nil
 }
 

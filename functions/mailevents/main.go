@@ -1,6 +1,8 @@
-// Command noticeevents records SES's send events for policy notices: each
-// marks one recipient's record sent, so a notices run killed after SES
-// accepted its call does not send those notices a second time.
+// Command mailevents reads the events SES publishes for every mail pledge
+// sends (through its one configuration set, over EventBridge) and maps each
+// back to its person by the mail's tags. Today a notice's send event marks
+// the recipient's record sent, so a notices run killed after SES accepted
+// its call, or that lost SES's answer, does not send it a second time.
 package main
 
 import (

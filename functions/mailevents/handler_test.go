@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/notice"
+)
+
+type marks []notice.Sent
+
+func (m *marks) MarkSent(_ context.Context, s notice.Sent, _ time.Time) (bool, error) {
+	*m = append(*m, s)
+	return true, nil
+}
+
+// sesEvent is an event as SES publishes it over EventBridge, with tags.
+func sesEvent(eventType string, tags map[string][]string, extra map[string]any) Event {
+	detail := map[string]any{"eventType": eventType, "mail": map[string]any{"messageId": "ses-1", "timestamp": "2026-12-01T09:00:00.000Z",
+		"destination": []string{"jo@example.com"}, "tags": tags}}
+	for k, v := range extra {
+		detail[k] = v
+	}
+	d, _ := json.Marshal(detail)
+	return Event{Source: "aws.ses", DetailType: "Email " + eventType, Detail: d}
+}
+
+func TestANoticesSendEventMarksItsRecordByTheTagsAndOtherEventsAreDroppedByKind(t *testing.T) {
+	var got marks
+	var logs bytes.Buffer
+	h := &handler{store: &got, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	ours := map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"notice"}, "pledge-notice": {"2027_d02"},
+		"ses:configuration-set": {"pledge-mail"}}
+	if res, err := h.handle(context.Background(), sesEvent("Send", ours, nil)); err != nil || !res.Marked {
+		t.Fatalf("a notice's send event = %+v, %v", res, err)
+	}
+	if len(got) != 1 || got[0] != (notice.Sent{Version: "2027.02", PersonID: "p-1", MessageID: "ses-1"}) {
+		t.Fatalf("marked %+v", got)
+	}
+	confirm := map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"confirm"}}
+	for name, c := range map[string]struct {
+		ev      Event
+		dropped string
+	}{
+		"a notice's bounce (read, no rule yet)": {sesEvent("Bounce", ours, map[string]any{"bounce": map[string]any{"bounceType": "Permanent"}}), ""},
+		"a confirmation mail's send":            {sesEvent("Send", confirm, nil), ""},
+		"a mail without our tags":               {sesEvent("Send", map[string][]string{"ses:configuration-set": {"x"}}, nil), mail.DropNotOurs},
+		"a forged version":                      {sesEvent("Send", map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"notice"}, "pledge-notice": {"_x"}}, nil), mail.DropBadTags},
+		"an unknown type":                       {sesEvent("Subscription", ours, nil), mail.DropUnknownType},
+		"another source":                        {Event{Source: "aws.s3", Detail: sesEvent("Send", ours, nil).Detail}, "not-ses"},
+		"a detail that is junk":                 {Event{Source: "aws.ses", Detail: json.RawMessage(`"x"`)}, mail.DropMalformed},
+	} {
+		res, err := h.handle(context.Background(), c.ev)
+		if err != nil || res.Marked || res.Dropped != c.dropped {
+			t.Errorf("%s = %+v, %v; want dropped %q, nothing marked", name, res, err, c.dropped)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("marked %+v; want only the notice's send", got)
+	}
+	if strings.Contains(logs.String(), "jo@example.com") {
+		t.Fatalf("the logs carry the address:\n%s", logs.String())
+	}
+	if n := strings.Count(logs.String(), `"msg":"mail event dropped"`); n != 5 {
+		t.Fatalf("%d drops logged; want each of the 5 by its kind:\n%s", n, logs.String())
+	}
+}

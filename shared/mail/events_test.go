@@ -1,0 +1,158 @@
+package mail
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/smartprotect/pledge/shared/notice"
+)
+
+// detail builds an SES event's detail with the tags a send of ours sets.
+func detail(t testing.TB, eventType string, tags map[string][]string, extra map[string]any) []byte {
+	t.Helper()
+	d := map[string]any{"eventType": eventType, "mail": map[string]any{"messageId": "m-1", "timestamp": "2026-12-01T09:00:00.123Z",
+		"destination": []string{"jo@example.com"}, "tags": tags}}
+	for k, v := range extra {
+		d[k] = v
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func ourTags(t testing.TB, kind Kind, person, version string) map[string][]string {
+	t.Helper()
+	tags, err := tagsFor(kind, person, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{"ses:configuration-set": {"pledge-mail"}, "ses:from-domain": {"example.com"}}
+	for _, tg := range tags {
+		out[*tg.Name] = []string{*tg.Value}
+	}
+	return out
+}
+
+func TestEveryEventOfOurMailFindsItsPersonByTheTagsItWasSentWith(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		eventType string
+		kind      Kind
+		version   string
+		extra     map[string]any
+		want      Event
+	}{
+		{"a notice sent", "Send", KindNotice, "2027.1_b", nil, Event{Type: EventSend, Kind: KindNotice, Version: "2027.1_b"}},
+		{"a confirmation delivered", "Delivery", KindConfirm, "", map[string]any{"delivery": map[string]any{}}, Event{Type: EventDelivery, Kind: KindConfirm}},
+		{"a newsletter bounced", "Bounce", KindNewsletter, "", map[string]any{"bounce": map[string]any{"bounceType": "Permanent", "bounceSubType": "General",
+			"bouncedRecipients": []map[string]string{{"emailAddress": "jo@example.com"}}}}, Event{Type: EventBounce, Kind: KindNewsletter, BounceType: "Permanent", BounceSubType: "General"}},
+		{"a newsletter complained of", "Complaint", KindNewsletter, "", map[string]any{"complaint": map[string]any{"complaintFeedbackType": "abuse"}},
+			Event{Type: EventComplaint, Kind: KindNewsletter, FeedbackType: "abuse"}},
+		{"a notice delayed", "DeliveryDelay", KindNotice, "v2", map[string]any{"deliveryDelay": map[string]any{}}, Event{Type: EventDeliveryDelay, Kind: KindNotice, Version: "v2"}},
+		{"a request rejected", "Reject", KindRequest, "", map[string]any{"reject": map[string]any{"reason": "Bad content"}}, Event{Type: EventReject, Kind: KindRequest}},
+	} {
+		got, err := DecodeEvent(detail(t, c.eventType, ourTags(t, c.kind, "pK3y_-9", c.version), c.extra))
+		c.want.MessageID, c.want.PersonID, c.want.Sent = "m-1", "pK3y_-9", got.Sent
+		if err != nil || got != c.want || got.Sent.IsZero() {
+			t.Errorf("%s = %+v, %v; want %+v", c.name, got, err, c.want)
+		}
+	}
+	ev, _ := DecodeEvent(detail(t, "Send", ourTags(t, KindNotice, "p1", "2027-02"), nil))
+	if sent, ok := ev.SentNotice(); !ok || sent != (notice.Sent{Version: "2027-02", PersonID: "p1", MessageID: "m-1"}) {
+		t.Fatalf("SentNotice = %+v, %v", sent, ok)
+	}
+	if ev, _ := DecodeEvent(detail(t, "Send", ourTags(t, KindConfirm, "p1", ""), nil)); func() bool { _, ok := ev.SentNotice(); return ok }() {
+		t.Fatal("a confirmation's send event marked a notice")
+	}
+}
+
+func TestAnEventWeCannotUseIsDroppedByItsKind(t *testing.T) {
+	notice := ourTags(t, KindNotice, "p1", "v1")
+	for name, c := range map[string]struct {
+		detail []byte
+		reason string
+	}{
+		"not JSON":                  {[]byte(`{"eventType":`), DropMalformed},
+		"no message id":             {[]byte(`{"eventType":"Send","mail":{"tags":{}}}`), DropMalformed},
+		"a bounce without a bounce": {detail(t, "Bounce", notice, nil), DropMalformed},
+		"an unknown type":           {detail(t, "Open", notice, nil), DropUnknownType},
+		"a type that is no word":    {detail(t, "Send\n<x@example.com>", notice, nil), DropUnknownType},
+		"no tags":                   {detail(t, "Send", nil, nil), DropNotOurs},
+		"only SES's tags":           {detail(t, "Send", map[string][]string{"ses:configuration-set": {"x"}}, nil), DropNotOurs},
+		"an unknown kind":           {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"spam"}}, nil), DropBadTags},
+		"no person":                 {detail(t, "Send", map[string][]string{"pledge-mail": {"confirm"}}, nil), DropBadTags},
+		"an address for a person":   {detail(t, "Send", map[string][]string{"pledge-person": {"jo@example.com"}, "pledge-mail": {"confirm"}}, nil), DropBadTags},
+		"two persons":               {detail(t, "Send", map[string][]string{"pledge-person": {"p1", "p2"}, "pledge-mail": {"confirm"}}, nil), DropBadTags},
+		"a notice without version":  {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"notice"}}, nil), DropBadTags},
+		"a version on a newsletter": {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"newsletter"}, "pledge-notice": {"v1"}}, nil), DropBadTags},
+		"a badly escaped version":   {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"notice"}, "pledge-notice": {"v_x"}}, nil), DropBadTags},
+	} {
+		_, err := DecodeEvent(c.detail)
+		var drop *DropError
+		if !errors.As(err, &drop) || drop.Reason != c.reason {
+			t.Errorf("%s: %v; want dropped as %s", name, err, c.reason)
+		}
+		if err != nil && strings.Contains(err.Error(), "@") {
+			t.Errorf("%s: the error %q carries an address", name, err)
+		}
+	}
+}
+
+func TestAVersionSurvivesItsTagEscapedExactly(t *testing.T) {
+	for _, v := range []string{"2027-02", "2027.1", "a_b", "_u_d", "v..__.._", "A.b-C_d.9"} {
+		tv := tagValue(v)
+		back, ok := fromTagValue(tv)
+		if !tagSafe(tv) || !ok || back != v {
+			t.Errorf("%q -> %q -> %q, %v", v, tv, back, ok)
+		}
+	}
+}
+
+func TestAMailWithoutAPersonKeyOrWithAKeySESRefusesIsNotSent(t *testing.T) {
+	for _, id := range []string{"", "jo@example.com", "a b", strings.Repeat("a", 257)} {
+		if _, err := tagsFor(KindConfirm, id, ""); err == nil {
+			t.Errorf("tags for person %q were made", id)
+		}
+	}
+	if _, err := tagsFor("survey", "p1", ""); err == nil {
+		t.Error("tags for an unknown kind were made")
+	}
+}
+
+// FuzzDecodeEvent: whatever an event holds, the decoder returns an event
+// with tag-safe words and a valid version, or a DropError; never a panic,
+// and never text of the event in the error.
+func FuzzDecodeEvent(f *testing.F) {
+	f.Add(detail(f, "Send", ourTags(f, KindNotice, "p1", "2027.02"), nil))
+	f.Add(detail(f, "Bounce", ourTags(f, KindNewsletter, "p1", ""), map[string]any{"bounce": map[string]any{"bounceType": "Transient"}}))
+	f.Add(detail(f, "Complaint", ourTags(f, KindConfirm, "p1", ""), map[string]any{"complaint": map[string]any{"complaintFeedbackType": "not-spam"}}))
+	f.Add([]byte(`{"eventType":"Send","mail":{"messageId":"m","tags":{"pledge-person":["p"],"pledge-mail":["notice"],"pledge-notice":["_"]}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := DecodeEvent(b)
+		if err != nil {
+			var drop *DropError
+			if !errors.As(err, &drop) {
+				t.Fatalf("error %v is not a DropError", err)
+			}
+			if drop.Type != "?" && !tagSafe(drop.Type) {
+				t.Fatalf("the drop names type %q", drop.Type)
+			}
+			return
+		}
+		if !eventTypes[ev.Type] || !kinds[ev.Kind] || !tagSafe(ev.PersonID) || ev.MessageID == "" {
+			t.Fatalf("decoded %+v", ev)
+		}
+		if (ev.Kind == KindNotice) != (ev.Version != "") || ev.Version != "" && notice.ValidVersion(ev.Version) != nil {
+			t.Fatalf("decoded version %q for kind %s", ev.Version, ev.Kind)
+		}
+		for _, w := range []string{ev.BounceType, ev.BounceSubType, ev.FeedbackType} {
+			if w != "" && w != "?" && !tagSafe(w) {
+				t.Fatalf("decoded word %q", w)
+			}
+		}
+	})
+}
