@@ -18,11 +18,17 @@ type confirmer interface {
 	Confirm(ctx context.Context, personID, nonce string, c people.Context) (people.ConfirmOutcome, error)
 }
 
+// personReader reads the person a link names, for the confirm page.
+type personReader interface {
+	Person(ctx context.Context, personID string) (people.Person, error)
+}
+
 // handler shows the confirm page (GET changes nothing: mail scanners
 // prefetch links) and activates the purposes when the button is pressed.
 type handler struct {
-	svc  confirmer
-	keys *token.Keys
+	svc    confirmer
+	people personReader
+	keys   *token.Keys
 	site *page.Site
 	now  func() time.Time
 	log  *slog.Logger
@@ -35,7 +41,7 @@ type confirmRequest struct {
 func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, error) {
 	switch req.RouteKey {
 	case "GET /confirm":
-		return h.page(req)
+		return h.page(ctx, req)
 	case "POST /confirm":
 		return h.confirm(ctx, req)
 	}
@@ -59,13 +65,30 @@ func (h *handler) verify(raw string) (token.Claims, []people.Purpose, error) {
 	return c, purposes, nil
 }
 
-func (h *handler) page(req web.Request) (web.Response, error) {
+// page shows what the button confirms, the name the sign-up gave included:
+// the name never goes into mail (a stranger may have typed it), so this
+// page, which only the mailbox's owner can open, is where they see it
+// before it is used to greet them.
+func (h *handler) page(ctx context.Context, req web.Request) (web.Response, error) {
 	raw := web.Query(req, "t")
-	_, purposes, err := h.verify(raw)
+	claims, purposes, err := h.verify(raw)
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
-	return h.site.Page(http.StatusOK, "Confirm your sign-up", page.ConfirmPage(page.ConfirmForm{Token: raw, Purposes: purposes})), nil
+	form := page.ConfirmForm{Token: raw, Purposes: purposes}
+	if claims.Nonce != "" {
+		p, err := h.people.Person(ctx, claims.Subject)
+		switch {
+		case errors.Is(err, people.ErrNotFound):
+		case err != nil:
+			return h.site.Fail(req, err)
+		default:
+			if l, live := p.Link(claims.Nonce); live {
+				form.Name = l.Name
+			}
+		}
+	}
+	return h.site.Page(http.StatusOK, "Confirm your sign-up", page.ConfirmPage(form)), nil
 }
 
 type confirmAnswer struct {

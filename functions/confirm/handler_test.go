@@ -30,6 +30,16 @@ func (r *recordingConfirmer) Confirm(_ context.Context, id, nonce string, c peop
 
 var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
+// onePerson holds p1, whose live link n-2 carries the name a sign-up gave.
+type onePerson struct{}
+
+func (onePerson) Person(_ context.Context, id string) (people.Person, error) {
+	if id != "p1" {
+		return people.Person{}, people.ErrNotFound
+	}
+	return people.Person{ID: "p1", Version: 1, Links: []people.Link{{Nonce: "n-2", Name: `Jo "><script>`, Expires: now.Add(time.Hour)}}}, nil
+}
+
 func newHandler(t *testing.T) (*handler, *recordingConfirmer, *token.Keys) {
 	t.Helper()
 	keys, _ := token.NewKeys(map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")}, "k1")
@@ -38,7 +48,7 @@ func newHandler(t *testing.T) (*handler, *recordingConfirmer, *token.Keys) {
 		t.Fatal(err)
 	}
 	c := &recordingConfirmer{}
-	return &handler{svc: c, keys: keys, site: site, now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, c, keys
+	return &handler{svc: c, people: onePerson{}, keys: keys, site: site, now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, c, keys
 }
 
 func TestGETShowsTheButtonAndChangesNothing(t *testing.T) {
@@ -53,6 +63,11 @@ func TestGETShowsTheButtonAndChangesNothing(t *testing.T) {
 	resp, err = h.handle(context.Background(), web.Request{RouteKey: "GET /confirm", QueryStringParameters: map[string]string{"t": nameOnly}})
 	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "the name given on the form") || !strings.Contains(resp.Body, `value="`+nameOnly+`"`) {
 		t.Fatalf("GET of a link for a name alone = %d %s, %v", resp.StatusCode, resp.Body, err)
+	}
+	// The name the sign-up gave is shown here, escaped, before the button
+	// confirms it: the only place its owner sees it, since mail never carries it.
+	if !strings.Contains(resp.Body, "We will greet you as <strong>Jo &#34;&gt;&lt;script&gt;</strong>") {
+		t.Fatalf("the confirm page does not show the name it confirms: %s", resp.Body)
 	}
 	if len(c.calls) != 0 {
 		t.Fatal("GET confirmed")

@@ -27,6 +27,6 @@ func main() {
 	site, err := page.NewSite(company.Name, company.PostalAddress)
 	config.Must(log, err)
 	svc := &people.Service{Store: st, NewID: people.RandomID, Now: time.Now, PersonID: people.KeyedID(pepper), Retention: retention}
-	h := &handler{svc: svc, keys: keys, site: site, now: time.Now, log: log}
+	h := &handler{svc: svc, people: st, keys: keys, site: site, now: time.Now, log: log}
 	lambda.Start(web.ServeHead(h.handle))
 }

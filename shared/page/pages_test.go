@@ -24,7 +24,7 @@ func everyPage(t *testing.T, v string) map[string]web.Response {
 	return map[string]web.Response{
 		"the sign-up form":      site.Page(200, v, SignupPage(SignupForm{Company: v, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes})),
 		"the thank-you page":    site.Page(200, v, ThanksPage()),
-		"the confirm page":      site.Page(200, v, ConfirmPage(ConfirmForm{Token: v, Purposes: people.Purposes})),
+		"the confirm page":      site.Page(200, v, ConfirmPage(ConfirmForm{Token: v, Purposes: people.Purposes, Name: v})),
 		"the outcome page":      site.Page(200, v, OutcomePage(Outcome{Heading: v, Message: v})),
 		"the error page":        site.Page(400, v, ErrorPage(v)),
 		"the preferences page":  site.Page(200, v, PreferencesPage(Preferences{MaskedEmail: v, Action: v, Note: v, Purposes: states})),
