@@ -161,6 +161,17 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 		}
 		h.log.InfoContext(ctx, "preferences saved", "person", personID, "changed", res.Changed, "waiting", res.Waiting, "mailed", res.Mailed, "limited", res.Limited)
 		status, note := savedNote(res, live)
+		if res.Limited {
+			// As any answer over a limit: 429 with Retry-After, the error
+			// body for a script, the page (with what was saved) for a browser.
+			limited := people.Errorf(people.RateLimited, "", "%s", note)
+			limited.RetryAfter = res.RetryAfter
+			if !web.WantsHTML(req) {
+				return web.FailAPI(limited)
+			}
+			resp, err := h.afterForm(ctx, req, personID, live, status, note)
+			return web.WithRetryAfter(resp, limited), err
+		}
 		return h.afterForm(ctx, req, personID, live, status, note)
 	}
 	return h.site.Fail(req, people.Errorf(people.Invalid, "action", `send "List-Unsubscribe=One-Click", or action "save" or "stop"`))

@@ -221,8 +221,13 @@ func TestASaveThatGrantsSaysAConfirmationMailIsOnItsWay(t *testing.T) {
 	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 200 || !strings.Contains(resp.Body, "Testimonials will start when you press the button in the confirmation mail") {
 		t.Fatalf("save = %d %s", resp.StatusCode, resp.Body)
 	}
-	subs.result = people.PreferencesResult{Changed: true, Limited: true}
-	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 429 || !strings.Contains(resp.Body, "Nothing new was started") {
-		t.Fatalf("a save the limits refused = %d %s", resp.StatusCode, resp.Body)
+	subs.result = people.PreferencesResult{Changed: true, Limited: true, RetryAfter: 4 * time.Minute}
+	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 429 || !strings.Contains(resp.Body, "Nothing new was started") || resp.Headers["Retry-After"] != "240" {
+		t.Fatalf("a save the limits refused = %d %v %s; want 429, Retry-After 240 and the page", resp.StatusCode, resp.Headers, resp.Body)
+	}
+	script := req
+	script.Headers = map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
+	if resp, _ := h.handle(context.Background(), script); resp.StatusCode != 429 || resp.Headers["Retry-After"] != "240" || !strings.Contains(resp.Body, `"code":"rate_limited"`) {
+		t.Fatalf("a script's save the limits refused = %d %v %s; want 429, Retry-After and the error body", resp.StatusCode, resp.Headers, resp.Body)
 	}
 }

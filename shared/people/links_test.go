@@ -173,7 +173,9 @@ type refusingLimits struct{ asked int }
 
 func (l *refusingLimits) AllowMail(context.Context, string, string) error {
 	l.asked++
-	return Errorf(RateLimited, "", "too many mails")
+	e := Errorf(RateLimited, "", "too many mails")
+	e.RetryAfter = 3 * time.Minute
+	return e
 }
 
 func TestARefusedMailStartsNothingButWithdrawalsStand(t *testing.T) {
@@ -183,8 +185,8 @@ func TestARefusedMailStartsNothingButWithdrawalsStand(t *testing.T) {
 	limits := &refusingLimits{}
 	subs.Limits = limits
 	res, err := subs.SetPreferences(context.Background(), "p", []Purpose{Newsletter, Offers}, Context{Source: "preferences", IP: "192.0.2.1"})
-	if err != nil || !res.Limited || res.Mailed || limits.asked != 1 {
-		t.Fatalf("SetPreferences = %+v, %v (limits asked %d); want Limited", res, err, limits.asked)
+	if err != nil || !res.Limited || res.Mailed || limits.asked != 1 || res.RetryAfter != 3*time.Minute {
+		t.Fatalf("SetPreferences = %+v, %v (limits asked %d); want Limited, with the limit's Retry-After", res, err, limits.asked)
 	}
 	if p := st.people["p"]; !slices.Equal(p.Active, []Purpose{Newsletter}) || len(p.Pending) != 0 || len(mailer.sent) != 0 {
 		t.Fatalf("person = %+v, %d mails; want surveys withdrawn, offers not started, no mail", p, len(mailer.sent))

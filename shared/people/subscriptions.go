@@ -137,8 +137,10 @@ type PreferencesResult struct {
 	Waiting []Purpose // wanted, not in force: they await the button behind a mailed link
 	Mailed  bool      // a confirmation mail for them went out now
 	// Limited is set when the grants needed a mail that the limits refused:
-	// nothing was started (withdrawals were made all the same).
-	Limited bool
+	// nothing was started (withdrawals were made all the same). RetryAfter
+	// is then when the limit that refused lets a mail go again.
+	Limited    bool
+	RetryAfter time.Duration
 }
 
 // SetPreferences makes want what the person receives, as far as a form may:
@@ -233,14 +235,18 @@ func (s *Subscriptions) preferences(ctx context.Context, personID string, want [
 	}
 	ch, err := s.Store.UpdatePerson(ctx, personID, decide(mailUnasked))
 	if errors.Is(err, errNeedsMail) {
-		permit := mailAllowed
+		permit, retryAfter := mailAllowed, time.Duration(0)
 		if lerr := limitsOr(s.Limits).AllowMail(ctx, to, c.IP); lerr != nil {
-			if e, ok := AsError(lerr); !ok || e.Code != RateLimited {
+			e, ok := AsError(lerr)
+			if !ok || e.Code != RateLimited {
 				return PreferencesResult{}, fmt.Errorf("people.SetPreferences: asking the limits: %w", lerr)
 			}
-			permit = mailRefused
+			permit, retryAfter = mailRefused, e.RetryAfter
 		}
 		ch, err = s.Store.UpdatePerson(ctx, personID, decide(permit))
+		if res.Limited {
+			res.RetryAfter = retryAfter
+		}
 	}
 	if err != nil {
 		return PreferencesResult{}, fmt.Errorf("people.SetPreferences: %w", err)
