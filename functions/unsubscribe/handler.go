@@ -78,9 +78,8 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 // clients send RFC 8058's "List-Unsubscribe=One-Click" in every shape: as
 // a form, as multipart, with stray white space, with another content type,
 // or an empty body with none. A body that cannot be read as the preferences
-// form is therefore a one-click (the zero request): only the form's own
-// fields (action, purposes), or a List-Unsubscribe field with another
-// value, make it something else.
+// form is therefore a one-click (the zero request): only the form's action
+// ("save" or "stop") makes it something else.
 func readUnsubscribe(req web.Request) unsubscribeRequest {
 	var in unsubscribeRequest
 	if web.Decode(req, &in) != nil {
@@ -88,10 +87,6 @@ func readUnsubscribe(req web.Request) unsubscribeRequest {
 	}
 	return in
 }
-
-// isOneClick reports whether a List-Unsubscribe field says "One-Click",
-// whatever white space or case a client added.
-func isOneClick(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "One-Click") }
 
 // The answers to a link that cannot be used as it is.
 var (
@@ -122,11 +117,10 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 	subs := h.subs(web.BaseURL(req, h.base))
 	in := readUnsubscribe(req)
 	c := people.Context{IP: web.ClientIP(req), UserAgent: web.UserAgent(req)}
-	switch {
-	case in.OneClick != "" && !isOneClick(in.OneClick):
-		return h.site.Fail(req, people.Errorf(people.Invalid, "List-Unsubscribe", `a one-click unsubscribe sends "List-Unsubscribe=One-Click"`))
-	case in.Action == "" && len(in.Purposes) == 0:
-		// RFC 8058: honour at once, answer without a redirect.
+	switch in.Action {
+	default:
+		// RFC 8058 one-click, in whatever shape the client sent it: any POST
+		// to the link that is not the preferences form ("save" or "stop").
 		c.Source = sourceOneClick
 		changed, err := subs.StopMarketing(ctx, personID, c)
 		if err != nil {
@@ -134,7 +128,7 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 		}
 		h.log.InfoContext(ctx, "one-click unsubscribe", "person", personID, "changed", changed)
 		return h.done(req), nil
-	case in.Action == "stop":
+	case "stop":
 		c.Source = sourcePreferences
 		changed, err := subs.StopMarketing(ctx, personID, c)
 		if err != nil {
@@ -142,7 +136,7 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 		}
 		h.log.InfoContext(ctx, "stop all marketing", "person", personID, "changed", changed)
 		return h.afterForm(ctx, req, personID, live, http.StatusOK, "You will receive no more marketing mail from us.")
-	case in.Action == "save":
+	case "save":
 		want, err := people.ParsePurposes(in.Purposes)
 		if err != nil {
 			return h.site.Fail(req, err)
@@ -174,7 +168,6 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 		}
 		return h.afterForm(ctx, req, personID, live, status, note)
 	}
-	return h.site.Fail(req, people.Errorf(people.Invalid, "action", `send "List-Unsubscribe=One-Click", or action "save" or "stop"`))
 }
 
 // savedNote is what the page says after a save, and its status: 429 when

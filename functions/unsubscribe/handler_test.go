@@ -107,11 +107,9 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 	h, subs, tok := newHandler(t)
 	confirmTok := h.keys.Issue(token.Confirm, "p1", []string{"newsletter"}, now, time.Hour)
 	for name, req := range map[string]web.Request{
-		"a confirm token":         oneClickEvent(t, confirmTok),
-		"a tampered token":        oneClickEvent(t, tok[:len(tok)-3]+"AAA"),
-		"a wrong one-click value": {RouteKey: "POST /unsubscribe", QueryStringParameters: map[string]string{"t": tok}, Headers: map[string]string{"content-type": "application/x-www-form-urlencoded"}, Body: "List-Unsubscribe=Yes"},
-		"an unknown purpose":      {RouteKey: "POST /unsubscribe", QueryStringParameters: map[string]string{"t": tok}, Headers: map[string]string{"content-type": "application/x-www-form-urlencoded"}, Body: "action=save&purposes=resale"},
-		"no action":               {RouteKey: "POST /unsubscribe", QueryStringParameters: map[string]string{"t": tok}, Headers: map[string]string{"content-type": "application/x-www-form-urlencoded"}, Body: "purposes=offers"},
+		"a confirm token":    oneClickEvent(t, confirmTok),
+		"a tampered token":   oneClickEvent(t, tok[:len(tok)-3]+"AAA"),
+		"an unknown purpose": {RouteKey: "POST /unsubscribe", QueryStringParameters: map[string]string{"t": tok}, Headers: map[string]string{"content-type": "application/x-www-form-urlencoded"}, Body: "action=save&purposes=resale"},
 	} {
 		resp, err := h.handle(context.Background(), req)
 		if err != nil || resp.StatusCode < 400 || resp.StatusCode > 499 {
@@ -152,6 +150,10 @@ func TestAnyPOSTToAOneClickLinkUnsubscribes(t *testing.T) {
 		"an unknown content type":             {"application/octet-stream", "\x00\x01", true},
 		"multipart":                           {"multipart/form-data; boundary=b", multipart, true},
 		"JSON":                                {"application/json", `{"List-Unsubscribe":"One-Click"}`, false},
+		"another value than One-Click":        {"application/x-www-form-urlencoded", "List-Unsubscribe=Yes", true},
+		"One Click with a space":              {"application/x-www-form-urlencoded", "List-Unsubscribe=One+Click", true},
+		"an action that is not the form's":    {"application/x-www-form-urlencoded", "List-Unsubscribe=One-Click&action=bogus", true},
+		"purposes without the form's action":  {"application/x-www-form-urlencoded", "purposes=offers", true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h, subs, tok := newHandler(t)
