@@ -265,6 +265,7 @@ func TestTheFromNameIsRFC2047EncodedWhenItIsNotASCII(t *testing.T) {
 		"Société Générale <no-reply@example.com>":     "=?utf-8?q?Soci=C3=A9t=C3=A9_G=C3=A9n=C3=A9rale?= <no-reply@example.com>",
 		`"Société, Inc." <no-reply@example.com>`:      "=?utf-8?b?U29jacOpdMOpLCBJbmMu?= <no-reply@example.com>",
 		"Bücherei <no-reply@bücher.example.com>":      "=?utf-8?q?B=C3=BCcherei?= <no-reply@xn--bcher-kva.example.com>",
+		`"Smart, Protect" <no-reply@bücher.example>`:  `"Smart, Protect" <no-reply@xn--bcher-kva.example>`,
 	} {
 		e := env(map[string]string{"FROM_ADDRESS": from})
 		got := Sender(e)

@@ -52,8 +52,8 @@ func Sender(e *Env) string {
 		e.fail(fmt.Errorf("FROM_ADDRESS: %v", err))
 		return from
 	}
-	if !isASCII(a.Name) {
-		return a.String() // RFC 2047 encoded words
+	if !isASCII(from) {
+		return a.String() // RFC 2047 encoded words for the name, the xn-- form of the domain
 	}
 	return from
 }
