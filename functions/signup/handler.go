@@ -71,12 +71,6 @@ func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, er
 	if err := web.Decode(req, &in); err != nil {
 		return h.site.Fail(req, err)
 	}
-	if in.Trap != "" || in.Website != "" {
-		// A filled trap is answered exactly like a sign-up, so that a bot
-		// learns nothing; nothing is written or sent.
-		h.log.InfoContext(ctx, "honeypot filled")
-		return accepted(req), nil
-	}
 	if in.FormID == "" {
 		in.FormID = "api"
 	}
@@ -84,6 +78,9 @@ func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, er
 	svc.Links = link.Minter{Keys: h.keys, Base: web.BaseURL(req, h.base)}
 	res, err := svc.SignUp(ctx, people.SignUpInput{
 		Email: in.Email, Name: in.Name, Purposes: in.Purposes, PolicyVersion: in.PolicyVersion,
+		// A filled trap goes through the same checks and limits and is
+		// answered exactly like a sign-up, so that a bot learns nothing.
+		Trapped: in.Trap != "" || in.Website != "",
 		Context: people.Context{Source: in.FormID, PolicyVersion: in.PolicyVersion, IP: web.ClientIP(req), UserAgent: web.UserAgent(req)},
 	})
 	if err != nil {
@@ -92,6 +89,10 @@ func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, er
 			h.log.InfoContext(ctx, "sign-up over a limit", "retry_after_s", int(e.RetryAfter.Seconds()))
 		}
 		return h.site.Fail(req, err)
+	}
+	if res.Trapped {
+		h.log.InfoContext(ctx, "honeypot filled")
+		return accepted(req), nil
 	}
 	h.log.InfoContext(ctx, "signed up", "person", res.PersonID, "purposes", res.Purposes, "mailed", res.MailSent)
 	return accepted(req), nil

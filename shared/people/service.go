@@ -51,6 +51,10 @@ type SignUpInput struct {
 	Name          string
 	Purposes      []string
 	PolicyVersion string
+	// Trapped says a bot filled the form's honeypot: the sign-up is checked
+	// and limited like any other, then answered as done, with nothing
+	// written or sent, so that the answer tells the bot nothing.
+	Trapped bool
 	Context
 }
 
@@ -61,6 +65,7 @@ type SignUpResult struct {
 	MailSent   bool
 	Purposes   []Purpose
 	Normalised string
+	Trapped    bool // the honeypot was filled: nothing was written or sent
 }
 
 var sourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
@@ -123,6 +128,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (res SignUpResult,
 			_ = permit.Release(ctx)
 		}
 	}()
+	if in.Trapped {
+		return SignUpResult{Purposes: purposes, Normalised: email, Trapped: true}, nil
+	}
 	id := s.PersonID(email)
 	c := in.Context.Pseudonymised(s.PersonID)
 	var link *Link
