@@ -29,9 +29,9 @@ type handler struct {
 	svc    confirmer
 	people personReader
 	keys   *token.Keys
-	site *page.Site
-	now  func() time.Time
-	log  *slog.Logger
+	site   *page.Site
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 type confirmRequest struct {
