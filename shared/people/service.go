@@ -52,8 +52,8 @@ type SignUpInput struct {
 	Purposes      []string
 	PolicyVersion string
 	// Trapped says a bot filled the form's honeypot: the sign-up is checked
-	// and limited like any other, then answered as done, with nothing
-	// written or sent, so that the answer tells the bot nothing.
+	// like any other (a bad address is the same 400), then answered as done
+	// with nothing written (not even a limit counter) or sent.
 	Trapped bool
 	Context
 }
@@ -116,6 +116,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (res SignUpResult,
 	if err != nil {
 		return SignUpResult{}, err
 	}
+	if in.Trapped {
+		return SignUpResult{Purposes: purposes, Normalised: email, Trapped: true}, nil
+	}
 	permit, err := s.Limiter.Admit(ctx, email, in.Context.IP)
 	if err != nil {
 		return SignUpResult{}, fmt.Errorf("people.SignUp: %w", err)
@@ -128,9 +131,6 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (res SignUpResult,
 			_ = permit.Release(ctx)
 		}
 	}()
-	if in.Trapped {
-		return SignUpResult{Purposes: purposes, Normalised: email, Trapped: true}, nil
-	}
 	id := s.PersonID(email)
 	c := in.Context.Pseudonymised(s.PersonID)
 	var link *Link
