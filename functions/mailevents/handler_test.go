@@ -34,7 +34,7 @@ func sesEvent(eventType string, tags map[string][]string, extra map[string]any) 
 func TestANoticesSendEventMarksItsRecordByTheTagsAndOtherEventsAreDroppedByKind(t *testing.T) {
 	var got marks
 	var logs bytes.Buffer
-	h := &handler{store: &got, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	h := &handler{store: &got, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	ours := map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"notice"}, "pledge-notice": {"2027_d02"},
 		"ses:configuration-set": {"pledge-mail"}}
 	if res, err := h.handle(context.Background(), sesEvent("Send", ours, nil)); err != nil || !res.Marked {

@@ -19,6 +19,6 @@ func main() {
 	log, env := slog.New(slog.NewJSONHandler(os.Stdout, nil)), config.FromOS()
 	st := store.New(config.DynamoDB(config.AWS(env)), config.Table(env))
 	config.Must(log, env.Err())
-	h := &handler{store: st, now: time.Now, log: log}
+	h := &handler{store: st, counts: st, now: time.Now, log: log}
 	lambda.Start(h.handle)
 }
