@@ -493,6 +493,20 @@ func TestBadInputGetsAClear4xxAndChangesNothing(t *testing.T) {
 	}
 }
 
+// asyncMailEvents is the function that handles SES's events for every
+// mail (it counts each in the daily mail counters): it runs after SES
+// answered, while later requests go on, so the tests that count what one
+// request costs leave its calls out (they are the event's cost).
+const asyncMailEvents = "MailEventsFunction"
+
+func sum(counts map[string]int) int {
+	n := 0
+	for _, v := range counts {
+		n += v
+	}
+	return n
+}
+
 func TestASignUpCostsItsCountersOneReadOneTransactionAndAtMostOneSend(t *testing.T) {
 	stack.DynamoDBCalls.Reset()
 	stack.SESCalls.Reset()
@@ -500,7 +514,7 @@ func TestASignUpCostsItsCountersOneReadOneTransactionAndAtMostOneSend(t *testing
 		t.Fatalf("sign-up = %d", got.Status)
 	}
 	// The three limit counters (source, mailbox, overall) come first.
-	if db, ses := stack.DynamoDBCalls.Counts(), stack.SESCalls.Counts(); !maps.Equal(db, map[string]int{"UpdateItem": 3, "GetItem": 1, "TransactWriteItems": 1}) || !maps.Equal(ses, map[string]int{"SendEmail": 1}) {
+	if db, ses := stack.DynamoDBCalls.CountsExcept(asyncMailEvents), stack.SESCalls.Counts(); !maps.Equal(db, map[string]int{"UpdateItem": 3, "GetItem": 1, "TransactWriteItems": 1}) || !maps.Equal(ses, map[string]int{"SendEmail": 1}) {
 		t.Fatalf("a new sign-up made DynamoDB calls %v and SES calls %v; want three counters, one consistent read, one transaction and one send", db, ses)
 	}
 
@@ -510,7 +524,7 @@ func TestASignUpCostsItsCountersOneReadOneTransactionAndAtMostOneSend(t *testing
 	// Mailed a moment ago, and its live link covers offers: the decision
 	// records the sign-up without a mail, and the mail the limits allowed is
 	// given back (mailbox, overall).
-	if db, ses := stack.DynamoDBCalls.Counts(), stack.SESCalls.Total(); !maps.Equal(db, map[string]int{"UpdateItem": 3 + 2, "GetItem": 1, "TransactWriteItems": 1}) || ses != 0 {
+	if db, ses := stack.DynamoDBCalls.CountsExcept(asyncMailEvents), stack.SESCalls.Total(); !maps.Equal(db, map[string]int{"UpdateItem": 3 + 2, "GetItem": 1, "TransactWriteItems": 1}) || ses != 0 {
 		t.Fatalf("a repeated sign-up made DynamoDB calls %v and %d SES calls; want three counters taken and two given back, one read, one transaction and no send", db, ses)
 	}
 
@@ -519,14 +533,14 @@ func TestASignUpCostsItsCountersOneReadOneTransactionAndAtMostOneSend(t *testing
 	postForm(t, "/signup", signupForm("calls@example.com", "surveys"))
 	// A purpose no live link covers: its own mail, after the three counters,
 	// in the same one read and one transaction.
-	if db, ses := stack.DynamoDBCalls.Counts(), stack.SESCalls.Counts(); !maps.Equal(db, map[string]int{"UpdateItem": 3, "GetItem": 1, "TransactWriteItems": 1}) || !maps.Equal(ses, map[string]int{"SendEmail": 1}) {
+	if db, ses := stack.DynamoDBCalls.CountsExcept(asyncMailEvents), stack.SESCalls.Counts(); !maps.Equal(db, map[string]int{"UpdateItem": 3, "GetItem": 1, "TransactWriteItems": 1}) || !maps.Equal(ses, map[string]int{"SendEmail": 1}) {
 		t.Fatalf("a sign-up for a new purpose made DynamoDB calls %v and SES calls %v; want three counters, one read, one transaction and one send", db, ses)
 	}
 
 	stack.DynamoDBCalls.Reset()
 	stack.SESCalls.Reset()
 	postJSON(t, "/signup", `{"email":"calls@example.com"}`)
-	if n := stack.DynamoDBCalls.Total() + stack.SESCalls.Total(); n != 0 {
+	if n := sum(stack.DynamoDBCalls.CountsExcept(asyncMailEvents)) + stack.SESCalls.Total(); n != 0 {
 		t.Fatalf("a refused sign-up made %d calls", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,14 +23,15 @@ type CallCounter struct {
 	classify func(*http.Request) string
 	server   *http.Server
 
-	mu     sync.Mutex
-	counts map[string]int
-	busy   time.Duration // summed time the target took to answer
-	serial sync.Mutex    // held around each call when the target is not thread-safe
-	sends  []Send        // SES sends the target accepted, when recordSends
-	record bool
-	onSend func(Send) // called for every send the target accepted, if set
-	guard  func(http.ResponseWriter, *http.Request) bool
+	mu       sync.Mutex
+	counts   map[string]int
+	byCaller map[string]map[string]int // the counts by the access key id that signed each call (a function's logical id)
+	busy     time.Duration             // summed time the target took to answer
+	serial   sync.Mutex                // held around each call when the target is not thread-safe
+	sends    []Send                    // SES sends the target accepted, when recordSends
+	record   bool
+	onSend   func(Send) // called for every send the target accepted, if set
+	guard    func(http.ResponseWriter, *http.Request) bool
 
 	faults    atomic.Pointer[Faults]    // answers some writes in the target's place, if set (faults.go)
 	sesFaults atomic.Pointer[SESFaults] // loses some send answers, if set (sesfaults.go)
@@ -77,13 +79,17 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 	if err != nil {
 		return nil, err
 	}
-	c := &CallCounter{URL: "http://" + l.Addr().String(), classify: classify, counts: map[string]int{}}
+	c := &CallCounter{URL: "http://" + l.Addr().String(), classify: classify, counts: map[string]int{}, byCaller: map[string]map[string]int{}}
 	proxy := httputil.NewSingleHostReverseProxy(u)
 	proxy.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
 	c.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := c.classify(r)
+		name, by := c.classify(r), caller(r)
 		c.mu.Lock()
 		c.counts[name]++
+		if c.byCaller[by] == nil {
+			c.byCaller[by] = map[string]int{}
+		}
+		c.byCaller[by][name]++
 		record, onSend, guard := c.record, c.onSend, c.guard
 		c.mu.Unlock()
 		if guard != nil && !guard(w, r) {
@@ -246,6 +252,25 @@ func (c *CallCounter) Counts() map[string]int {
 	return out
 }
 
+// CountsExcept returns the calls so far by name, leaving out those signed
+// as any of the functions given (logical ids): e.g. the MailEventsFunction,
+// which handles SES's events for a request's mail asynchronously, after the
+// request was answered, so that what the request itself costs is counted.
+func (c *CallCounter) CountsExcept(functions ...string) map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for by, counts := range c.byCaller {
+		if slices.Contains(functions, by) {
+			continue
+		}
+		for k, v := range counts {
+			out[k] += v
+		}
+	}
+	return out
+}
+
 // Total is the number of calls so far.
 func (c *CallCounter) Total() int {
 	n := 0
@@ -265,7 +290,7 @@ func (c *CallCounter) Busy() time.Duration {
 // Reset forgets the counts and the busy time.
 func (c *CallCounter) Reset() {
 	c.mu.Lock()
-	c.counts, c.busy, c.sends = map[string]int{}, 0, nil
+	c.counts, c.byCaller, c.busy, c.sends = map[string]int{}, map[string]map[string]int{}, 0, nil
 	c.mu.Unlock()
 }
 
