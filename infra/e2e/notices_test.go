@@ -233,6 +233,9 @@ func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T
 	if most := localstack.MaxPerSecond(noticeSends); most > 100 {
 		t.Fatalf("%d notices left within one second; the account allows 100", most)
 	}
+	// SES's send events for every one of those mails were counted, by day,
+	// without an address or a person key.
+	checkMailCounts(t, own)
 
 	// Publishing it again changes nothing and sends nothing; changing it is refused.
 	before := len(own.SESCalls.Sends())
