@@ -122,6 +122,7 @@ func withoutRuns(dump string) string {
 // dump is every item of the table as text, in a stable order.
 func dump(t *testing.T, s *localstack.Stack) string {
 	t.Helper()
+	settle(t, s)
 	out, err := s.DynamoDB.DynamoDBClient().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.Table)})
 	if err != nil {
 		t.Fatal(err)

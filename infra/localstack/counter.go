@@ -33,6 +33,8 @@ type CallCounter struct {
 	onSend   func(Send) // called for every send the target accepted, if set
 	guard    func(http.ResponseWriter, *http.Request) bool
 
+	sendsInFlight atomic.Int64 // send calls not yet answered and handed to onSend
+
 	faults    atomic.Pointer[Faults]    // answers some writes in the target's place, if set (faults.go)
 	sesFaults atomic.Pointer[SESFaults] // loses some send answers, if set (sesfaults.go)
 }
@@ -112,6 +114,8 @@ func StartCounter(target string, classify func(*http.Request) string, oneAtATime
 		var body []byte
 		isSend := (record || onSend != nil) && (name == "SendEmail" || name == "SendBulkEmail")
 		if isSend {
+			c.sendsInFlight.Add(1)
+			defer c.sendsInFlight.Add(-1) // after onSend below
 			body, _ = io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
@@ -270,6 +274,11 @@ func (c *CallCounter) CountsExcept(functions ...string) map[string]int {
 	}
 	return out
 }
+
+// SendsInFlight is the number of send calls that reached the proxy and
+// have not yet been answered and handed to OnSend's function: with it, a
+// caller can tell that every accepted send's events were published.
+func (c *CallCounter) SendsInFlight() int64 { return c.sendsInFlight.Load() }
 
 // Total is the number of calls so far.
 func (c *CallCounter) Total() int {

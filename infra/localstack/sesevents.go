@@ -45,7 +45,9 @@ func (s *Stack) publishSESEvents() {
 				},
 			})
 			for _, fn := range targets {
+				s.sesEvents.Add(1)
 				go func() {
+					defer s.sesEvents.Add(-1)
 					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 					defer cancel()
 					if _, err := s.Invoke(ctx, fn, event); err != nil && !s.closed.Load() {
@@ -55,4 +57,19 @@ func (s *Stack) publishSESEvents() {
 			}
 		}
 	})
+}
+
+// SESEventsSettled waits until the functions have handled every SES event
+// of the mails SES accepted so far (answered or failed), so that a test may
+// compare the table before and after a request while the mail-events
+// function is counting an earlier mail. Errors: ctx's, if it ends first.
+func (s *Stack) SESEventsSettled(ctx context.Context) error {
+	for s.SESCalls.SendsInFlight() > 0 || s.sesEvents.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
 }

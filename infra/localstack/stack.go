@@ -58,6 +58,8 @@ type Stack struct {
 	server *http.Server
 	once   sync.Once
 	closed atomic.Bool // set by Close: what is still in flight may fail quietly
+	// sesEvents counts the SES event deliveries under way (sesevents.go).
+	sesEvents atomic.Int64
 }
 
 // Start builds every function, starts the emulators, creates the table and
