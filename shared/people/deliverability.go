@@ -36,6 +36,12 @@ type Deliverability struct {
 	LastBounce, LastComplaint, LastDelivery time.Time
 }
 
+// IsZero reports whether nothing was ever heard from SES about the address.
+func (d Deliverability) IsZero() bool {
+	return d.State == Deliverable && d.Since.IsZero() && d.Until.IsZero() && len(d.Transient) == 0 && d.ClearedAt.IsZero() &&
+		d.LastBounce.IsZero() && d.LastComplaint.IsZero() && d.LastDelivery.IsZero()
+}
+
 // Reachable reports whether mail may go to the person at now.
 func (d Deliverability) Reachable(now time.Time) bool {
 	switch d.State {

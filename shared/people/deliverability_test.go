@@ -29,7 +29,12 @@ func bounceAt(typ string, d time.Duration) Feedback {
 
 func TestAPermanentBounceMakesThePersonUndeliverableOnceAndAConfirmClearsIt(t *testing.T) {
 	st := newMemStore(subscriber("p"))
-	st.people["p"] = func() Person { p := st.people["p"]; p.Pending = []Purpose{Surveys}; p.Links = []Link{{Nonce: "n1", Purposes: []Purpose{Surveys}, Issued: fb0, Expires: fb0.Add(48 * time.Hour)}}; return p }()
+	st.people["p"] = func() Person {
+		p := st.people["p"]
+		p.Pending = []Purpose{Surveys}
+		p.Links = []Link{{Nonce: "n1", Purposes: []Purpose{Surveys}, Issued: fb0, Expires: fb0.Add(48 * time.Hour)}}
+		return p
+	}()
 	f := feedbacks(st)
 	ctx := context.Background()
 	if ok, err := f.Apply(ctx, "p", bounceAt("Permanent", time.Minute)); !ok || err != nil {
@@ -105,7 +110,9 @@ func TestAComplaintStopsAllMarketingAsAComplaintWithdrawalButNotSpamAndNoticeCom
 func TestTransientBouncesRestTheAddressPastTheThresholdUnlessADeliveryResetsTheCount(t *testing.T) {
 	ctx := context.Background()
 	day := 24 * time.Hour
-	delivery := func(d time.Duration) Feedback { return Feedback{Kind: FeedbackDelivery, At: fb0.Add(d), MailKind: "newsletter"} }
+	delivery := func(d time.Duration) Feedback {
+		return Feedback{Kind: FeedbackDelivery, At: fb0.Add(d), MailKind: "newsletter"}
+	}
 
 	st := newMemStore(subscriber("p"))
 	f := feedbacks(st)
@@ -176,7 +183,7 @@ func TestFeedbackIsIdempotentAndOrderFree(t *testing.T) {
 		}
 		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		got, active := state(shuffled)
-		if (got.LastBounce != want.LastBounce || got.LastComplaint != want.LastComplaint || got.LastDelivery != want.LastDelivery || !reflect.DeepEqual(active, wantActive)) {
+		if got.LastBounce != want.LastBounce || got.LastComplaint != want.LastComplaint || got.LastDelivery != want.LastDelivery || !reflect.DeepEqual(active, wantActive) {
 			t.Fatalf("seed %d: marks %+v; want %+v", seed, got, want)
 		}
 	}
