@@ -177,10 +177,14 @@ func (r BounceRule) inWindow(ts []time.Time, newest, delivered time.Time) []time
 }
 
 // delivery resets the transient count (of bounces before it) and ends a
-// rest that began before it.
+// rest that began before it. A delivery with nothing to reset (no
+// transient bounce counted, no rest) writes nothing: deliveries are most
+// of SES's events, and a write for each would cost one per mail sent. The
+// price is a little order: a transient bounce older than such a delivery
+// that arrives after it still counts.
 func (r BounceRule) delivery(p Person, e Feedback, now time.Time) Change {
 	d := p.Deliverability
-	if !e.At.After(d.LastDelivery) {
+	if !e.At.After(d.LastDelivery) || len(d.Transient) == 0 && d.State != Resting {
 		return Change{}
 	}
 	d.LastDelivery = e.At

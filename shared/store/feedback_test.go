@@ -45,6 +45,7 @@ func TestAMailEventIsOneReadAndAtMostOneWrite(t *testing.T) {
 		{"transient bounce", "fb-transient", transient, true, map[string]int{"GetItem": 1, "PutItem": 1}},
 		{"delivery", "fb-transient", delivery, true, map[string]int{"GetItem": 1, "PutItem": 1}},
 		{"an older transient bounce", "fb-transient", transient, false, map[string]int{"GetItem": 1}},
+		{"a delivery with nothing to reset", "fb-transient", people.Feedback{Kind: people.FeedbackDelivery, MessageID: "m5", At: sent.Add(time.Minute)}, false, map[string]int{"GetItem": 1}},
 	} {
 		moto.Calls.Reset()
 		wrote, err := f.Apply(ctx, c.id, c.e)
