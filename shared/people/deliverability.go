@@ -143,26 +143,33 @@ func withDeliverability(p Person, d Deliverability, now time.Time) Change {
 	return Change{After: q}
 }
 
-// bounce: a permanent bounce makes the person undeliverable; a transient
-// one counts in the rolling window, and past the threshold rests the
-// address; an undetermined one is only recorded.
+// bounce: a permanent bounce makes the person undeliverable, whenever it
+// arrives (unless it is older than a new sign-up); a transient one counts
+// in the rolling window, and past the threshold rests the address; an
+// undetermined one changes nothing.
 func (r BounceRule) bounce(p Person, e Feedback, now time.Time) Change {
 	d := p.Deliverability
-	if !e.At.After(d.LastBounce) || !e.At.After(d.ClearedAt) {
-		return Change{} // a duplicate, an older bounce, or one from before a new sign-up
+	if !e.At.After(d.ClearedAt) || d.State == Undeliverable {
+		return Change{} // from before a new sign-up, or nothing left to stop
 	}
-	d.LastBounce = e.At
-	d.Transient = slices.Clone(d.Transient)
 	switch e.BounceType {
 	case "Permanent":
-		d.State, d.Since, d.Until = Undeliverable, e.At, time.Time{}
+		d.State, d.Since, d.Until, d.Transient = Undeliverable, e.At, time.Time{}, nil
+		if e.At.After(d.LastBounce) {
+			d.LastBounce = e.At
+		}
 	case "Transient":
-		d.Transient = append(d.Transient, e.At)
-		d.Transient = r.inWindow(d.Transient, e.At, d.LastDelivery)
-		if len(d.Transient) >= r.Transients && d.State != Undeliverable {
+		if !e.At.After(d.LastBounce) {
+			return Change{} // a duplicate, or older than the last bounce applied
+		}
+		d.LastBounce = e.At
+		d.Transient = r.inWindow(append(slices.Clone(d.Transient), e.At), e.At, d.LastDelivery)
+		if len(d.Transient) >= r.Transients {
 			d.State, d.Since, d.Until = Resting, e.At, e.At.Add(r.Rest)
 			d.Transient = nil // the rest starts the count again
 		}
+	default:
+		return Change{}
 	}
 	return withDeliverability(p, d, now)
 }

@@ -56,6 +56,13 @@ func TestAPermanentBounceMakesThePersonUndeliverableOnceAndAConfirmClearsIt(t *t
 	if len(st.changes) != writes {
 		t.Fatalf("%d writes after duplicates; want %d", len(st.changes), writes)
 	}
+	// A permanent bounce counts even after a later transient one.
+	late := newMemStore(subscriber("l"))
+	fl := feedbacks(late)
+	fl.Apply(ctx, "l", bounceAt("Transient", time.Hour))
+	if ok, err := fl.Apply(ctx, "l", bounceAt("Permanent", time.Minute)); !ok || err != nil || late.people["l"].Deliverability.State != Undeliverable {
+		t.Fatalf("a permanent bounce that arrived late was lost: %v, %v, %+v", ok, err, late.people["l"].Deliverability)
+	}
 	svc := &Service{Store: st, Now: func() time.Time { return fb0.Add(2 * time.Hour) }, NewID: func() string { return "c" }, PersonID: func(s string) string { return s }}
 	if out, err := svc.Confirm(ctx, "p", "n1", Context{Source: "confirm-link"}); err != nil || out != Activated {
 		t.Fatalf("confirm = %v, %v", out, err)
