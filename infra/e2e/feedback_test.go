@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/store"
+	"github.com/smartprotect/pledge/shared/token"
 )
 
 // waitPerson polls the person until ok holds of them.
@@ -39,6 +41,11 @@ func TestAConfirmationThatBouncesHardMakesThePersonUndeliverableUntilTheyConfirm
 		p := waitPerson(t, email, 20*time.Second, func(p people.Person) bool { return p.Deliverability.State == people.Undeliverable })
 		if p.Deliverability.Reachable(time.Now()) || !slices.Equal(p.Pending, []people.Purpose{people.Surveys}) {
 			t.Fatalf("%s after the bounce: %+v", email, p)
+		}
+		// The preferences page says so.
+		prefs := "/unsubscribe?t=" + url.QueryEscape(keys.Issue(token.Unsubscribe, p.ID, []string{"surveys"}, time.Now(), 0))
+		if got := do(t, http.MethodGet, prefs, "", browserAccept, nil); got.Status != http.StatusOK || !strings.Contains(got.Body, "could not be delivered") {
+			t.Fatalf("%s's preferences page = %d, does not say mail does not reach them:\n%s", email, got.Status, got.Body)
 		}
 		// The mail viewer still shows the mail: its link confirms, and
 		// the confirmed sign-up clears what the bounce said.
