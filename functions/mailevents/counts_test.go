@@ -30,7 +30,7 @@ func TestEachDecodedEventAddsOneToItsDailyCounterOnTheDaySESAcceptedTheMail(t *t
 	var marked marks
 	counts := &tallies{}
 	var logs bytes.Buffer
-	h := &handler{store: &marked, counts: counts, now: func() time.Time { return time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC) },
+	h := &handler{store: &marked, feedback: &applied{}, counts: counts, now: func() time.Time { return time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC) },
 		log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	notice := map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"notice"}, "pledge-notice": {"2027_d02"}}
 	news := map[string][]string{"pledge-person": {"p-2"}, "pledge-mail": {"newsletter"}}
@@ -76,7 +76,7 @@ func TestEachDecodedEventAddsOneToItsDailyCounterOnTheDaySESAcceptedTheMail(t *t
 
 func TestAnEventThePersonSideFoundAlreadyAppliedIsNotCountedAgain(t *testing.T) {
 	counts := &tallies{}
-	h := &handler{counts: counts, now: time.Now, log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
+	h := &handler{feedback: &applied{}, counts: counts, now: time.Now, log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
 	ev := mail.Event{Type: mail.EventBounce, BounceType: "Permanent", Sent: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	if m := h.countDaily(context.Background(), ev, false); m != "" || len(counts.got) != 0 {
 		t.Fatalf("a duplicate counted %q: %v", m, counts.got)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/people"
 )
 
 // Event is what EventBridge delivers from SES's event destination.
@@ -27,25 +28,43 @@ type mailCounter interface {
 	CountMail(ctx context.Context, day time.Time, m mail.Metric) error
 }
 
+// feedbackApplier applies SES's feedback to a person (people.Feedbacks).
+type feedbackApplier interface {
+	Apply(ctx context.Context, personID string, e people.Feedback) (bool, error)
+}
+
 type handler struct {
-	store  sentMarker
-	counts mailCounter
-	now    func() time.Time
-	log    *slog.Logger
+	store    sentMarker
+	feedback feedbackApplier
+	counts   mailCounter
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // Result says what an event did, for the invocation's log and tests.
 type Result struct {
 	Marked  bool   `json:"marked,omitempty"`  // a notice record became sent
-	Dropped string `json:"dropped,omitempty"` // why the event was dropped (mail.Drop*)
+	Applied bool   `json:"applied,omitempty"` // a bounce, complaint or delivery changed its person
+	Dropped string `json:"dropped,omitempty"` // why the event was dropped (mail.Drop*, DropGone, "not-ses")
 	// Counted is the daily counter the event added one to, if any.
 	Counted mail.Metric `json:"counted,omitempty"`
 }
 
-// handle maps one SES event to its person by the mail's tags. An event it
-// cannot use is logged by its kind and dropped (answered, not failed:
-// EventBridge would only deliver it again); a store error fails the
-// invocation, so that EventBridge retries it.
+// DropGone: the event's person no longer exists (erased since the mail).
+const DropGone = "gone"
+
+// feedbackKinds are the SES event types a deliverability rule acts on.
+var feedbackKinds = map[mail.EventType]people.FeedbackKind{
+	mail.EventBounce: people.FeedbackBounce, mail.EventComplaint: people.FeedbackComplaint, mail.EventDelivery: people.FeedbackDelivery,
+}
+
+// handle maps one SES event to its person by the mail's tags: a notice's
+// Send event marks its record sent; a bounce, complaint or delivery goes
+// through the deliverability rules (people.Feedbacks, issue 12). An event
+// it cannot use, or for a person who no longer exists, is logged by its
+// kind and dropped (answered, not failed: EventBridge would only deliver
+// it again); a store error fails the invocation, so that EventBridge
+// retries it.
 func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 	if ev.Source != "aws.ses" {
 		return h.drop(ctx, &mail.DropError{Reason: "not-ses", Type: "?"}), nil
@@ -58,20 +77,36 @@ func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	sent, ok := me.SentNotice()
+	if sent, ok := me.SentNotice(); ok {
+		marked, err := h.store.MarkSent(ctx, sent, h.now()) // its error names the operation, version and person
+		if err != nil {
+			return Result{Marked: marked}, err
+		}
+		// Not marked is no duplicate here: the notices run's Settle usually
+		// marked the record sent before SES's event arrived.
+		return Result{Marked: marked, Counted: h.countDaily(ctx, me, true)}, nil
+	}
+	kind, ok := feedbackKinds[me.Type]
 	if !ok {
-		// Deliveries, bounces, complaints, delays and rejections are read
-		// and mapped, but no rule acts on them yet (issue 12, item 2).
+		// Other sends, delays and rejections change nobody.
 		h.log.InfoContext(ctx, "mail event", "type", me.Type, "kind", me.Kind, "person", me.PersonID)
 		return Result{Counted: h.countDaily(ctx, me, true)}, nil
 	}
-	marked, err := h.store.MarkSent(ctx, sent, h.now()) // its error names the operation, version and person
-	if err != nil {
-		return Result{Marked: marked}, err
+	applied, err := h.feedback.Apply(ctx, me.PersonID, people.Feedback{
+		Kind: kind, MessageID: me.MessageID, At: me.Sent, MailKind: string(me.Kind),
+		BounceType: me.BounceType, FeedbackType: me.FeedbackType,
+	})
+	if errors.Is(err, people.ErrNotFound) {
+		return h.drop(ctx, &mail.DropError{Reason: DropGone, Type: string(me.Type)}), nil
 	}
-	// Not marked is no duplicate here: the notices run's Settle usually
-	// marked the record sent before SES's event arrived.
-	return Result{Marked: marked, Counted: h.countDaily(ctx, me, true)}, nil
+	if err != nil {
+		return Result{}, err
+	}
+	h.log.InfoContext(ctx, "mail event", "type", me.Type, "kind", me.Kind, "person", me.PersonID, "applied", applied,
+		"bounceType", me.BounceType, "bounceSubType", me.BounceSubType, "feedbackType", me.FeedbackType)
+	// Not applied is not always a duplicate (a delivery with nothing to
+	// reset writes nothing): the counts stay at least once.
+	return Result{Applied: applied, Counted: h.countDaily(ctx, me, true)}, nil
 }
 
 // countDaily adds me to its daily aggregate counter (mail.Event.Metric), on

@@ -11,7 +11,24 @@ import (
 
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/people"
 )
+
+// applied records the feedback handed to the rules; people named in gone
+// no longer exist.
+type applied struct {
+	got  []people.Feedback
+	ids  []string
+	gone map[string]bool
+}
+
+func (a *applied) Apply(_ context.Context, id string, e people.Feedback) (bool, error) {
+	if a.gone[id] {
+		return false, people.ErrNotFound
+	}
+	a.got, a.ids = append(a.got, e), append(a.ids, id)
+	return true, nil
+}
 
 type marks []notice.Sent
 
@@ -34,7 +51,7 @@ func sesEvent(eventType string, tags map[string][]string, extra map[string]any) 
 func TestANoticesSendEventMarksItsRecordByTheTagsAndOtherEventsAreDroppedByKind(t *testing.T) {
 	var got marks
 	var logs bytes.Buffer
-	h := &handler{store: &got, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	h := &handler{store: &got, feedback: &applied{}, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	ours := map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"notice"}, "pledge-notice": {"2027_d02"},
 		"ses:configuration-set": {"pledge-mail"}}
 	if res, err := h.handle(context.Background(), sesEvent("Send", ours, nil)); err != nil || !res.Marked {
@@ -48,13 +65,14 @@ func TestANoticesSendEventMarksItsRecordByTheTagsAndOtherEventsAreDroppedByKind(
 		ev      Event
 		dropped string
 	}{
-		"a notice's bounce (read, no rule yet)": {sesEvent("Bounce", ours, map[string]any{"bounce": map[string]any{"bounceType": "Permanent"}}), ""},
-		"a confirmation mail's send":            {sesEvent("Send", confirm, nil), ""},
-		"a mail without our tags":               {sesEvent("Send", map[string][]string{"ses:configuration-set": {"x"}}, nil), mail.DropNotOurs},
-		"a forged version":                      {sesEvent("Send", map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"notice"}, "pledge-notice": {"_x"}}, nil), mail.DropBadTags},
-		"an unknown type":                       {sesEvent("Subscription", ours, nil), mail.DropUnknownType},
-		"another source":                        {Event{Source: "aws.s3", Detail: sesEvent("Send", ours, nil).Detail}, "not-ses"},
-		"a detail that is junk":                 {Event{Source: "aws.ses", Detail: json.RawMessage(`"x"`)}, mail.DropMalformed},
+		"a notice's delay (read, no rule)": {sesEvent("DeliveryDelay", ours, map[string]any{"deliveryDelay": map[string]any{}}), ""},
+		"a notice's bounce (to the rules)": {sesEvent("Bounce", ours, map[string]any{"bounce": map[string]any{"bounceType": "Permanent"}}), ""},
+		"a confirmation mail's send":       {sesEvent("Send", confirm, nil), ""},
+		"a mail without our tags":          {sesEvent("Send", map[string][]string{"ses:configuration-set": {"x"}}, nil), mail.DropNotOurs},
+		"a forged version":                 {sesEvent("Send", map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"notice"}, "pledge-notice": {"_x"}}, nil), mail.DropBadTags},
+		"an unknown type":                  {sesEvent("Subscription", ours, nil), mail.DropUnknownType},
+		"another source":                   {Event{Source: "aws.s3", Detail: sesEvent("Send", ours, nil).Detail}, "not-ses"},
+		"a detail that is junk":            {Event{Source: "aws.ses", Detail: json.RawMessage(`"x"`)}, mail.DropMalformed},
 	} {
 		res, err := h.handle(context.Background(), c.ev)
 		if err != nil || res.Marked || res.Dropped != c.dropped {
@@ -69,5 +87,39 @@ func TestANoticesSendEventMarksItsRecordByTheTagsAndOtherEventsAreDroppedByKind(
 	}
 	if n := strings.Count(logs.String(), `"msg":"mail event dropped"`); n != 5 {
 		t.Fatalf("%d drops logged; want each of the 5 by its kind:\n%s", n, logs.String())
+	}
+}
+
+func TestBouncesComplaintsAndDeliveriesGoToTheRulesByTheTagsAndSomeoneGoneIsDropped(t *testing.T) {
+	var logs bytes.Buffer
+	rules := &applied{gone: map[string]bool{"p-gone": true}}
+	h := &handler{store: &marks{}, feedback: rules, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	tags := func(person, kind string) map[string][]string {
+		return map[string][]string{"pledge-person": {person}, "pledge-mail": {kind}}
+	}
+	sent := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		ev   Event
+		want people.Feedback
+	}{
+		{sesEvent("Bounce", tags("p-1", "confirm"), map[string]any{"bounce": map[string]any{"bounceType": "Permanent", "bounceSubType": "General"}}),
+			people.Feedback{Kind: people.FeedbackBounce, MessageID: "ses-1", At: sent, MailKind: "confirm", BounceType: "Permanent"}},
+		{sesEvent("Complaint", tags("p-1", "newsletter"), map[string]any{"complaint": map[string]any{"complaintFeedbackType": "abuse"}}),
+			people.Feedback{Kind: people.FeedbackComplaint, MessageID: "ses-1", At: sent, MailKind: "newsletter", FeedbackType: "abuse"}},
+		{sesEvent("Delivery", tags("p-1", "newsletter"), map[string]any{"delivery": map[string]any{}}),
+			people.Feedback{Kind: people.FeedbackDelivery, MessageID: "ses-1", At: sent, MailKind: "newsletter"}},
+	} {
+		rules.got = nil
+		res, err := h.handle(context.Background(), c.ev)
+		if err != nil || !res.Applied || len(rules.got) != 1 || rules.got[0] != c.want || rules.ids[len(rules.ids)-1] != "p-1" {
+			t.Fatalf("%s = %+v, %v; applied %+v; want %+v", c.ev.DetailType, res, err, rules.got, c.want)
+		}
+	}
+	res, err := h.handle(context.Background(), sesEvent("Bounce", tags("p-gone", "newsletter"), map[string]any{"bounce": map[string]any{"bounceType": "Permanent"}}))
+	if err != nil || res.Dropped != DropGone {
+		t.Fatalf("a bounce for someone gone = %+v, %v; want dropped %q, no error (no retry)", res, err, DropGone)
+	}
+	if !strings.Contains(logs.String(), `"reason":"gone","type":"Bounce"`) || strings.Contains(logs.String(), "jo@example.com") {
+		t.Fatalf("logs:\n%s", logs.String())
 	}
 }

@@ -60,12 +60,16 @@ type Send struct {
 
 // Result says what happened to each member of the list.
 type Result struct {
-	List      string  `json:"list"`
-	Rate      float64 `json:"rate"` // the send rate kept, messages a second
-	Sent      int     `json:"sent"`
-	Skipped   int     `json:"skipped"`   // no longer subscribed by the time of sending, or erased
-	Failed    int     `json:"failed"`    // including members still throttled after maxTries sends
-	Throttled int     `json:"throttled"` // sends SES throttled and that were tried again after a backoff
+	List    string  `json:"list"`
+	Rate    float64 `json:"rate"` // the send rate kept, messages a second
+	Sent    int     `json:"sent"`
+	Skipped int     `json:"skipped"` // no longer subscribed by the time of sending, or erased
+	// Undeliverable counts members SES's feedback says mail does not
+	// reach (a permanent bounce, or a rest after transient ones): not sent,
+	// neither skipped nor failed.
+	Undeliverable int `json:"undeliverable"`
+	Failed        int `json:"failed"`    // including members still throttled after maxTries sends
+	Throttled     int `json:"throttled"` // sends SES throttled and that were tried again after a backoff
 	// Stopped says why the run ended before the end of the list: the SES
 	// account cannot send now, or the invocation ran out of time.
 	Stopped string `json:"stopped,omitempty"`
@@ -168,6 +172,9 @@ func (s *sending) sendOne(ctx context.Context, id string) {
 		return
 	case !p.Has(s.list):
 		s.res.Skipped++ // unsubscribed since the list was read: honoured at once
+		return
+	case !p.Deliverability.Reachable(s.clock.Now()):
+		s.res.Undeliverable++
 		return
 	}
 	tok := s.keys.Issue(token.Unsubscribe, id, []string{string(s.list)}, s.clock.Now(), s.unsubscribeTTL)

@@ -108,7 +108,7 @@ func TestSendSkipsWhoeverLeftTheListAndLinksEachToTheirOwnUnsubscribe(t *testing
 	}
 	h, box, _ := newHandler(t, store, 14)
 	res, err := h.handle(context.Background(), Send{Subject: "News", Paragraphs: []string{"Hello."}}) // the list defaults to the newsletter
-	if err != nil || res.Sent != 1 || res.Skipped != 2 || res.Failed != 0 || res.List != "newsletter" {
+	if err != nil || res.Sent != 1 || res.Skipped != 2 || res.Failed != 0 || res.Undeliverable != 0 || res.List != "newsletter" {
 		t.Fatalf("handle = %+v, %v", res, err)
 	}
 	m := box.sent[0]
@@ -267,5 +267,29 @@ func TestARejectedNewsletterLogsNoAddress(t *testing.T) {
 	}
 	if strings.Count(logs.String(), `"code":"MessageRejected"`) != 3 {
 		t.Fatalf("the log = %s; want SES's code for each of 3 sends", logs.String())
+	}
+}
+
+func TestSendSkipsWhomMailDoesNotReachAndCountsThemApart(t *testing.T) {
+	on := []people.Purpose{people.Newsletter}
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	store := listOf{
+		members: []string{"ok", "bounced", "resting", "rested"},
+		people: map[string]people.Person{
+			"ok":      {ID: "ok", Email: "ok@example.com", Active: on},
+			"bounced": {ID: "bounced", Email: "b@example.com", Active: on, Deliverability: people.Deliverability{State: people.Undeliverable, Since: now.Add(-time.Hour)}},
+			"resting": {ID: "resting", Email: "r@example.com", Active: on, Deliverability: people.Deliverability{State: people.Resting, Until: now.Add(time.Hour)}},
+			"rested":  {ID: "rested", Email: "d@example.com", Active: on, Deliverability: people.Deliverability{State: people.Resting, Until: now.Add(-time.Hour)}},
+		},
+	}
+	h, box, _ := newHandler(t, store, 14)
+	res, err := h.handle(context.Background(), Send{Subject: "News", Paragraphs: []string{"Hello."}})
+	if err != nil || res.Sent != 2 || res.Undeliverable != 2 || res.Skipped != 0 || res.Failed != 0 {
+		t.Fatalf("handle = %+v, %v", res, err)
+	}
+	for _, m := range box.sent {
+		if m.PersonID != "ok" && m.PersonID != "rested" {
+			t.Fatalf("mailed %s", m.PersonID)
+		}
 	}
 }

@@ -290,7 +290,7 @@ func (h *handler) show(req web.Request, p people.Person, status int, note string
 	}
 	return h.site.Page(status, "Your email preferences", page.PreferencesPage(page.Preferences{
 		MaskedEmail: people.MaskEmail(p.Email), Action: web.TokenURL("", "/unsubscribe", web.Query(req, "t")), Note: note,
-		Purposes: rows,
+		Purposes: rows, Unreachable: !p.Deliverability.Reachable(h.now()),
 	}))
 }
 

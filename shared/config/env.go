@@ -106,6 +106,7 @@ var Loaders = map[string]Loader{
 	"Limits":               {Vars: []string{"LIMIT_SIGNUPS_PER_SOURCE", "LIMIT_MAILS_PER_MAILBOX", "LIMIT_MAILS_PER_MINUTE"}},
 	"Retention":            {Vars: retentionVars},
 	"NoticeRecordsKept":    {Vars: []string{"RETENTION_NOTICE_RECORDS"}},
+	"Bounces":              {Vars: []string{"BOUNCE_TRANSIENTS", "BOUNCE_WINDOW", "BOUNCE_REST"}},
 	"Sweep":                {Vars: []string{"SWEEP_EPOCH", "DRY_RUN"}, Local: []string{"CLOCK_OVERRIDE"}},
 	"Publishing":           {Vars: []string{"NOTICE_MINIMUM", "NOTICES_FUNCTION"}},
 	"NoticeSending": {Vars: []string{"NOTICE_MAX_RATE", "NOTICE_LEASE", "NOTICE_SETTLE_GRACE",

@@ -172,6 +172,23 @@ func Retention(e *Env) people.Retention {
 	}
 }
 
+// Bounces reads when transient bounces rest an address
+// (BOUNCE_TRANSIENTS, a count of at least 1; BOUNCE_WINDOW and
+// BOUNCE_REST, positive Go durations), each defaulting to
+// people.DefaultBounceRule (3 in 720h rest it 168h).
+func Bounces(e *Env) people.BounceRule {
+	d := people.DefaultBounceRule
+	r := people.BounceRule{Transients: d.Transients, Window: e.duration("BOUNCE_WINDOW", d.Window), Rest: e.duration("BOUNCE_REST", d.Rest)}
+	if v := e.get("BOUNCE_TRANSIENTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			e.fail(fmt.Errorf("BOUNCE_TRANSIENTS=%q is not a count of at least 1", v))
+		}
+		r.Transients = n
+	}
+	return r
+}
+
 // NoticeRecordsKept is how long per-recipient notice records are kept after
 // their version took effect (RETENTION_NOTICE_RECORDS, default 1 year).
 func NoticeRecordsKept(e *Env) time.Duration {

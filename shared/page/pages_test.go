@@ -82,3 +82,16 @@ func TestAPendingPurposeIsTickedAndSaysItAwaitsConfirmation(t *testing.T) {
 		}
 	}
 }
+
+func TestThePreferencesPageSaysWhenMailDoesNotReachTheAddress(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "street")
+	prefs := Preferences{MaskedEmail: "j***@e***.com", Action: "/unsubscribe?t=x", Purposes: []PurposeState{{Purpose: people.Newsletter, On: true}}}
+	const says = "could not be delivered"
+	if body := site.Page(200, "p", PreferencesPage(prefs)).Body; strings.Contains(body, says) {
+		t.Fatalf("a reachable person's page says %q", says)
+	}
+	prefs.Unreachable = true
+	if body := site.Page(200, "p", PreferencesPage(prefs)).Body; !strings.Contains(body, says) || !strings.Contains(body, "sign up again") {
+		t.Fatalf("an undeliverable person's page does not say so:\n%s", body)
+	}
+}

@@ -18,22 +18,23 @@ const (
 // Person is someone we hold an address for. ID is a keyed hash of the
 // normalised address, so keys and logs never carry the address itself.
 type Person struct {
-	ID            string
-	Email         string
-	Name          string // set by the confirm button (Link.Name) or, for an address we did not know, the product's account event; never by a sign-up alone
-	Status        Status
-	Active        []Purpose // confirmed consents in force
-	Pending       []Purpose // asked for, awaiting the confirm button
-	PolicyVersion string    // the policy version shown at the last sign-up
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	ConfirmedAt   time.Time // zero until the first confirmation
-	ConfirmMailAt time.Time // when the last confirmation mail was claimed
-	LinkMailAt    time.Time // when the last fresh preferences link was claimed
-	Links         []Link    // confirm links mailed and not yet used, oldest first
-	Account       Account   // the product's account for this address, if any
-	Clock         Clock     // the retention clock that runs (zero: none, an open account)
-	Version       int64     // optimistic-lock counter, bumped by every write; 0: nobody
+	ID             string
+	Email          string
+	Name           string // set by the confirm button (Link.Name) or, for an address we did not know, the product's account event; never by a sign-up alone
+	Status         Status
+	Active         []Purpose // confirmed consents in force
+	Pending        []Purpose // asked for, awaiting the confirm button
+	PolicyVersion  string    // the policy version shown at the last sign-up
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ConfirmedAt    time.Time      // zero until the first confirmation
+	ConfirmMailAt  time.Time      // when the last confirmation mail was claimed
+	LinkMailAt     time.Time      // when the last fresh preferences link was claimed
+	Links          []Link         // confirm links mailed and not yet used, oldest first
+	Account        Account        // the product's account for this address, if any
+	Clock          Clock          // the retention clock that runs (zero: none, an open account)
+	Deliverability Deliverability // what SES's feedback says of the address
+	Version        int64          // optimistic-lock counter, bumped by every write; 0: nobody
 }
 
 // Has reports whether the consent for p is in force.

@@ -270,6 +270,9 @@ func (s *Service) Confirm(ctx context.Context, personID, nonce string, c Context
 			if q.ConfirmedAt.IsZero() {
 				q.ConfirmedAt = now
 			}
+			// A confirmed sign-up proves the address reaches the person
+			// again: what SES said of it before is cleared (issue 12).
+			q.Deliverability = p.Deliverability.cleared(now)
 		}
 		// Confirming is confirmed activity: the clock starts again.
 		q.Clock = s.Retention.PersonClock(q.Status, q.Active, q.Account, now)

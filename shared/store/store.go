@@ -96,7 +96,45 @@ type personItem struct {
 	Version       int64      `dynamodbav:"version"`
 	DuePK         string     `dynamodbav:"duePK,omitempty"` // the retention clock, see due.go
 	DueSK         string     `dynamodbav:"dueSK,omitempty"`
-	Recipient     string     `dynamodbav:"rcpt,omitempty"` // shard of the recipients index, see notices.go
+	Recipient     string     `dynamodbav:"rcpt,omitempty"`  // shard of the recipients index, see notices.go
+	Reach         *reachItem `dynamodbav:"reach,omitempty"` // what SES's feedback says, see people.Deliverability
+}
+
+// reachItem is a person's people.Deliverability; absent while nothing was
+// ever heard from SES about the address.
+type reachItem struct {
+	State         string   `dynamodbav:"s,omitempty"`
+	Since         string   `dynamodbav:"since,omitempty"`
+	Until         string   `dynamodbav:"until,omitempty"`
+	Transient     []string `dynamodbav:"tb,omitempty"` // SES times of the transient bounces in the window
+	ClearedAt     string   `dynamodbav:"clr,omitempty"`
+	LastBounce    string   `dynamodbav:"lb,omitempty"`
+	LastComplaint string   `dynamodbav:"lc,omitempty"`
+	LastDelivery  string   `dynamodbav:"ld,omitempty"`
+}
+
+func newReachItem(d people.Deliverability) *reachItem {
+	if d.IsZero() {
+		return nil
+	}
+	r := &reachItem{State: string(d.State), Since: optionalStamp(d.Since), Until: optionalStamp(d.Until), ClearedAt: optionalStamp(d.ClearedAt),
+		LastBounce: optionalStamp(d.LastBounce), LastComplaint: optionalStamp(d.LastComplaint), LastDelivery: optionalStamp(d.LastDelivery)}
+	for _, t := range d.Transient {
+		r.Transient = append(r.Transient, stamp(t))
+	}
+	return r
+}
+
+func (r *reachItem) deliverability() people.Deliverability {
+	if r == nil {
+		return people.Deliverability{}
+	}
+	d := people.Deliverability{State: people.Reach(r.State), Since: parseStamp(r.Since), Until: parseStamp(r.Until), ClearedAt: parseStamp(r.ClearedAt),
+		LastBounce: parseStamp(r.LastBounce), LastComplaint: parseStamp(r.LastComplaint), LastDelivery: parseStamp(r.LastDelivery)}
+	for _, t := range r.Transient {
+		d.Transient = append(d.Transient, parseStamp(t))
+	}
+	return d
 }
 
 // newPersonItem is p as stored at version.
@@ -106,6 +144,7 @@ func newPersonItem(p people.Person, version int64) personItem {
 		Active: names(p.Active), Pending: names(p.Pending), PolicyVersion: p.PolicyVersion,
 		CreatedAt: stamp(p.CreatedAt), UpdatedAt: stamp(p.UpdatedAt), ConfirmedAt: optionalStamp(p.ConfirmedAt),
 		ConfirmMailAt: optionalStamp(p.ConfirmMailAt), LinkMailAt: optionalStamp(p.LinkMailAt), Version: version,
+		Reach: newReachItem(p.Deliverability),
 	}
 	for _, l := range p.Links {
 		it.Links = append(it.Links, linkItem{Nonce: l.Nonce, Purposes: names(l.Purposes), Name: l.Name, PolicyVersion: l.PolicyVersion,
@@ -143,7 +182,7 @@ func (it personItem) person() people.Person {
 		ConfirmedAt: parseStamp(it.ConfirmedAt), ConfirmMailAt: parseStamp(it.ConfirmMailAt), LinkMailAt: parseStamp(it.LinkMailAt),
 		Links: links, Version: it.Version,
 		Account: people.Account{State: people.AccountState(it.Account), At: parseStamp(it.AccountAt)},
-		Clock:   clockOf(it.DueSK),
+		Clock:   clockOf(it.DueSK), Deliverability: it.Reach.deliverability(),
 	}
 }
 

@@ -1,0 +1,209 @@
+package people
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+)
+
+var fb0 = time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func subscriber(id string) Person {
+	return Person{ID: id, Email: id + "@example.com", Status: Confirmed, Active: []Purpose{Newsletter, Offers}, Version: 1,
+		CreatedAt: fb0.Add(-time.Hour), UpdatedAt: fb0.Add(-time.Hour)}
+}
+
+func feedbacks(st Store) *Feedbacks {
+	n := 0
+	return &Feedbacks{Store: st, Rule: DefaultBounceRule, NewID: func() string { n++; return fmt.Sprint("e", n) },
+		Now: func() time.Time { return fb0.Add(time.Hour) }}
+}
+
+func bounceAt(typ string, d time.Duration) Feedback {
+	return Feedback{Kind: FeedbackBounce, MessageID: "m" + d.String(), At: fb0.Add(d), MailKind: "newsletter", BounceType: typ}
+}
+
+func TestAPermanentBounceMakesThePersonUndeliverableOnceAndAConfirmClearsIt(t *testing.T) {
+	st := newMemStore(subscriber("p"))
+	st.people["p"] = func() Person {
+		p := st.people["p"]
+		p.Pending = []Purpose{Surveys}
+		p.Links = []Link{{Nonce: "n1", Purposes: []Purpose{Surveys}, Issued: fb0, Expires: fb0.Add(48 * time.Hour)}}
+		return p
+	}()
+	f := feedbacks(st)
+	ctx := context.Background()
+	if ok, err := f.Apply(ctx, "p", bounceAt("Permanent", time.Minute)); !ok || err != nil {
+		t.Fatalf("permanent bounce = %v, %v", ok, err)
+	}
+	p := st.people["p"]
+	if p.Deliverability.State != Undeliverable || !p.Deliverability.Since.Equal(fb0.Add(time.Minute)) || p.Deliverability.Reachable(fb0.Add(1000*time.Hour)) {
+		t.Fatalf("after a permanent bounce: %+v", p.Deliverability)
+	}
+	if !reflect.DeepEqual(p.Active, []Purpose{Newsletter, Offers}) || len(st.events()) != 0 {
+		t.Fatalf("a bounce changed consents: %+v, %+v", p.Active, st.events())
+	}
+	writes := len(st.changes)
+	for _, dup := range []Feedback{bounceAt("Permanent", time.Minute), bounceAt("Transient", 0)} {
+		if ok, err := f.Apply(ctx, "p", dup); ok || err != nil {
+			t.Fatalf("a duplicate or older bounce %+v wrote (%v, %v)", dup, ok, err)
+		}
+	}
+	if len(st.changes) != writes {
+		t.Fatalf("%d writes after duplicates; want %d", len(st.changes), writes)
+	}
+	// A permanent bounce counts even after a later transient one.
+	late := newMemStore(subscriber("l"))
+	fl := feedbacks(late)
+	fl.Apply(ctx, "l", bounceAt("Transient", time.Hour))
+	if ok, err := fl.Apply(ctx, "l", bounceAt("Permanent", time.Minute)); !ok || err != nil || late.people["l"].Deliverability.State != Undeliverable {
+		t.Fatalf("a permanent bounce that arrived late was lost: %v, %v, %+v", ok, err, late.people["l"].Deliverability)
+	}
+	svc := &Service{Store: st, Now: func() time.Time { return fb0.Add(2 * time.Hour) }, NewID: func() string { return "c" }, PersonID: func(s string) string { return s }}
+	if out, err := svc.Confirm(ctx, "p", "n1", Context{Source: "confirm-link"}); err != nil || out != Activated {
+		t.Fatalf("confirm = %v, %v", out, err)
+	}
+	if d := st.people["p"].Deliverability; d.State != Deliverable || !d.Reachable(fb0.Add(2*time.Hour)) {
+		t.Fatalf("a confirm did not clear: %+v", d)
+	}
+	// A late bounce of a mail sent before the confirm changes nothing.
+	if ok, _ := f.Apply(ctx, "p", bounceAt("Permanent", 90*time.Minute)); ok || st.people["p"].Deliverability.State != Deliverable {
+		t.Fatalf("a bounce of a mail sent before the new sign-up counted: %+v", st.people["p"].Deliverability)
+	}
+}
+
+func TestAComplaintStopsAllMarketingAsAComplaintWithdrawalButNotSpamAndNoticeComplaintsOnlyRecord(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore(subscriber("p"), subscriber("q"), subscriber("r"))
+	f := feedbacks(st)
+	complaint := func(kind, typ string, d time.Duration) Feedback {
+		return Feedback{Kind: FeedbackComplaint, MessageID: "c", At: fb0.Add(d), MailKind: kind, FeedbackType: typ}
+	}
+	if ok, err := f.Apply(ctx, "p", complaint("newsletter", "abuse", time.Minute)); !ok || err != nil {
+		t.Fatalf("complaint = %v, %v", ok, err)
+	}
+	p := st.people["p"]
+	if len(p.Active) != 0 || p.Status != Unsubscribed {
+		t.Fatalf("after a complaint: %+v %s", p.Active, p.Status)
+	}
+	ev := st.events()
+	if len(ev) != 1 || ev[0].Action != Withdraw || ev[0].Purpose != AllMarketing || ev[0].Source != ComplaintSource {
+		t.Fatalf("ledger = %+v; want one all-marketing withdrawal from the complaint", ev)
+	}
+	if !reflect.DeepEqual(st.changes[0].Left, []Purpose{Newsletter, Offers}) {
+		t.Fatalf("left %v", st.changes[0].Left)
+	}
+	if ok, _ := f.Apply(ctx, "p", complaint("newsletter", "abuse", time.Minute)); ok || len(st.changes) != 1 {
+		t.Fatalf("a duplicate complaint wrote")
+	}
+	for id, c := range map[string]Feedback{"q": complaint("newsletter", "not-spam", time.Minute), "r": complaint("notice", "abuse", time.Minute)} {
+		if ok, err := f.Apply(ctx, id, c); !ok || err != nil {
+			t.Fatalf("%+v not recorded: %v, %v", c, ok, err)
+		}
+		got := st.people[id]
+		if !reflect.DeepEqual(got.Active, []Purpose{Newsletter, Offers}) || got.Status != Confirmed || !got.Deliverability.LastComplaint.Equal(c.At) {
+			t.Fatalf("%+v changed the person: %+v", c, got)
+		}
+	}
+	if len(st.events()) != 1 {
+		t.Fatalf("ledger %+v; want only p's withdrawal", st.events())
+	}
+}
+
+func TestTransientBouncesRestTheAddressPastTheThresholdUnlessADeliveryResetsTheCount(t *testing.T) {
+	ctx := context.Background()
+	day := 24 * time.Hour
+	delivery := func(d time.Duration) Feedback {
+		return Feedback{Kind: FeedbackDelivery, At: fb0.Add(d), MailKind: "newsletter"}
+	}
+
+	st := newMemStore(subscriber("p"))
+	f := feedbacks(st)
+	for _, e := range []Feedback{bounceAt("Transient", 0), bounceAt("Transient", day), delivery(2 * day), bounceAt("Transient", 3*day), bounceAt("Transient", 4*day)} {
+		if _, err := f.Apply(ctx, "p", e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := st.people["p"].Deliverability; d.State != Deliverable || len(d.Transient) != 2 {
+		t.Fatalf("a delivery did not reset the count: %+v", d)
+	}
+	// A delivery with nothing to reset costs no write.
+	fresh := newMemStore(subscriber("p"))
+	if ok, err := feedbacks(fresh).Apply(ctx, "p", delivery(day)); ok || err != nil || len(fresh.changes) != 0 {
+		t.Fatalf("a delivery to a deliverable person wrote: %v, %v, %d changes", ok, err, len(fresh.changes))
+	}
+	// Out of the window: the first of three is 31 days before the third.
+	st2 := newMemStore(subscriber("p"))
+	f2 := feedbacks(st2)
+	for _, e := range []Feedback{bounceAt("Transient", 0), bounceAt("Transient", 30*day), bounceAt("Transient", 31*day)} {
+		f2.Apply(ctx, "p", e)
+	}
+	if d := st2.people["p"].Deliverability; d.State != Deliverable {
+		t.Fatalf("a bounce out of the window counted: %+v", d)
+	}
+	f2.Apply(ctx, "p", bounceAt("Transient", 32*day))
+	d := st2.people["p"].Deliverability
+	if d.State != Resting || !d.Until.Equal(fb0.Add(32*day+DefaultBounceRule.Rest)) {
+		t.Fatalf("three in the window did not rest the address: %+v", d)
+	}
+	if d.Reachable(fb0.Add(33*day)) || !d.Reachable(d.Until) {
+		t.Fatalf("reachable during the rest or not after it: %+v", d)
+	}
+}
+
+// The same events, shuffled and a tenth of them doubled, end with the
+// same marks and consents as the deduplicated events in order. (Which
+// transient bounces count depends on order: one older than the last
+// applied is dropped, as issue 12's rule says.)
+func TestFeedbackIsIdempotentAndOrderFree(t *testing.T) {
+	ctx := context.Background()
+	hour := time.Hour
+	var events []Feedback
+	for i := range 8 {
+		events = append(events, bounceAt("Transient", time.Duration(i)*10*hour))
+	}
+	events = append(events, Feedback{Kind: FeedbackDelivery, At: fb0.Add(15 * hour)},
+		Feedback{Kind: FeedbackComplaint, At: fb0.Add(50 * hour), MailKind: "notice", FeedbackType: "abuse"},
+		Feedback{Kind: FeedbackComplaint, At: fb0.Add(60 * hour), MailKind: "newsletter", FeedbackType: "not-spam"})
+	state := func(order []Feedback) (Deliverability, []Purpose) {
+		st := newMemStore(subscriber("p"))
+		f := feedbacks(st)
+		for _, e := range order {
+			if _, err := f.Apply(ctx, "p", e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return st.people["p"].Deliverability, st.people["p"].Active
+	}
+	// In order, the 5th transient bounce (40h) is past a delivery (15h)
+	// of 20h, 30h, 40h: the address rests.
+	want, wantActive := state(events)
+	if want.State != Resting {
+		t.Fatalf("in order: %+v", want)
+	}
+	for seed := range uint64(20) {
+		r := rand.New(rand.NewPCG(seed, 1))
+		shuffled := append([]Feedback(nil), events...)
+		for _, e := range events {
+			if r.IntN(10) == 0 {
+				shuffled = append(shuffled, e)
+			}
+		}
+		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		got, active := state(shuffled)
+		if got.LastBounce != want.LastBounce || got.LastComplaint != want.LastComplaint || !reflect.DeepEqual(active, wantActive) {
+			t.Fatalf("seed %d: marks %+v; want %+v", seed, got, want)
+		}
+	}
+}
+
+func TestFeedbackForSomeoneGoneIsNotFound(t *testing.T) {
+	_, err := feedbacks(newMemStore()).Apply(context.Background(), "gone", bounceAt("Permanent", 0))
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v; want ErrNotFound", err)
+	}
+}
