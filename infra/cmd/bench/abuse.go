@@ -201,12 +201,11 @@ func abuseRun(ctx context.Context, s *localstack.Stack, n int, name string, emai
 	return nil
 }
 
-// signUpLatencies sends n sign-ups of distinct addresses from c clients and
-// returns the sorted latencies, the rate, and DynamoDB requests per sign-up.
-func signUpLatencies(ctx context.Context, s *localstack.Stack, n, c int) ([]time.Duration, float64, float64, error) {
-	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: c}}
-	run := time.Now().UnixNano()
-	s.DynamoDBCalls.Reset()
+// postSignUps sends n JSON sign-ups, body(i) each, from c clients at once
+// through the gateway, and returns each one's latency (in request order),
+// the wall time and how many were not answered 202.
+func postSignUps(s *localstack.Stack, n, c int, timeout time.Duration, body func(i int64) string) ([]time.Duration, time.Duration, int64) {
+	client := &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: c}}
 	lat := make([]time.Duration, n)
 	var next, failed atomic.Int64
 	var wg sync.WaitGroup
@@ -218,9 +217,8 @@ func signUpLatencies(ctx context.Context, s *localstack.Stack, n, c int) ([]time
 				if i >= int64(n) {
 					return
 				}
-				body := fmt.Sprintf(`{"email":"lat-%d-%d@example.com","purposes":["newsletter"],"policy_version":"2015-03-22","form_id":"bench"}`, run, i)
 				t0 := time.Now()
-				resp, err := client.Post(s.GatewayURL+"/signup", "application/json", strings.NewReader(body))
+				resp, err := client.Post(s.GatewayURL+"/signup", "application/json", strings.NewReader(body(i)))
 				lat[i] = time.Since(t0)
 				if err != nil {
 					failed.Add(1)
@@ -234,8 +232,18 @@ func signUpLatencies(ctx context.Context, s *localstack.Stack, n, c int) ([]time
 		})
 	}
 	wg.Wait()
-	wall := time.Since(start)
-	if f := failed.Load(); f > 0 {
+	return lat, time.Since(start), failed.Load()
+}
+
+// signUpLatencies sends n sign-ups of distinct addresses from c clients and
+// returns the sorted latencies, the rate, and DynamoDB requests per sign-up.
+func signUpLatencies(ctx context.Context, s *localstack.Stack, n, c int) ([]time.Duration, float64, float64, error) {
+	run := time.Now().UnixNano()
+	s.DynamoDBCalls.Reset()
+	lat, wall, f := postSignUps(s, n, c, 60*time.Second, func(i int64) string {
+		return fmt.Sprintf(`{"email":"lat-%d-%d@example.com","purposes":["newsletter"],"policy_version":"2015-03-22","form_id":"bench"}`, run, i)
+	})
+	if f > 0 {
 		return nil, 0, 0, fmt.Errorf("latency run: %d of %d sign-ups failed", f, n)
 	}
 	slices.Sort(lat)

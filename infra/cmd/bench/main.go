@@ -169,35 +169,10 @@ func load(ctx context.Context, s *localstack.Stack, requests, concurrency int) e
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
 	s.DynamoDBCalls.Reset()
 	s.SESCalls.Reset()
-	var next, failed atomic.Int64
-	latencies := make([]time.Duration, requests)
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range concurrency {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(requests) {
-					return
-				}
-				body := fmt.Sprintf(`{"email":"load-%s-%d@example.com","name":"Load","purposes":["newsletter"],"policy_version":"2015-03-22","form_id":"bench"}`, run, i)
-				t0 := time.Now()
-				resp, err := client.Post(s.GatewayURL+"/signup", "application/json", strings.NewReader(body))
-				latencies[i] = time.Since(t0)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	wall := time.Since(start)
+	latencies, wall, failed := postSignUps(s, requests, concurrency, 30*time.Second, func(i int64) string {
+		return fmt.Sprintf(`{"email":"load-%s-%d@example.com","name":"Load","purposes":["newsletter"],"policy_version":"2015-03-22","form_id":"bench"}`, run, i)
+	})
 	db, ses := s.DynamoDBCalls.Counts(), s.SESCalls.Counts()
 	slices.Sort(latencies)
 	n := float64(requests)
@@ -205,7 +180,7 @@ func load(ctx context.Context, s *localstack.Stack, requests, concurrency int) e
 	fmt.Println("| --- | ---: |")
 	fmt.Printf("| sign-ups per second | %.0f |\n", n/wall.Seconds())
 	fmt.Printf("| latency p50 / p99 | %s / %s |\n", ms(latencies[requests/2]), ms(latencies[requests*99/100]))
-	fmt.Printf("| failed requests | %d |\n", failed.Load())
+	fmt.Printf("| failed requests | %d |\n", failed)
 	fmt.Printf("| DynamoDB calls per sign-up (all kinds) | %.2f %v |\n", float64(total(db))/n, db)
 	fmt.Printf("| SES calls per sign-up (all kinds) | %.2f %v |\n", float64(total(ses))/n, ses)
 	fmt.Printf("| time in the DynamoDB emulator per sign-up (moto, one call at a time) | %s |\n", ms(s.DynamoDBCalls.Busy()/time.Duration(requests)))
