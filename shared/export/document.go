@@ -104,7 +104,6 @@ type Consent struct {
 	Source        string    `json:"source"`
 	PolicyVersion string    `json:"policyVersion,omitempty"`
 	TextHash      string    `json:"textHash,omitempty"`
-	Text          string    `json:"text,omitempty"`   // the text, when the hash is today's text's
 	IPHash        string    `json:"ipHash,omitempty"` // a keyed hash of the client's IP, never the IP
 	UserAgent     string    `json:"userAgent,omitempty"`
 	KeptUntil     *Clock    `json:"keptUntil,omitempty"` // a withdrawal's proof clock
@@ -162,9 +161,6 @@ func Build(h Held, f Facts, now time.Time) Document {
 	for _, e := range h.Consents {
 		c := Consent{ID: e.ID, At: e.At.UTC(), Purpose: string(e.Purpose), Action: string(e.Action), Source: e.Source,
 			PolicyVersion: e.PolicyVersion, TextHash: e.TextHash, IPHash: e.IP, UserAgent: e.UserAgent, KeptUntil: clock(e.ProofClock)}
-		if e.TextHash != "" && e.TextHash == e.Purpose.ConsentTextHash() {
-			c.Text = e.Purpose.ConsentText()
-		}
 		d.Consents = append(d.Consents, c)
 	}
 	for _, n := range h.Notices {

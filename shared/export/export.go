@@ -22,8 +22,8 @@
 //     pending, withdrawn, erased or none), since when, the consent text and
 //     its hash, and since when the person is on the purpose's mailing list.
 //   - consents: every consent-ledger entry, oldest first: action, purpose,
-//     time, source, policy version, hash of the text shown (and the text when
-//     it is today's), the keyed hash of the client's IP, the user agent, and
+//     time, source, policy version, hash of the text shown (today's texts and
+//     their hashes are under purposes), the keyed hash of the client's IP, the user agent, and
 //     for a withdrawal until when it is kept as proof.
 //   - notices: the record of each policy-change notice sent (or being sent)
 //     to them: the version, its summary, link and effective date, the
