@@ -31,7 +31,10 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices or abuse")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse or export")
+	exportEntries := flag.Int("export-entries", 1000, "ledger entries of the person in the access-export benchmark (besides their sign-up's two)")
+	exportNotices := flag.Int("export-notices", 3, "policy versions the person of the access-export benchmark was sent a notice of")
+	exportRuns := flag.Int("export-runs", 5, "exports timed in the access-export benchmark (the median is printed)")
 	raceRequests := flag.Int("race-n", 200, "concurrent requests on one person in the race benchmark")
 	racePool := flag.Int("race-pool", 4, "emulator instances per function in the race benchmark")
 	raceSeed := flag.Uint64("race-seed", 1, "seed of the race benchmark's mix and of its injected faults")
@@ -79,6 +82,13 @@ func main() {
 		}
 		return
 	}
+	if *only == "export" {
+		if err := exportFigures(context.Background(), *exportEntries, *exportNotices, *exportRuns); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only == "abuse" {
 		if err := abuseFigures(context.Background(), *pool, *abuseN, *abuseOver, *abuseLatencyN, 4); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -96,7 +106,7 @@ func main() {
 	}
 	want := func(section string) bool { return *only == "" || *only == section }
 	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") && !want("requests") && !want("races") {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices or abuse\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse or export\n", *only)
 		os.Exit(2)
 	}
 	var err error
