@@ -128,3 +128,15 @@ func TestABuiltDocumentValidatesAndEmptyListsAreArrays(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestsLeftNilAreWrittenAsAnEmptyList(t *testing.T) {
+	d := export.Build(export.Held{Erased: &export.Erased{At: t0}}, facts(people.DefaultRetention), t0)
+	d.Requests = nil // a caller that assigned what it read
+	body, err := export.JSON(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exporttest.Validate(body); err != nil || !strings.Contains(string(body), `"requests": []`) {
+		t.Fatalf("%v\n%s", err, body)
+	}
+}
