@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/export"
 	"github.com/smartprotect/pledge/shared/export/exporttest"
@@ -367,4 +370,20 @@ func TestHoldingsReadsEveryPageOfALargePartition(t *testing.T) {
 		t.Fatalf("calls = %v; want the person's partition read in more than one page", calls)
 	}
 	t.Log(fmt.Sprint("4,002 entries: ", calls))
+}
+
+// An item under the person's partition that the export does not know is an
+// error, not silently left out: everything held must be in the export.
+func TestAnItemKindTheExportDoesNotKnowIsAnError(t *testing.T) {
+	ctx := context.Background()
+	s, table := freshTable(t)
+	person(t, s, "kim", t0, false, people.Newsletter)
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "P#kim"}, "sk": &types.AttributeValueMemberS{Value: "NOTE#1"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Holdings(ctx, "kim"); err == nil || !strings.Contains(err.Error(), `"NOTE"`) {
+		t.Fatalf("err = %v; want one naming the unknown kind", err)
+	}
 }
