@@ -260,8 +260,12 @@ func (s *Service) Confirm(ctx context.Context, personID, nonce string, c Context
 		rename := l.Name != "" && l.Name != p.Name
 		// A link pressed proves that our mail reaches the address again: a
 		// person SES's feedback stopped mailing (undeliverable, resting) is
-		// cleared by it, even when what it names is in force already.
-		recovers := p.Deliverability.State != Deliverable
+		// cleared by it, also when what it names is in force already (the
+		// link of a sign-up again, Service.SignUp); not by one naming
+		// only what was withdrawn since.
+		recovers := p.Deliverability.State != Deliverable && len(l.Purposes) > 0 && !slices.ContainsFunc(l.Purposes, func(q Purpose) bool {
+			return !p.Has(q) && !slices.Contains(p.Pending, q)
+		})
 		switch {
 		case len(todo) > 0 || rename || recovers:
 			outcome = Activated
