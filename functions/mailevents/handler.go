@@ -104,8 +104,9 @@ func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 	}
 	h.log.InfoContext(ctx, "mail event", "type", me.Type, "kind", me.Kind, "person", me.PersonID, "applied", applied,
 		"bounceType", me.BounceType, "bounceSubType", me.BounceSubType, "feedbackType", me.FeedbackType)
-	// Not applied is not always a duplicate (a delivery with nothing to
-	// reset writes nothing): the counts stay at least once.
+	// Not applied is not always a duplicate (an older delivery, an
+	// undetermined bounce, a bounce while undeliverable change nothing of
+	// the person but are events all the same): the counts stay at least once.
 	return Result{Applied: applied, Counted: h.countDaily(ctx, me, true)}, nil
 }
 
@@ -114,10 +115,15 @@ func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 // the event has none), after the event's person-side write: one UpdateItem
 // more per counted event. It returns the metric counted, "" for none.
 //
-// fresh is the hook for deduplication: a person-side rule that finds the
-// event already applied (a duplicate delivery) passes false, and the event
-// is not counted again. Events with no person-side decision pass true, so
-// their counts are at least once: EventBridge may deliver an event twice.
+// The counters count ARRIVALS, at least once per distinct event: an event
+// EventBridge delivers twice (or an invocation retried after a store
+// error) counts twice, so a day's counter may run over the true count by
+// the duplicate rate (SES over EventBridge: rare; alarms use SES's own
+// reputation metrics, not these). Counting each event exactly once would
+// cost a conditional write of a marker per event (its message id and
+// type), a second write on every event, for an aggregate: not worth it.
+// fresh is the hook should a caller know an event for a duplicate: false
+// does not count it; every caller today passes true.
 // A failed counter write is logged by its code and not retried: an
 // aggregate is not worth the invocation's retry, which would run the
 // person side again.

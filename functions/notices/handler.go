@@ -25,7 +25,7 @@ func (h *handler) handle(ctx context.Context, in Trigger) (notice.Report, error)
 		level = slog.LevelError
 	}
 	h.log.Log(ctx, level, "notices run", "trigger", in.Version, "run", rep.Run, "busy", rep.Busy, "sent", rep.Sent,
-		"failed", rep.Failed, "recounted", rep.Recounted, "calls", rep.Calls, "rate", rep.Rate, "stopped", rep.Stopped,
+		"failed", rep.Failed, "undeliverable", rep.Undeliverable, "recounted", rep.Recounted, "calls", rep.Calls, "rate", rep.Rate, "stopped", rep.Stopped,
 		"versions", rep.Versions, "err", err)
 	return rep, err // an error fails the invocation; the next run resumes
 }

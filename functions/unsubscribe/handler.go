@@ -153,7 +153,7 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 		if err != nil {
 			return h.site.Fail(req, err)
 		}
-		h.log.InfoContext(ctx, "preferences saved", "person", personID, "changed", res.Changed, "waiting", res.Waiting, "mailed", res.Mailed, "limited", res.Limited)
+		h.log.InfoContext(ctx, "preferences saved", "person", personID, "changed", res.Changed, "waiting", res.Waiting, "mailed", res.Mailed, "limited", res.Limited, "unreachable", res.Unreachable)
 		status, note := savedNote(res, live)
 		if res.Limited {
 			// As any answer over a limit: 429 with Retry-After, the error
@@ -174,6 +174,8 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 // the limits refused the confirmation mail a grant needed.
 func savedNote(res people.PreferencesResult, live bool) (int, string) {
 	switch {
+	case res.Unreachable:
+		return http.StatusOK, "Your preferences are saved, but nothing new was started: our mail does not reach this address, so no confirmation mail was sent. Anything you turned off is off."
 	case res.Limited:
 		return http.StatusTooManyRequests, "We could not send a confirmation mail just now, because this address was sent too many. Nothing new was started; anything you turned off is off. Please try again later."
 	case len(res.Waiting) > 0:
@@ -272,7 +274,10 @@ func (h *handler) sendLink(ctx context.Context, req web.Request) (web.Response, 
 		return h.site.Fail(req, err)
 	}
 	h.log.InfoContext(ctx, "preferences link asked for")
-	const message = "If we hold this address, a mail with a new link to its preferences is on its way."
+	// The same words whether we hold the address, whether our mail reaches
+	// it or not: the route tells nobody who is known or who bounced.
+	const message = "If we hold this address, a mail with a new link to its preferences is on its way. " +
+		"If none arrives, our mail may not reach the address: sign up again to receive mail from us."
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusAccepted, linkAnswer{"sent_if_known", message}), nil
 	}

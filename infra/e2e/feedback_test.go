@@ -102,3 +102,79 @@ func TestASubscriberWhoComplainsAboutANewsletterStopsGettingMarketing(t *testing
 		t.Fatalf("%d newsletters after the complaint", n-before)
 	}
 }
+
+// A subscriber whose newsletter bounces hard gets no mail of any kind
+// (newsletter, the preferences page's confirmation mail, a fresh link;
+// the fresh-link page answers as for an address we do not hold) until
+// they sign up again and press the button: the sign-up's confirmation
+// mail goes out all the same, its button clears the state, and mail flows
+// again (issue 12). SES's simulator bounces every mail to bounce@, so the
+// newsletter after the recovery bounces too, and counts.
+func TestAnUndeliverableSubscriberGetsMailAgainOnlyBySigningUpAgainAndConfirming(t *testing.T) {
+	const email = "bounce+again@simulator.amazonses.com"
+	id := people.KeyedID(pepper)(people.NormaliseEmail(email))
+	since := time.Now().Add(-time.Hour).UTC()
+	_, err := store.New(db, stack.Table).UpdatePerson(context.Background(), id, func(p people.Person) (people.Change, error) {
+		q := people.Person{ID: id, Email: email, Status: people.Confirmed, Active: []people.Purpose{people.Newsletter},
+			PolicyVersion: policy, CreatedAt: since, UpdatedAt: since, ConfirmedAt: since}
+		return people.Change{After: &q, Joined: q.Active}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := sendNewsletter(t); r.Sent == 0 || len(marketingTo(t, email)) != 1 {
+		t.Fatalf("newsletter = %+v; it did not reach the subscriber", r)
+	}
+	p := waitPerson(t, email, 20*time.Second, func(p people.Person) bool { return p.Deliverability.State == people.Undeliverable })
+	bouncedAt := p.Deliverability.Since
+	mailed := len(mailsTo(t, email))
+
+	// No mail of any kind while undeliverable.
+	if r := sendNewsletter(t); r.Undeliverable == 0 {
+		t.Fatalf("newsletter while undeliverable = %+v; want them counted undeliverable", r)
+	}
+	prefs := "/unsubscribe?t=" + url.QueryEscape(keys.Issue(token.Unsubscribe, id, []string{"newsletter"}, time.Now(), 0))
+	got := postForm(t, prefs, url.Values{"action": {"save"}, "purposes": {"newsletter", "offers"}})
+	if got.Status != http.StatusOK || !strings.Contains(got.Body, "no confirmation mail was sent") {
+		t.Fatalf("a grant while undeliverable = %d, does not say no mail went:\n%s", got.Status, got.Body)
+	}
+	known := postForm(t, "/unsubscribe/link", url.Values{"email": {email}})
+	unknown := postForm(t, "/unsubscribe/link", url.Values{"email": {"nobody+again@example.com"}})
+	if known.Status != http.StatusOK || known.Status != unknown.Status || known.Body != unknown.Body {
+		t.Fatalf("the fresh-link answer tells an undeliverable address (%d) from an unknown one (%d):\n%s\n----\n%s",
+			known.Status, unknown.Status, known.Body, unknown.Body)
+	}
+	if n := len(mailsTo(t, email)); n != mailed {
+		t.Fatalf("%d mails went to an undeliverable address", n-mailed)
+	}
+	if p, _ := personOf(t, email); len(p.Pending) != 0 || p.Has(people.Offers) {
+		t.Fatalf("a grant while undeliverable started something: %+v", p)
+	}
+
+	// Signing up again mails a confirmation naming what they have; its
+	// button clears the state.
+	if got := postForm(t, "/signup", signupForm(email, "newsletter")); got.Status != http.StatusSeeOther {
+		t.Fatalf("sign-up again = %d %s", got.Status, got.Body)
+	}
+	mails := mailsTo(t, email)
+	if len(mails) != mailed+1 {
+		t.Fatalf("%d mails after signing up again; want the confirmation", len(mails)-mailed)
+	}
+	if got := postForm(t, "/confirm", url.Values{"t": {tokenOf(t, confirmLink(t, mails[len(mails)-1]))}}); got.Status != http.StatusOK {
+		t.Fatalf("confirm = %d %s", got.Status, got.Body)
+	}
+	p, _ = personOf(t, email)
+	if d := p.Deliverability; d.State != people.Deliverable || !d.ClearedAt.After(bouncedAt) || !p.Has(people.Newsletter) {
+		t.Fatalf("after confirming again: %+v", p)
+	}
+	// Mail flows again: the next newsletter goes to them, and its bounce
+	// (the simulator's) counts, being of a mail sent after the clear.
+	before := len(marketingTo(t, email))
+	sendNewsletter(t)
+	if n := len(marketingTo(t, email)); n != before+1 {
+		t.Fatalf("%d newsletters after the recovery; want 1", n-before)
+	}
+	waitPerson(t, email, 20*time.Second, func(q people.Person) bool {
+		return q.Deliverability.State == people.Undeliverable && q.Deliverability.Since.After(p.Deliverability.ClearedAt)
+	})
+}

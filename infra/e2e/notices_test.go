@@ -49,6 +49,7 @@ func admin(t *testing.T, s *localstack.Stack, method, path, contentType, body st
 type noticeStatus struct {
 	Version, State                 string
 	Total, Sent, Failed, Remaining int
+	Undeliverable                  int
 	StartedAt, FinishedAt          time.Time
 	CaughtUpAt                     time.Time
 	Late                           bool
@@ -110,6 +111,24 @@ func importPeople(t *testing.T, s *localstack.Stack, prefix string, n int, statu
 		email := fmt.Sprintf("%s-%04d@example.com", prefix, i)
 		in = append(in, store.Imported{Person: people.Person{ID: people.RandomID(), Email: email, Name: "Imported", Status: status,
 			Active: []people.Purpose{people.Newsletter}, CreatedAt: now, UpdatedAt: now, ConfirmedAt: now}})
+		emails = append(emails, email)
+	}
+	if err := store.New(s.DynamoDB.DynamoDBClient(), s.Table).Import(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	return emails
+}
+
+// importUnreachable writes n confirmed people with deliverability d.
+func importUnreachable(t *testing.T, s *localstack.Stack, prefix string, n int, d people.Deliverability) []string {
+	t.Helper()
+	var in []store.Imported
+	var emails []string
+	now := time.Now().UTC()
+	for i := range n {
+		email := fmt.Sprintf("%s-%04d@example.com", prefix, i)
+		in = append(in, store.Imported{Person: people.Person{ID: people.RandomID(), Email: email, Name: "Imported", Status: people.Confirmed,
+			Active: []people.Purpose{people.Newsletter}, CreatedAt: now, UpdatedAt: now, ConfirmedAt: now, Deliverability: d}})
 		emails = append(emails, email)
 	}
 	if err := store.New(s.DynamoDB.DynamoDBClient(), s.Table).Import(context.Background(), in); err != nil {
@@ -298,6 +317,11 @@ func TestARunKilledAnywhereLosesNobody(t *testing.T) {
 	defer own.Close()
 	own.SESCalls.RecordSends()
 	recipients := importPeople(t, own, "k", 600, people.Confirmed)
+	// And 40 whom SES's feedback says our mail does not reach: 30 bounced
+	// for good, 10 resting after transient bounces until after the test.
+	unreachable := importUnreachable(t, own, "ku", 30, people.Deliverability{State: people.Undeliverable, Since: time.Now().Add(-time.Hour)})
+	unreachable = append(unreachable, importUnreachable(t, own, "kr", 10,
+		people.Deliverability{State: people.Resting, Since: time.Now().Add(-time.Hour), Until: time.Now().Add(7 * 24 * time.Hour)})...)
 	body := publication("2027-03", time.Now().Add(40*24*time.Hour), "Kill test.")
 
 	// First the window itself: a run claimed k-0000 and SES took the notice,
@@ -381,9 +405,27 @@ func TestARunKilledAnywhereLosesNobody(t *testing.T) {
 		}
 	}
 	own.SESCalls.LoseSESAnswers(nil)
-	waitDone(t, own, "2027-03", 3*time.Minute)
+	status := waitDone(t, own, "2027-03", 3*time.Minute)
 	lost, doubled := localstack.LostAndDoubled(own.SESCalls.Sends(), recipients)
-	t.Logf("%d kills, %d lost answers: %d lost, %d doubled of %d", kills, answers.Lost(), lost, doubled, len(recipients))
+	t.Logf("%d kills, %d lost answers: %d lost, %d doubled of %d; %d undeliverable not sent; status %+v",
+		kills, answers.Lost(), lost, doubled, len(recipients), len(unreachable), status)
+	// Everyone is accounted for once: sent, or undeliverable (neither lost
+	// nor failed), and nobody our mail does not reach was sent a notice.
+	if status.Total != len(recipients)+len(unreachable) || status.Sent != len(recipients) || status.Undeliverable != len(unreachable) ||
+		status.Failed != 0 || status.Remaining != 0 {
+		t.Fatalf("status = %+v; want %d sent and %d undeliverable of %d", status, len(recipients), len(unreachable), len(recipients)+len(unreachable))
+	}
+	got := map[string]int{}
+	for _, send := range own.SESCalls.Sends() {
+		for _, to := range send.To {
+			got[to]++
+		}
+	}
+	for _, u := range unreachable {
+		if got[u] != 0 {
+			t.Fatalf("%s, whom our mail does not reach, was sent %d notices", u, got[u])
+		}
+	}
 	if answers.Lost() == 0 {
 		t.Fatal("no answer was lost: the test tested nothing of that")
 	}

@@ -32,7 +32,7 @@ func subscribe(t *testing.T, email string, purposes ...string) {
 	}
 }
 
-type newsletterResult struct{ Sent, Skipped, Failed int }
+type newsletterResult struct{ Sent, Skipped, Undeliverable, Failed int }
 
 func sendNewsletter(t *testing.T) newsletterResult {
 	t.Helper()

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/smartprotect/pledge/shared/people"
 )
 
 // Recipient is a person the notice goes to.
@@ -18,6 +20,14 @@ type Recipient struct {
 	// failed: the retry pass takes them up again.
 	Attempts    int
 	LastAttempt time.Time
+	// Reach is what SES's feedback says of the person's address as the
+	// store read it with the recipient: a recipient it does not reach when
+	// their turn comes is not sent the notice but settled undeliverable.
+	Reach people.Deliverability
+	// Counted is set on a recipient whose record is counted in the
+	// version's Undeliverable total (a catch-up pass takes them up again
+	// once mail reaches them): telling them moves them out of it.
+	Counted bool
 }
 
 // Version is a published policy with its notice progress.
@@ -52,6 +62,12 @@ type Outcome struct {
 	Reason    string // why it failed, without personal data
 	Attempts  int    // sends tried for this recipient so far, this one included
 	GiveUp    bool   // failed too often (or the person is gone): no more retries
+	// Undeliverable: not sent, as SES's feedback says our mail does not
+	// reach the person (Recipient.Reach).
+	Undeliverable bool
+	// Counted: the recipient is counted as undeliverable (Recipient.Counted);
+	// given back unsent, their record stays undeliverable, and counted.
+	Counted bool
 }
 
 // Store is what the fan-out needs from the table.
@@ -76,17 +92,21 @@ type Store interface {
 	// Settle records outcomes: sent, failed, or (neither) released unsent.
 	Settle(ctx context.Context, version, run string, outcomes []Outcome, now time.Time) error
 	// Checkpoint records that every recipient up to cursor is counted,
-	// adding sent and failed (negative when a retry succeeds) to the totals.
-	Checkpoint(ctx context.Context, version, cursor string, sent, failed int, rate float64) error
+	// adding sent, failed and undeliverable to the totals (each negative
+	// when a recipient counted there moves to another).
+	Checkpoint(ctx context.Context, version, cursor string, sent, failed, undeliverable int, rate float64) error
 	// Walked records that the walk over every recipient is complete.
 	Walked(ctx context.Context, version string) error
 	// Untold returns those of rs whom version's notice has not reached and
-	// nobody is sending it to: no record, a released one, or a claim whose
-	// run's lease ended before now. Failed ones belong to the retry pass.
+	// nobody is sending it to: no record, a released one, a claim whose
+	// run's lease ended before now, or an undeliverable one whose
+	// recipient's Reach lets mail through at now (with Counted set, as on
+	// a lapsed claim of one). Failed ones belong to the retry pass.
 	Untold(ctx context.Context, version string, rs []Recipient, now time.Time) ([]Recipient, error)
 	// CatchUp records a catch-up pass's progress: everyone up to cursor is
-	// told; added recipients join the total, sent and failed are counted.
-	CatchUp(ctx context.Context, version, cursor string, added, sent, failed int) error
+	// told; added recipients join the total, sent, failed and
+	// undeliverable are counted (as in Checkpoint).
+	CatchUp(ctx context.Context, version, cursor string, added, sent, failed, undeliverable int) error
 	// CaughtUp records that a catch-up pass finished at.
 	CaughtUp(ctx context.Context, version string, at time.Time) error
 	// FailedRecipients lists up to limit recipients of version whose send
@@ -177,16 +197,19 @@ type Fanout struct {
 
 // Report says what one run did.
 type Report struct {
-	Run       string          `json:"run"`
-	Busy      bool            `json:"busy,omitempty"` // another run holds the sender lease
-	Rate      float64         `json:"rate"`
-	Batch     int             `json:"batch"`
-	Sent      int             `json:"sent"`
-	Failed    int             `json:"failed"`
-	Recounted int             `json:"recounted"` // sent by a run that was cut off, counted now
-	Calls     int             `json:"calls"`     // SES send calls
-	Stopped   string          `json:"stopped,omitempty"`
-	Versions  map[string]bool `json:"versions,omitempty"` // version -> done
+	Run    string  `json:"run"`
+	Busy   bool    `json:"busy,omitempty"` // another run holds the sender lease
+	Rate   float64 `json:"rate"`
+	Batch  int     `json:"batch"`
+	Sent   int     `json:"sent"`
+	Failed int     `json:"failed"`
+	// Undeliverable is how many recipients this run did not send to because
+	// SES's feedback says our mail does not reach them.
+	Undeliverable int             `json:"undeliverable"`
+	Recounted     int             `json:"recounted"` // sent by a run that was cut off, counted now
+	Calls         int             `json:"calls"`     // SES send calls
+	Stopped       string          `json:"stopped,omitempty"`
+	Versions      map[string]bool `json:"versions,omitempty"` // version -> done
 }
 
 // errStop ends a run cleanly: the deadline is near or the lease is lost.
@@ -334,7 +357,7 @@ func (r *run) version(ctx context.Context, v Version) (bool, error) {
 		return false, err
 	}
 	prog.State, prog.FinishedAt = Done, r.Now()
-	r.Log.InfoContext(ctx, "notice finished", "version", pol.Version, "sent", prog.Sent, "failed", prog.Failed)
+	r.Log.InfoContext(ctx, "notice finished", "version", pol.Version, "sent", prog.Sent, "failed", prog.Failed, "undeliverable", prog.Undeliverable)
 	r.alertIfLate(ctx, pol, prog)
 	return true, nil
 }
@@ -342,11 +365,12 @@ func (r *run) version(ctx context.Context, v Version) (bool, error) {
 // walk tries every recipient once, from the checkpoint on.
 func (r *run) walk(ctx context.Context, pol Policy, prog *Progress) error {
 	keepAll := func(_ context.Context, page []Recipient) ([]Recipient, error) { return page, nil }
-	err := r.pass(ctx, pol, prog.Cursor, keepAll, func(cursor string, _, sent, failed int) error {
-		if err := r.Store.Checkpoint(ctx, pol.Version, cursor, sent, failed, r.rate); err != nil {
+	err := r.pass(ctx, pol, prog.Cursor, keepAll, func(cursor string, _ int, t tally) error {
+		if err := r.Store.Checkpoint(ctx, pol.Version, cursor, t.sent, t.failed, t.undeliverable, r.rate); err != nil {
 			return err
 		}
-		prog.Cursor, prog.Sent, prog.Failed = cursor, prog.Sent+sent, prog.Failed+failed
+		prog.Cursor = cursor
+		t.addTo(prog)
 		return nil
 	})
 	if err != nil {
@@ -383,13 +407,15 @@ func (r *run) catchUp(ctx context.Context, pol Policy, prog *Progress) error {
 	untold := func(ctx context.Context, page []Recipient) ([]Recipient, error) {
 		return r.Store.Untold(ctx, pol.Version, page, r.Now())
 	}
-	err := r.pass(ctx, pol, prog.CatchCursor, untold, func(cursor string, told, sent, failed int) error {
-		if err := r.Store.CatchUp(ctx, pol.Version, cursor, told, sent, failed); err != nil {
+	err := r.pass(ctx, pol, prog.CatchCursor, untold, func(cursor string, told int, t tally) error {
+		if err := r.Store.CatchUp(ctx, pol.Version, cursor, told, t.sent, t.failed, t.undeliverable); err != nil {
 			return err
 		}
-		prog.CatchCursor, prog.Total, prog.Sent, prog.Failed = cursor, prog.Total+told, prog.Sent+sent, prog.Failed+failed
-		if told > 0 {
-			r.Log.InfoContext(ctx, "notice caught up with later recipients", "version", pol.Version, "told", sent, "failed", failed)
+		prog.CatchCursor, prog.Total = cursor, prog.Total+told
+		t.addTo(prog)
+		if t != (tally{}) {
+			r.Log.InfoContext(ctx, "notice caught up with later recipients", "version", pol.Version, "told", t.sent, "failed", t.failed,
+				"undeliverable", t.undeliverable)
 		}
 		return nil
 	})
@@ -409,11 +435,12 @@ func (r *run) catchUp(ctx context.Context, pol Policy, prog *Progress) error {
 // but the last is full. The next page is read while this one is sent, so
 // sending never waits for a read that takes less time than a page's sends.
 // After each batch it calls advance with the last recipient's key, the
-// batch's size and what it sent and failed. Out of time with nothing queued
+// number of recipients new to the version's total (those not Counted
+// already) and what it did (tally). Out of time with nothing queued
 // (a pass that keeps nobody reads page after page without sending), it
 // records where it stopped reading and stops.
 func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func(context.Context, []Recipient) ([]Recipient, error),
-	advance func(cursor string, told, sent, failed int) error) error {
+	advance func(cursor string, told int, t tally) error) error {
 	readCtx, stopReading := context.WithCancel(ctx)
 	ahead := r.readAhead(readCtx, cursor, keep)
 	pending := true
@@ -428,7 +455,7 @@ func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func(con
 	for more || len(queue) > 0 {
 		for more && len(queue) < r.pace.Batch() {
 			if len(queue) == 0 && r.outOfTime() {
-				if err := advance(readFrom, 0, 0, 0); err != nil { // everyone before readFrom is done
+				if err := advance(readFrom, 0, tally{}); err != nil { // everyone before readFrom is done
 					return err
 				}
 				return errStop{why: "deadline"}
@@ -447,11 +474,17 @@ func (r *run) pass(ctx context.Context, pol Policy, cursor string, keep func(con
 		if n == 0 {
 			break
 		}
-		sent, failed, err := r.batch(ctx, pol, queue[:n])
+		t, err := r.batch(ctx, pol, queue[:n])
 		if err != nil {
 			return err
 		}
-		if err := advance(queue[n-1].Key, n, sent, failed); err != nil {
+		told := n
+		for _, rc := range queue[:n] {
+			if rc.Counted {
+				told-- // in the total already, as undeliverable
+			}
+		}
+		if err := advance(queue[n-1].Key, told, t); err != nil {
 			return err
 		}
 		queue = queue[n:]
@@ -514,14 +547,14 @@ func (r *run) retry(ctx context.Context, pol Policy, prog *Progress) (bool, erro
 	}
 	for len(due) > 0 {
 		n := min(r.pace.Batch(), len(due))
-		sent, failed, err := r.batch(ctx, pol, due[:n])
+		t, err := r.batch(ctx, pol, due[:n])
 		if err != nil {
 			return false, err
 		}
-		if err := r.Store.Checkpoint(ctx, pol.Version, prog.Cursor, sent, failed, r.rate); err != nil {
+		if err := r.Store.Checkpoint(ctx, pol.Version, prog.Cursor, t.sent, t.failed, t.undeliverable, r.rate); err != nil {
 			return false, err
 		}
-		prog.Sent, prog.Failed = prog.Sent+sent, prog.Failed+failed
+		t.addTo(prog)
 		due = due[n:]
 	}
 	left, err := r.Store.FailedRecipients(ctx, pol.Version, 1)
@@ -539,26 +572,56 @@ func (r *run) alertIfLate(ctx context.Context, pol Policy, prog Progress) {
 	}
 }
 
+// tally is what a batch adds to a version's totals: a retry that succeeds
+// moves a recipient from failed to sent, one counted as undeliverable that
+// is told moves from undeliverable to sent (or failed).
+type tally struct{ sent, failed, undeliverable int }
+
+func (t tally) addTo(p *Progress) {
+	p.Sent, p.Failed, p.Undeliverable = p.Sent+t.sent, p.Failed+t.failed, p.Undeliverable+t.undeliverable
+}
+
+// leaves moves c out of the total it is counted in, if any: undeliverable
+// (Counted) or failed (a retry: counted as failed when it first failed).
+func (t *tally) leaves(c Recipient) {
+	switch {
+	case c.Counted:
+		t.undeliverable--
+	case c.Attempts > 0:
+		t.failed--
+	}
+}
+
 // batch claims, sends and settles one batch of recipients and returns what
-// to add to the version's totals: a retry that succeeds moves a recipient
-// from failed to sent. It returns errStop, having released what it claimed
-// and not sent, when the run must end before the batch is done.
-func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, failed int, err error) {
+// to add to the version's totals. A claimed recipient whom SES's feedback
+// says our mail does not reach at their turn (Recipient.Reach) is not sent
+// to but settled undeliverable and counted apart (issue 12: "a notice's
+// progress counts undeliverable people separately"); that includes one
+// resting after transient bounces, and a catch-up pass before the version
+// takes effect tells them once mail reaches them again. It returns
+// errStop, having released what it claimed and not sent, when the run must
+// end before the batch is done.
+func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (t tally, err error) {
 	if r.outOfTime() {
-		return 0, 0, errStop{why: "deadline"}
+		return t, errStop{why: "deadline"}
 	}
 	if ok, err := r.renew(ctx, false); err != nil || !ok {
 		if err == nil {
 			err = errStop{why: "the sender lease was taken over"}
 		}
-		return 0, 0, err
+		return t, err
 	}
 	claimed, recounted, err := r.claim(ctx, pol.Version, rs)
 	if err != nil {
-		return 0, 0, err
+		return t, err
 	}
-	r.rep.Recounted += recounted
-	sent += recounted
+	r.rep.Recounted += len(recounted)
+	for _, c := range recounted {
+		t.sent++
+		if c.Counted {
+			t.undeliverable--
+		}
+	}
 	var outcomes []Outcome
 	settle := func() error {
 		if len(outcomes) == 0 {
@@ -570,19 +633,34 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 	}
 	release := func(cs []Recipient) {
 		for _, c := range cs {
-			outcomes = append(outcomes, Outcome{PersonID: c.ID, Attempts: c.Attempts})
+			outcomes = append(outcomes, Outcome{PersonID: c.ID, Attempts: c.Attempts, Counted: c.Counted})
 		}
 	}
 	maxAttempts := r.MaxAttempts
 	if maxAttempts <= 0 {
 		maxAttempts = 3
 	}
+	now := r.Now()
+	reachable := claimed[:0:0]
+	for _, c := range claimed {
+		if c.Reach.Reachable(now) {
+			reachable = append(reachable, c)
+			continue
+		}
+		outcomes = append(outcomes, Outcome{PersonID: c.ID, Undeliverable: true, Attempts: c.Attempts, Counted: true})
+		r.rep.Undeliverable++
+		if !c.Counted {
+			t.leaves(c)
+			t.undeliverable++
+		}
+	}
+	claimed = reachable
 	for len(claimed) > 0 {
 		// Claims are written before the wait, so the gap between sends
 		// holds the store's work and the send rate holds.
 		if err := r.pace.Wait(ctx); err != nil || r.outOfTime() {
 			release(claimed)
-			return sent, failed, errors.Join(errStop{why: "deadline"}, settle())
+			return t, errors.Join(errStop{why: "deadline"}, settle())
 		}
 		ds, err := r.Mail.SendNotice(ctx, pol, claimed)
 		r.rep.Calls++
@@ -590,7 +668,7 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 			// SES may have taken any of claimed: leave them held, as a
 			// kill here would, and settle only what is known.
 			r.Log.WarnContext(ctx, "notice: SES's answer was lost; stopping as if killed", "version", pol.Version, "recipients", len(claimed))
-			return sent, failed, errors.Join(errStop{why: "SES's answer was lost", hold: true}, settle())
+			return t, errors.Join(errStop{why: "SES's answer was lost", hold: true}, settle())
 		}
 		if err != nil {
 			r.pace.Sent()
@@ -598,9 +676,9 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 			// retries): release the claims so the next run sends them.
 			release(claimed)
 			if serr := settle(); serr != nil {
-				return sent, failed, errors.Join(err, serr)
+				return t, errors.Join(err, serr)
 			}
-			return sent, failed, fmt.Errorf("notice: sending %s: %w", pol.Version, err)
+			return t, fmt.Errorf("notice: sending %s: %w", pol.Version, err)
 		}
 		var retry []Recipient
 		halted := ""
@@ -609,17 +687,18 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 			switch d.Result {
 			case Accepted:
 				outcomes = append(outcomes, Outcome{PersonID: c.ID, Sent: true, MessageID: d.MessageID, Attempts: c.Attempts + 1})
-				sent++
+				t.sent++
 				r.rep.Sent++
-				if c.Attempts > 0 {
-					failed-- // counted as failed when it first failed
-				}
+				t.leaves(c)
 			case Rejected:
 				attempts := c.Attempts + 1
 				outcomes = append(outcomes, Outcome{PersonID: c.ID, Failed: true, Reason: d.Reason, Attempts: attempts, GiveUp: attempts >= maxAttempts})
 				r.rep.Failed++
 				if c.Attempts == 0 {
-					failed++
+					t.failed++
+					if c.Counted {
+						t.undeliverable--
+					}
 				}
 				r.Log.WarnContext(ctx, "notice rejected", "version", pol.Version, "person", c.ID, "attempt", attempts, "reason", d.Reason)
 			case Throttled:
@@ -635,17 +714,17 @@ func (r *run) batch(ctx context.Context, pol Policy, rs []Recipient) (sent, fail
 		}
 		if halted != "" {
 			release(retry)
-			return sent, failed, errors.Join(errStop{why: "SES stopped sending: " + halted}, settle())
+			return t, errors.Join(errStop{why: "SES stopped sending: " + halted}, settle())
 		}
 		// The next Wait lasts the backoff; the deadline is checked after it.
 		backoff := r.pace.Throttled()
 		r.Log.WarnContext(ctx, "notice throttled, backing off", "version", pol.Version, "recipients", len(retry), "backoff", backoff)
 	}
-	return sent, failed, settle()
+	return t, settle()
 }
 
 // claim writes the records of a batch, a few at a time.
-func (r *run) claim(ctx context.Context, version string, rs []Recipient) (claimed []Recipient, recounted int, err error) {
+func (r *run) claim(ctx context.Context, version string, rs []Recipient) (claimed, recounted []Recipient, err error) {
 	results := make([]ClaimResult, len(rs))
 	errs := make([]error, len(rs))
 	sem := make(chan struct{}, max(r.ClaimConcurrency, 1))
@@ -669,7 +748,7 @@ func (r *run) claim(ctx context.Context, version string, rs []Recipient) (claime
 		case res == Claimed:
 			claimed = append(claimed, rs[i])
 		case res == AlreadySent:
-			recounted++
+			recounted = append(recounted, rs[i])
 		case res == HeldByOther:
 			held = true
 		}
@@ -678,7 +757,7 @@ func (r *run) claim(ctx context.Context, version string, rs []Recipient) (claime
 		// Give back what this batch claimed; the next run sends it.
 		var back []Outcome
 		for _, c := range claimed {
-			back = append(back, Outcome{PersonID: c.ID, Attempts: c.Attempts})
+			back = append(back, Outcome{PersonID: c.ID, Attempts: c.Attempts, Counted: c.Counted})
 		}
 		if len(back) > 0 {
 			err = errors.Join(err, r.Store.Settle(context.WithoutCancel(ctx), version, r.rep.Run, back, r.Now()))
@@ -686,7 +765,7 @@ func (r *run) claim(ctx context.Context, version string, rs []Recipient) (claime
 		if err == nil {
 			err = errStop{why: "another run holds a recipient: the sender lease was lost"}
 		}
-		return nil, 0, err
+		return nil, nil, err
 	}
 	return claimed, recounted, nil
 }

@@ -18,10 +18,12 @@ import (
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/mail/mailtest"
 	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/people"
 )
 
 type record struct {
-	state    string // sending, sent, failed, released
+	state    string // sending, sent, failed, released, undeliverable
+	counted  bool   // counted in the version's undeliverable total
 	run      string
 	until    time.Time
 	at       time.Time
@@ -67,18 +69,26 @@ func (s *memStore) Untold(_ context.Context, _ string, rs []notice.Recipient, no
 	defer s.mu.Unlock()
 	var out []notice.Recipient
 	for _, rc := range rs {
-		if r, ok := s.records[rc.ID]; !ok || r.state == "released" || r.state == "sending" && r.until.Before(now) {
-			out = append(out, rc)
+		r, ok := s.records[rc.ID]
+		switch {
+		case !ok, r.state == "released", r.state == "sending" && r.until.Before(now):
+		case r.state == "undeliverable" && rc.Reach.Reachable(now):
+		default:
+			continue
 		}
+		if ok {
+			rc.Counted = r.counted
+		}
+		out = append(out, rc)
 	}
 	return out, nil
 }
 
-func (s *memStore) CatchUp(_ context.Context, _, cursor string, added, sent, failed int) error {
+func (s *memStore) CatchUp(_ context.Context, _, cursor string, added, sent, failed, undeliverable int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := &s.version.Progress
-	p.CatchCursor, p.Total, p.Sent, p.Failed = cursor, p.Total+added, p.Sent+sent, p.Failed+failed
+	p.CatchCursor, p.Total, p.Sent, p.Failed, p.Undeliverable = cursor, p.Total+added, p.Sent+sent, p.Failed+failed, p.Undeliverable+undeliverable
 	return nil
 }
 
@@ -146,8 +156,8 @@ func (s *memStore) Claim(_ context.Context, _ string, rc notice.Recipient, run s
 	s.claims++
 	r, ok := s.records[rc.ID]
 	switch {
-	case !ok, r.state == "failed", r.state == "released", r.state == "sending" && r.until.Before(now):
-		s.records[rc.ID] = &record{state: "sending", run: run, until: leaseUntil, at: now, attempts: rc.Attempts, retry: rc.Attempts > 0}
+	case !ok, r.state == "failed", r.state == "released", r.state == "undeliverable", r.state == "sending" && r.until.Before(now):
+		s.records[rc.ID] = &record{state: "sending", counted: rc.Counted, run: run, until: leaseUntil, at: now, attempts: rc.Attempts, retry: rc.Attempts > 0}
 		return notice.Claimed, nil
 	case r.state == "sent":
 		return notice.AlreadySent, nil
@@ -162,23 +172,25 @@ func (s *memStore) Settle(_ context.Context, _, run string, outcomes []notice.Ou
 		if old, ok := s.records[o.PersonID]; ok && !notice.MaySettle(notice.RecordState(old.state), o.State()) {
 			continue // the store's condition: sent is final
 		}
-		r := &record{state: "released", run: run, at: now, attempts: o.Attempts, retry: o.Attempts > 0}
-		switch {
-		case o.Sent:
-			r.state, r.retry = "sent", false
-		case o.Failed:
-			r.state, r.retry = "failed", !o.GiveUp
+		r := &record{state: string(o.State()), run: run, at: now, attempts: o.Attempts, retry: o.Attempts > 0}
+		switch r.state {
+		case "sent":
+			r.retry = false
+		case "failed":
+			r.retry = !o.GiveUp
+		case "undeliverable":
+			r.retry, r.counted = false, true
 		}
 		s.records[o.PersonID] = r
 	}
 	return nil
 }
 
-func (s *memStore) Checkpoint(_ context.Context, _, cursor string, sent, failed int, rate float64) error {
+func (s *memStore) Checkpoint(_ context.Context, _, cursor string, sent, failed, undeliverable int, rate float64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := &s.version.Progress
-	p.Cursor, p.Sent, p.Failed, p.Rate = cursor, p.Sent+sent, p.Failed+failed, rate
+	p.Cursor, p.Sent, p.Failed, p.Undeliverable, p.Rate = cursor, p.Sent+sent, p.Failed+failed, p.Undeliverable+undeliverable, rate
 	return nil
 }
 
@@ -199,7 +211,7 @@ func (s *memStore) FailedRecipients(_ context.Context, _ string, limit int) ([]n
 			if s.erased[p.ID] {
 				email = "" // the record outlives the person, as in the table
 			}
-			out = append(out, notice.Recipient{ID: p.ID, Email: email, Attempts: r.attempts, LastAttempt: r.at})
+			out = append(out, notice.Recipient{ID: p.ID, Email: email, Attempts: r.attempts, LastAttempt: r.at, Reach: p.Reach})
 		}
 	}
 	return out, nil
@@ -708,5 +720,79 @@ func TestARejectedNoticeLogsNoAddress(t *testing.T) {
 				t.Fatalf("a rejected notice run = %+v, %v", rep, err)
 			}
 		})
+	}
+}
+
+// reach sets what SES's feedback says of a recipient's address, as the
+// store would read it with them.
+func (s *memStore) reach(id string, d people.Deliverability) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.people {
+		if s.people[i].ID == id {
+			s.people[i].Reach = d
+		}
+	}
+}
+
+// A recipient our mail does not reach when their turn comes is not sent
+// the notice and is counted as undeliverable (neither lost nor failed);
+// one resting whose rest ends, or one who confirms again, before the
+// version takes effect is told by a catch-up pass and leaves that count.
+// A failed one that bounced since is settled undeliverable by the retry.
+func TestUndeliverableRecipientsAreCountedApartAndToldWhenMailReachesThemAgain(t *testing.T) {
+	f, st, m, c := setup(200, 50)
+	now := c.Now()
+	st.reach("p0003", people.Deliverability{State: people.Undeliverable, Since: now.Add(-time.Hour)})
+	st.reach("p0077", people.Deliverability{State: people.Resting, Since: now.Add(-time.Hour), Until: now.Add(3 * 24 * time.Hour)})
+	st.reach("p0150", people.Deliverability{State: people.Resting, Since: now.Add(-48 * time.Hour), Until: now.Add(-time.Hour)}) // rested: reachable
+	f.MaxAttempts, f.RetryAfter = 3, time.Minute
+	tries := map[string]int{}
+	m.script = rejecting(tries, func(id string, try int) bool { return id == "p0120" && try == 1 })
+	// p0120's first send fails; before its retry it bounces for good.
+	rep, err := f.Run(context.Background())
+	if err != nil || rep.Undeliverable != 2 || rep.Failed != 1 {
+		t.Fatalf("first run = %+v, %v; want 2 undeliverable, 1 failed", rep, err)
+	}
+	if p := st.version.Progress; p.Sent != 197 || p.Failed != 1 || p.Undeliverable != 2 || p.Total != 200 || p.Remaining() != 0 {
+		t.Fatalf("progress after the walk = %+v", p)
+	}
+	for _, id := range []string{"p0003", "p0077"} {
+		if m.got[id+"@example.com"] != 0 || st.records[id].state != "undeliverable" {
+			t.Fatalf("%s got %d notices, record %+v", id, m.got[id+"@example.com"], st.records[id])
+		}
+	}
+	st.reach("p0120", people.Deliverability{State: people.Undeliverable, Since: c.Now()})
+	c.Sleep(context.Background(), 2*time.Minute)
+	rep, err = f.Run(context.Background())
+	if err != nil || !rep.Versions["v2"] || rep.Undeliverable != 1 {
+		t.Fatalf("the retry run = %+v, %v", rep, err)
+	}
+	p := st.version.Progress
+	if p.State != notice.Done || p.Sent != 197 || p.Failed != 0 || p.Undeliverable != 3 || p.Total != 200 || p.Remaining() != 0 {
+		t.Fatalf("progress after the retry = %+v", p)
+	}
+	if m.got["p0120@example.com"] != 0 || tries["p0120"] != 1 {
+		t.Fatalf("p0120 was tried %d times, got %d", tries["p0120"], m.got["p0120@example.com"])
+	}
+	// Four days on, p0077's rest is over and p0003 confirmed again: the
+	// daily catch-up tells them, once.
+	c.Sleep(context.Background(), 4*24*time.Hour)
+	st.reach("p0077", people.Deliverability{State: people.Resting, Since: now.Add(-time.Hour), Until: now.Add(3 * 24 * time.Hour)})
+	st.reach("p0003", people.Deliverability{ClearedAt: c.Now()})
+	rep, err = f.Run(context.Background())
+	if err != nil || rep.Sent != 2 || rep.Undeliverable != 0 {
+		t.Fatalf("the catch-up run = %+v, %v", rep, err)
+	}
+	for id, want := range map[string]int{"p0003": 1, "p0077": 1, "p0120": 0} {
+		if m.got[id+"@example.com"] != want {
+			t.Fatalf("%s got %d notices, want %d", id, m.got[id+"@example.com"], want)
+		}
+	}
+	if p := st.version.Progress; p.Sent != 199 || p.Failed != 0 || p.Undeliverable != 1 || p.Total != 200 || p.Remaining() != 0 {
+		t.Fatalf("progress after the catch-up = %+v", p)
+	}
+	if got := m.got; got["p0150@example.com"] != 1 {
+		t.Fatalf("a rested recipient got %d notices", got["p0150@example.com"])
 	}
 }

@@ -42,15 +42,19 @@ const (
 // Progress is what the fan-out of one version has done so far. A recipient
 // is counted once, when the checkpoint moves past them.
 type Progress struct {
-	State      State     `json:"state"`
-	Total      int       `json:"total"`
-	Sent       int       `json:"sent"`
-	Failed     int       `json:"failed"`
-	StartedAt  time.Time `json:"startedAt,omitzero"`
-	FinishedAt time.Time `json:"finishedAt,omitzero"`
-	Rate       float64   `json:"rate,omitempty"` // recipients per second the sender is allowed
-	Cursor     string    `json:"-"`              // where the next run resumes
-	Walked     bool      `json:"-"`              // every recipient has been tried once
+	State  State `json:"state"`
+	Total  int   `json:"total"`
+	Sent   int   `json:"sent"`
+	Failed int   `json:"failed"`
+	// Undeliverable counts the recipients SES's feedback said our mail
+	// does not reach when their turn came: not sent, and neither lost nor
+	// failed (issue 12). One told by a later catch-up pass leaves it.
+	Undeliverable int       `json:"undeliverable"`
+	StartedAt     time.Time `json:"startedAt,omitzero"`
+	FinishedAt    time.Time `json:"finishedAt,omitzero"`
+	Rate          float64   `json:"rate,omitempty"` // recipients per second the sender is allowed
+	Cursor        string    `json:"-"`              // where the next run resumes
+	Walked        bool      `json:"-"`              // every recipient has been tried once
 	// CaughtUpAt is when a catch-up pass last finished: a pass tells the
 	// people who became recipients after the walk passed their place.
 	CaughtUpAt  time.Time `json:"caughtUpAt,omitzero"`
@@ -58,7 +62,7 @@ type Progress struct {
 }
 
 // Remaining is how many recipients are still to be told.
-func (p Progress) Remaining() int { return max(p.Total-p.Sent-p.Failed, 0) }
+func (p Progress) Remaining() int { return max(p.Total-p.Sent-p.Failed-p.Undeliverable, 0) }
 
 // EstimatedFinish is when, at Rate, the remaining recipients will have been
 // told; zero when there is nothing to estimate from.

@@ -11,10 +11,15 @@ const (
 	RecordSent     RecordState = "sent"     // SES accepted it: final
 	RecordFailed   RecordState = "failed"   // SES refused it; retried unless given up
 	RecordReleased RecordState = "released" // given back unsent: the next run sends it
+	// RecordUndeliverable: SES's feedback said our mail does not reach the
+	// person when their turn came (a permanent bounce, or a rest after
+	// transient ones), so nothing was sent; a catch-up pass before the
+	// version takes effect tells them if it reaches them by then.
+	RecordUndeliverable RecordState = "undeliverable"
 )
 
 // recordStates lists every state, in the order above.
-var recordStates = []RecordState{RecordSending, RecordSent, RecordFailed, RecordReleased}
+var recordStates = []RecordState{RecordSending, RecordSent, RecordFailed, RecordReleased, RecordUndeliverable}
 
 // State is the state o leaves a record in when a run settles it.
 func (o Outcome) State() RecordState {
@@ -23,6 +28,8 @@ func (o Outcome) State() RecordState {
 		return RecordSent
 	case o.Failed:
 		return RecordFailed
+	case o.Undeliverable, o.Counted:
+		return RecordUndeliverable // a counted one given back unsent stays counted
 	}
 	return RecordReleased
 }

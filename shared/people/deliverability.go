@@ -18,21 +18,30 @@ const (
 )
 
 // Deliverability is what SES's feedback (bounces, complaints, deliveries)
-// says about a person's address, and the marks that make applying that
-// feedback idempotent and independent of order: SES publishes its events
-// at least once and in any order (issue 12). Each Last* is the SES
-// timestamp (mail.timestamp) of the last event of that kind applied; an
-// event no later than it changes nothing.
+// says about a person's address. SES publishes its events at least once
+// and in any order (issue 12), so it is a function of the SET of events
+// applied since ClearedAt, whatever their order and however often each
+// came: each field is a maximum, a minimum or the latest few of a kind,
+// and State, Since and Until follow from them (BounceRule.settle). An
+// event that changes none of them (a duplicate, or an older event that
+// the set already outweighs) writes nothing.
 type Deliverability struct {
 	State Reach
-	Since time.Time // when State began (the event's SES time)
-	Until time.Time // for Resting: when mail is tried again
-	// Transient holds the SES times of the transient bounces inside the
-	// rolling window that no later delivery reset, oldest first.
+	// Since is, when Undeliverable, the SES time of the earliest permanent
+	// bounce applied; when Resting, the time of the latest transient bounce.
+	Since time.Time
+	Until time.Time // for Resting: Since + BounceRule.Rest, when mail is tried again
+	// Transient holds the SES times of the latest BounceRule.Transients
+	// transient bounces after LastDelivery, oldest first: all a rest can
+	// depend on, so the list never grows past the threshold. It is empty
+	// while Undeliverable: nothing but a confirmed sign-up, which clears
+	// it, ends that state.
 	Transient []time.Time
-	// ClearedAt is when a confirmed sign-up last cleared the state: a
-	// bounce of a mail sent before it changes nothing.
-	ClearedAt                               time.Time
+	// ClearedAt is when a confirmed sign-up last cleared the state: feedback
+	// about a mail sent no later than it changes nothing.
+	ClearedAt time.Time
+	// LastBounce, LastComplaint and LastDelivery are the SES times (the
+	// mail's mail.timestamp) of the latest event of each kind applied.
 	LastBounce, LastComplaint, LastDelivery time.Time
 }
 
@@ -40,6 +49,13 @@ type Deliverability struct {
 func (d Deliverability) IsZero() bool {
 	return d.State == Deliverable && d.Since.IsZero() && d.Until.IsZero() && len(d.Transient) == 0 && d.ClearedAt.IsZero() &&
 		d.LastBounce.IsZero() && d.LastComplaint.IsZero() && d.LastDelivery.IsZero()
+}
+
+// Equal reports whether d and e hold the same state and marks.
+func (d Deliverability) Equal(e Deliverability) bool {
+	return d.State == e.State && d.Since.Equal(e.Since) && d.Until.Equal(e.Until) && d.ClearedAt.Equal(e.ClearedAt) &&
+		d.LastBounce.Equal(e.LastBounce) && d.LastComplaint.Equal(e.LastComplaint) && d.LastDelivery.Equal(e.LastDelivery) &&
+		slices.EqualFunc(d.Transient, e.Transient, time.Time.Equal)
 }
 
 // Reachable reports whether mail may go to the person at now.
@@ -106,10 +122,13 @@ type Feedbacks struct {
 	Now       func() time.Time
 }
 
-// Apply applies one event to its person, in at most one write; an event
-// already applied, or older than the last of its kind, writes nothing. It
-// reports whether something was written. Errors: ErrNotFound (the person
-// no longer exists: the caller drops the event), ErrBusy, a wrapped fault.
+// Apply applies one event to its person, in at most one write. The
+// outcome depends on the set of events applied, not on their order or
+// repetition (see Deliverability); an event that changes nothing (a
+// duplicate, or one the events already applied outweigh) writes nothing.
+// It reports whether something was written. Errors: ErrNotFound (the
+// person no longer exists: the caller drops the event), ErrBusy, a wrapped
+// fault.
 func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (bool, error) {
 	ch, err := f.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
 		if !p.Exists() {
@@ -123,104 +142,114 @@ func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (boo
 	return !ch.IsZero(), nil
 }
 
-// Decide is the pure decision for one event about p, stamped now.
+// Decide is the pure decision for one event about p, stamped now: the
+// person with the event merged into their deliverability, or no change
+// when the merge changes nothing. Feedback about a mail sent no later
+// than the last confirmed sign-up (ClearedAt) changes nothing.
 func (f *Feedbacks) Decide(p Person, e Feedback, now time.Time) Change {
+	if !e.At.After(p.Deliverability.ClearedAt) {
+		return Change{}
+	}
 	switch e.Kind {
 	case FeedbackBounce:
-		return f.Rule.bounce(p, e, now)
+		return unlessSame(p, f.Rule.bounce(p.Deliverability, e), now)
 	case FeedbackComplaint:
 		return f.complaint(p, e, now)
 	case FeedbackDelivery:
-		return f.Rule.delivery(p, e, now)
+		return unlessSame(p, f.Rule.delivery(p.Deliverability, e), now)
 	}
 	return Change{}
 }
 
-// withDeliverability is p with d, stamped now.
-func withDeliverability(p Person, d Deliverability, now time.Time) Change {
+// unlessSame is p with d, stamped now; no change when d is what p holds.
+func unlessSame(p Person, d Deliverability, now time.Time) Change {
+	if d.Equal(p.Deliverability) {
+		return Change{}
+	}
 	q := changed(p)
 	q.Deliverability, q.UpdatedAt = d, now
 	return Change{After: q}
 }
 
-// bounce: a permanent bounce makes the person undeliverable, whenever it
-// arrives (unless it is older than a new sign-up); a transient one counts
-// in the rolling window, and past the threshold rests the address; an
+// bounce merges a bounce into d: a permanent one makes the address
+// undeliverable from the earliest permanent bounce on (until a confirmed
+// sign-up clears it); a transient one joins the latest transient bounces
+// after the last delivery, which may rest the address (settle); an
 // undetermined one changes nothing.
-func (r BounceRule) bounce(p Person, e Feedback, now time.Time) Change {
-	d := p.Deliverability
-	if !e.At.After(d.ClearedAt) || d.State == Undeliverable {
-		return Change{} // from before a new sign-up, or nothing left to stop
-	}
+func (r BounceRule) bounce(d Deliverability, e Feedback) Deliverability {
 	switch e.BounceType {
 	case "Permanent":
-		d.State, d.Since, d.Until, d.Transient = Undeliverable, e.At, time.Time{}, nil
-		if e.At.After(d.LastBounce) {
-			d.LastBounce = e.At
+		if d.State != Undeliverable || e.At.Before(d.Since) {
+			d.Since = e.At
 		}
+		d.State, d.Transient = Undeliverable, nil // only a confirmed sign-up ends it, and it clears them
 	case "Transient":
-		if !e.At.After(d.LastBounce) {
-			return Change{} // a duplicate, or older than the last bounce applied
-		}
-		d.LastBounce = e.At
-		d.Transient = r.inWindow(append(slices.Clone(d.Transient), e.At), e.At, d.LastDelivery)
-		if len(d.Transient) >= r.Transients {
-			d.State, d.Since, d.Until = Resting, e.At, e.At.Add(r.Rest)
-			d.Transient = nil // the rest starts the count again
+		if d.State != Undeliverable && e.At.After(d.LastDelivery) && !slices.ContainsFunc(d.Transient, e.At.Equal) {
+			ts := append(slices.Clone(d.Transient), e.At)
+			slices.SortFunc(ts, time.Time.Compare)
+			d.Transient = ts[max(len(ts)-max(r.Transients, 1), 0):]
 		}
 	default:
-		return Change{}
+		return d
 	}
-	return withDeliverability(p, d, now)
+	d.LastBounce = later(d.LastBounce, e.At)
+	return r.settle(d)
 }
 
-// inWindow keeps the bounces within Window before newest and after the
-// last delivery, sorted.
-func (r BounceRule) inWindow(ts []time.Time, newest, delivered time.Time) []time.Time {
-	slices.SortFunc(ts, time.Time.Compare)
-	return slices.DeleteFunc(ts, func(t time.Time) bool {
-		return !t.After(delivered) || !t.After(newest.Add(-r.Window))
-	})
-}
-
-// delivery resets the transient count (of bounces before it) and ends a
-// rest that began before it. A delivery with nothing to reset (no
-// transient bounce counted, no rest) writes nothing: deliveries are most
-// of SES's events, and a write for each would cost one per mail sent. The
-// price is a little order: a transient bounce older than such a delivery
-// that arrives after it still counts.
-func (r BounceRule) delivery(p Person, e Feedback, now time.Time) Change {
-	d := p.Deliverability
-	if !e.At.After(d.LastDelivery) || len(d.Transient) == 0 && d.State != Resting {
-		return Change{}
+// delivery merges a delivery into d: it resets the transient bounces
+// before it, which ends a rest they made. Only the latest delivery counts,
+// so one older than it changes nothing; a newer one is written even with
+// nothing to reset, since a transient bounce older than it may still
+// arrive and must then not count (order-free; the price is one write per
+// delivery that is the person's latest).
+func (r BounceRule) delivery(d Deliverability, e Feedback) Deliverability {
+	if !e.At.After(d.LastDelivery) {
+		return d
 	}
 	d.LastDelivery = e.At
 	d.Transient = slices.DeleteFunc(slices.Clone(d.Transient), func(t time.Time) bool { return !t.After(e.At) })
 	if len(d.Transient) == 0 {
 		d.Transient = nil
 	}
-	if d.State == Resting && d.Since.Before(e.At) {
-		d.State, d.Since, d.Until = Deliverable, time.Time{}, time.Time{}
+	return r.settle(d)
+}
+
+// settle derives State, Since and Until from the marks: undeliverable
+// stays (only a confirmed sign-up clears it); otherwise the address rests
+// when its latest Transients transient bounces after the last delivery lie
+// within Window, from the latest of them for Rest (issue 12's rule: 3 in
+// 30 days, reset by a delivery). After the rest mail is tried again, and
+// one more transient bounce without a delivery in between rests it again.
+func (r BounceRule) settle(d Deliverability) Deliverability {
+	if d.State == Undeliverable {
+		d.Until = time.Time{}
+		return d
 	}
-	return withDeliverability(p, d, now)
+	n := len(d.Transient)
+	if k := max(r.Transients, 1); n >= k && d.Transient[n-1].Sub(d.Transient[n-k]) < r.Window {
+		d.State, d.Since, d.Until = Resting, d.Transient[n-1], d.Transient[n-1].Add(r.Rest)
+		return d
+	}
+	d.State, d.Since, d.Until = Deliverable, time.Time{}, time.Time{}
+	return d
 }
 
 // complaint stops all marketing at once, as one ledger withdrawal whose
 // source is the complaint; a "not-spam" feedback, or a complaint about a
-// policy notice (owed by law, policy section 15), is recorded only.
+// policy notice (owed by law, policy section 15), is recorded only. The
+// withdrawal is idempotent (nothing left to withdraw: no entry), and
+// marketing comes back only through a confirmed sign-up, which clears what
+// was heard before it: so any complaint, whenever it arrives, stops it.
 func (f *Feedbacks) complaint(p Person, e Feedback, now time.Time) Change {
 	d := p.Deliverability
-	if !e.At.After(d.LastComplaint) {
-		return Change{}
-	}
-	d.LastComplaint = e.At
-	if e.FeedbackType == "not-spam" || e.MailKind == "notice" || !e.At.After(d.ClearedAt) {
-		return withDeliverability(p, d, now)
+	d.LastComplaint = later(d.LastComplaint, e.At)
+	if e.FeedbackType == "not-spam" || e.MailKind == "notice" {
+		return unlessSame(p, d, now)
 	}
 	s := &Subscriptions{Retention: f.Retention, NewID: f.NewID}
 	ch := s.stopMarketing(p, now, Context{Source: ComplaintSource})
 	if ch.After == nil {
-		return withDeliverability(p, d, now)
+		return unlessSame(p, d, now)
 	}
 	ch.After.Deliverability = d
 	return ch

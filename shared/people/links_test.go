@@ -246,3 +246,69 @@ func TestAFreshPreferencesLinkGoesOnlyToAnAddressWeHoldAtMostOncePerInterval(t *
 		t.Fatalf("a bad address = %v, want Invalid", err)
 	}
 }
+
+// A person our mail does not reach (undeliverable, or resting) gets no
+// confirmation mail from the preferences page and no fresh link, with the
+// fresh-link answer the same as for an unknown address; a new sign-up
+// still mails them, naming what they have too, and pressing it clears the
+// state (issue 12: "until they sign up again and confirm").
+func TestOnlyANewSignUpMailsAPersonOurMailDoesNotReachAndItsButtonClearsThem(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	for _, d := range []Deliverability{
+		{State: Undeliverable, Since: now.Add(-time.Hour), LastBounce: now.Add(-time.Hour)},
+		{State: Resting, Since: now.Add(-time.Hour), Until: now.Add(7 * 24 * time.Hour), LastBounce: now.Add(-time.Hour),
+			Transient: []time.Time{now.Add(-3 * time.Hour), now.Add(-2 * time.Hour), now.Add(-time.Hour)}},
+	} {
+		t.Run(string(d.State), func(t *testing.T) {
+			st := newMemStore()
+			subs, mailer := newSubscriptions(st, &now)
+			id := subs.PersonID("jo@example.com")
+			st.people[id] = Person{ID: id, Email: "jo@example.com", Name: "Jo", Status: Confirmed, Active: []Purpose{Newsletter, Surveys},
+				Version: 2, Deliverability: d}
+			res, err := subs.SetPreferences(ctx, id, []Purpose{Newsletter, Offers}, Context{Source: "preferences"})
+			if err != nil || !res.Unreachable || res.Mailed || !res.Changed {
+				t.Fatalf("SetPreferences = %+v, %v; want Unreachable, no mail, the withdrawal made", res, err)
+			}
+			if p := st.people[id]; !slices.Equal(p.Active, []Purpose{Newsletter}) || len(p.Pending) != 0 || len(mailer.sent) != 0 {
+				t.Fatalf("person = %+v, %d mails; want surveys withdrawn, offers not started, no mail", p, len(mailer.sent))
+			}
+			writes := len(st.changes)
+			for _, typed := range []string{"jo@example.com", "stranger@example.com"} {
+				if err := subs.SendPreferencesLink(ctx, typed, Context{IP: "192.0.2.1"}); err != nil {
+					t.Fatalf("fresh link for %s = %v; want the same nil answer for both", typed, err)
+				}
+			}
+			if len(mailer.links) != 0 || len(st.changes) != writes {
+				t.Fatalf("%d fresh links mailed, %d writes; want none", len(mailer.links), len(st.changes)-writes)
+			}
+
+			svc := &Service{Store: st, Mailer: mailer, Links: fakeLinks{}, PersonID: subs.PersonID, NewID: RandomID, Now: func() time.Time { return now },
+				LinkTTL: 48 * time.Hour, ResendInterval: 10 * time.Minute, PolicyVersion: "v1"}
+			ledger := len(st.events())
+			signed, err := svc.SignUp(ctx, input("jo@example.com", "newsletter"))
+			if err != nil || !signed.MailSent || !slices.Equal(mailer.last().Purposes, []Purpose{Newsletter}) {
+				t.Fatalf("SignUp = %+v, %v, mails %+v; want a confirmation mail naming the newsletter they have", signed, err, mailer.sent)
+			}
+			if p := st.people[id]; len(p.Pending) != 0 || len(st.events()) != ledger {
+				t.Fatalf("the re-confirmation granted again: pending %v, ledger %+v", p.Pending, st.events()[ledger:])
+			}
+			if p := st.people[id]; p.Deliverability.Reachable(now) {
+				t.Fatalf("a sign-up alone cleared the state: %+v", p.Deliverability)
+			}
+			now = now.Add(time.Minute)
+			if got, err := svc.Confirm(ctx, id, nonceIn(mailer.last()), Context{Source: "confirm-link"}); err != nil || got != Activated {
+				t.Fatalf("Confirm = %v, %v", got, err)
+			}
+			p := st.people[id]
+			if p.Deliverability.State != Deliverable || !p.Deliverability.Reachable(now) || !p.Deliverability.ClearedAt.Equal(now) ||
+				!slices.Equal(p.Active, []Purpose{Newsletter}) {
+				t.Fatalf("after the button: %+v", p)
+			}
+			// Mail flows again: the preferences page mails a grant.
+			if res, err := subs.SetPreferences(ctx, id, []Purpose{Newsletter, Offers}, Context{Source: "preferences"}); err != nil || res.Unreachable || !res.Mailed {
+				t.Fatalf("after the button, SetPreferences = %+v, %v; want a mail", res, err)
+			}
+		})
+	}
+}

@@ -111,6 +111,17 @@ func (s *Service) ValidateSignUp(in SignUpInput) (email, name string, purposes [
 // works once. The answer to the client is the same in every case. A
 // sign-up over one of the Limiter's limits is refused (RateLimited, with
 // RetryAfter) before anything is read or written.
+//
+// A sign-up gets its confirmation mail even when SES's feedback says our
+// mail does not reach the address (undeliverable after a permanent bounce,
+// or resting after transient ones), unlike every other mail: issue 12's
+// rule is "no mail of any kind until they sign up again and confirm", so
+// signing up again and pressing the button is how such a person gets mail
+// back, and the sign-up is the one mail the person is waiting for at that
+// moment. For them the link names every purpose asked for, those in force
+// included (without a new ledger grant for those), so that a person whose
+// consents all stand still gets a button to press; pressing it proves the
+// address reaches them and clears the state (Confirm).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (res SignUpResult, err error) {
 	email, name, purposes, err := s.ValidateSignUp(in)
 	if err != nil {
@@ -136,15 +147,19 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (res SignUpResult,
 	var link *Link
 	ch, err := s.Store.UpdatePerson(ctx, id, func(p Person) (Change, error) {
 		link = nil
+		now := stampAfter(s.Now(), p)
 		asked := slices.DeleteFunc(slices.Clone(purposes), p.Has)
+		named := asked // what the link names
+		if !p.Deliverability.Reachable(now) {
+			named = purposes // a person our mail stopped reaching confirms again what they have too
+		}
 		newName := name != "" && name != p.Name
-		if len(asked) == 0 && !newName {
+		if len(named) == 0 && !newName {
 			return Change{}, nil
 		}
-		now := stampAfter(s.Now(), p)
-		mail := !p.Covered(asked, now) || p.ConfirmMailAt.IsZero() || !p.ConfirmMailAt.After(now.Add(-s.ResendInterval))
+		mail := !p.Covered(named, now) || p.ConfirmMailAt.IsZero() || !p.ConfirmMailAt.After(now.Add(-s.ResendInterval))
 		if len(asked) == 0 && !mail {
-			return Change{}, nil // a new name alone, mailed a moment ago: it waits for the next mail
+			return Change{}, nil // a new name alone, or a re-confirmation, mailed a moment ago: it waits for the next mail
 		}
 		q := changed(p)
 		if !p.Exists() {
@@ -162,7 +177,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (res SignUpResult,
 			q.Clock = s.Retention.PersonClock(q.Status, q.Active, q.Account, now)
 		}
 		if mail {
-			l := Link{Nonce: s.NewID(), Purposes: asked, PolicyVersion: in.PolicyVersion, Source: in.Source, Issued: now, Expires: now.Add(s.LinkTTL)}
+			l := Link{Nonce: s.NewID(), Purposes: named, PolicyVersion: in.PolicyVersion, Source: in.Source, Issued: now, Expires: now.Add(s.LinkTTL)}
 			if newName {
 				l.Name = name
 			}
@@ -243,8 +258,16 @@ func (s *Service) Confirm(ctx context.Context, personID, nonce string, c Context
 		}
 		todo := slices.DeleteFunc(slices.Clone(l.Purposes), func(q Purpose) bool { return !slices.Contains(p.Pending, q) || p.Has(q) })
 		rename := l.Name != "" && l.Name != p.Name
+		// A link pressed proves that our mail reaches the address again: a
+		// person SES's feedback stopped mailing (undeliverable, resting) is
+		// cleared by it, also when what it names is in force already (the
+		// link of a sign-up again, Service.SignUp); not by one naming
+		// only what was withdrawn since.
+		recovers := p.Deliverability.State != Deliverable && len(l.Purposes) > 0 && !slices.ContainsFunc(l.Purposes, func(q Purpose) bool {
+			return !p.Has(q) && !slices.Contains(p.Pending, q)
+		})
 		switch {
-		case len(todo) > 0 || rename:
+		case len(todo) > 0 || rename || recovers:
 			outcome = Activated
 		case !slices.ContainsFunc(l.Purposes, func(q Purpose) bool { return !p.Has(q) }):
 			outcome = AlreadyConfirmed
@@ -270,6 +293,8 @@ func (s *Service) Confirm(ctx context.Context, personID, nonce string, c Context
 			if q.ConfirmedAt.IsZero() {
 				q.ConfirmedAt = now
 			}
+		}
+		if len(todo) > 0 || recovers {
 			// A confirmed sign-up proves the address reaches the person
 			// again: what SES said of it before is cleared (issue 12).
 			q.Deliverability = p.Deliverability.cleared(now)

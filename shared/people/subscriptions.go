@@ -141,6 +141,11 @@ type PreferencesResult struct {
 	// is then when the limit that refused lets a mail go again.
 	Limited    bool
 	RetryAfter time.Duration
+	// Unreachable is set when the grants needed a mail and SES's feedback
+	// says our mail does not reach the address (Deliverability.Reachable):
+	// no mail went and nothing was started (withdrawals were made all the
+	// same). The way back is a new sign-up, confirmed (Service.SignUp).
+	Unreachable bool
 }
 
 // SetPreferences makes want what the person receives, as far as a form may:
@@ -149,7 +154,10 @@ type PreferencesResult struct {
 // force becomes pending (a grant in the ledger) and a confirmation mail
 // goes out for it, unless a live link already covers it and one was mailed
 // within ResendInterval. The mail counts against the limits; when they
-// refuse, nothing is started and the result says Limited. Errors:
+// refuse, nothing is started and the result says Limited. To a person our
+// mail does not reach (undeliverable, or resting: issue 12's "no mail of
+// any kind") no mail goes: nothing is started and the result says
+// Unreachable. Errors:
 // ErrNotFound (erased), ErrBusy, the mailer's (after releasing its slot).
 func (s *Subscriptions) SetPreferences(ctx context.Context, personID string, want []Purpose, c Context) (PreferencesResult, error) {
 	return s.preferences(ctx, personID, want, c, true)
@@ -204,6 +212,8 @@ func (s *Subscriptions) preferences(ctx context.Context, personID string, want [
 			slices.SortFunc(ask, byDisplayOrder)
 			mail := mayGrant && len(ask) > 0 && (!p.Covered(ask, now) || p.ConfirmMailAt.IsZero() || !p.ConfirmMailAt.After(now.Add(-s.ResendInterval)))
 			switch {
+			case mail && !p.Deliverability.Reachable(now):
+				grants, mail, res.Unreachable = nil, false, true
 			case mail && permit == mailUnasked:
 				return Change{}, errNeedsMail
 			case mail && permit == mailRefused:
@@ -269,7 +279,10 @@ func (s *Subscriptions) preferences(ctx context.Context, personID string, want [
 // SendPreferencesLink mails a fresh link to the preferences page of the
 // person with the address typed, if we hold one, at most once per
 // ResendInterval; the limits count every request, known address or not,
-// so the answer never tells whether the address is known. Errors: an
+// so the answer never tells whether the address is known. A person our
+// mail does not reach (undeliverable, or resting: issue 12) is mailed
+// nothing, and the answer is the same as for an address we do not hold
+// (nil): the route must not tell who bounced. Errors: an
 // Invalid *Error for a bad address, a RateLimited one from the limits,
 // ErrBusy, a fault.
 func (s *Subscriptions) SendPreferencesLink(ctx context.Context, typed string, c Context) error {
@@ -287,6 +300,9 @@ func (s *Subscriptions) SendPreferencesLink(ctx context.Context, typed string, c
 			return Change{}, nil
 		}
 		now := stampAfter(s.Now(), p)
+		if !p.Deliverability.Reachable(now) {
+			return Change{}, nil
+		}
 		if !p.LinkMailAt.IsZero() && p.LinkMailAt.After(now.Add(-s.ResendInterval)) {
 			return Change{}, nil
 		}

@@ -22,7 +22,9 @@ func mailStatSK(day time.Time, m mail.Metric) string {
 // UpdateItem, ADD count 1 on STATS / "<yyyy-mm-dd>#mail#<metric>", which
 // makes the item on a day's first event. The item holds pk, sk and count
 // only: no address, no person key. The counter is as exact as its caller's
-// calls: a call repeated counts twice. Errors: people.ErrBusy when DynamoDB
+// calls: a call repeated counts twice. The mail-events function calls it
+// once per event that ARRIVES, so the counters are at least once: an event
+// SES over EventBridge delivers twice counts twice (see its countDaily). Errors: people.ErrBusy when DynamoDB
 // throttled the write past the SDK's retries, or a wrapped fault.
 func (s *Store) CountMail(ctx context.Context, day time.Time, m mail.Metric) (err error) {
 	defer wrap(&err, "store.CountMail(%s)", mailStatSK(day, m))

@@ -60,6 +60,7 @@ type policyItem struct {
 	Total       int     `dynamodbav:"total"`
 	Sent        int     `dynamodbav:"sent"`
 	Failed      int     `dynamodbav:"failed"`
+	Undeliv     int     `dynamodbav:"undeliverable,omitempty"`
 	StartedAt   string  `dynamodbav:"startedAt,omitempty"`
 	FinishedAt  string  `dynamodbav:"finishedAt,omitempty"`
 	Rate        float64 `dynamodbav:"rate,omitempty"`
@@ -75,7 +76,7 @@ func (it policyItem) version() notice.Version {
 	return notice.Version{
 		Policy: notice.Policy{Version: it.Version, Effective: parseStamp(it.Effective), Material: it.Material, Summary: it.Summary,
 			URL: it.URL, PublishedAt: parseStamp(it.PublishedAt), PublishedBy: it.PublishedBy},
-		Progress: notice.Progress{State: notice.State(it.State), Total: it.Total, Sent: it.Sent, Failed: it.Failed,
+		Progress: notice.Progress{State: notice.State(it.State), Total: it.Total, Sent: it.Sent, Failed: it.Failed, Undeliverable: it.Undeliv,
 			StartedAt: parseStamp(it.StartedAt), FinishedAt: parseStamp(it.FinishedAt), Rate: it.Rate, Cursor: it.Cursor, Walked: it.Walked,
 			CaughtUpAt: parseStamp(it.CaughtUpAt), CatchCursor: it.CatchCursor},
 	}
@@ -249,13 +250,14 @@ func (s *Store) StartNotice(ctx context.Context, version string, total int, now 
 
 // Checkpoint counts a batch and moves the cursor past it, in one write. A
 // done version still counts the retries of its catch-up passes.
-func (s *Store) Checkpoint(ctx context.Context, version, cursor string, sent, failed int, rate float64) (err error) {
+func (s *Store) Checkpoint(ctx context.Context, version, cursor string, sent, failed, undeliverable int, rate float64) (err error) {
 	defer wrap(&err, "store.Checkpoint(%s)", version)
 	return s.updatePolicy(ctx, version, expression.
 		Set(expression.Name("cursor"), expression.Value(cursor)).
 		Set(expression.Name("rate"), expression.Value(rate)).
 		Add(expression.Name("sent"), expression.Value(sent)).
-		Add(expression.Name("failed"), expression.Value(failed)),
+		Add(expression.Name("failed"), expression.Value(failed)).
+		Add(expression.Name("undeliverable"), expression.Value(undeliverable)),
 		sendingOrDone())
 }
 
@@ -265,13 +267,14 @@ func sendingOrDone() expression.ConditionBuilder {
 
 // CatchUp counts a catch-up batch, adding its recipients to the total, and
 // moves the pass's cursor past it.
-func (s *Store) CatchUp(ctx context.Context, version, cursor string, added, sent, failed int) (err error) {
+func (s *Store) CatchUp(ctx context.Context, version, cursor string, added, sent, failed, undeliverable int) (err error) {
 	defer wrap(&err, "store.CatchUp(%s)", version)
 	return s.updatePolicy(ctx, version, expression.
 		Set(expression.Name("catchCursor"), expression.Value(cursor)).
 		Add(expression.Name("total"), expression.Value(added)).
 		Add(expression.Name("sent"), expression.Value(sent)).
-		Add(expression.Name("failed"), expression.Value(failed)),
+		Add(expression.Name("failed"), expression.Value(failed)).
+		Add(expression.Name("undeliverable"), expression.Value(undeliverable)),
 		sendingOrDone())
 }
 
@@ -364,7 +367,59 @@ func (s *Store) Recipients(ctx context.Context, cursor string, limit int) (rs []
 			shard, after = shard+1, ""
 		}
 	}
+	if err := s.readReach(ctx, rs); err != nil {
+		return nil, false, err
+	}
 	return rs, shard < recipientShards, nil
+}
+
+// readReach sets each recipient's Reach from their profile, 100 to a
+// BatchGetItem (eventually consistent, projecting the key and reach): the
+// index does not project reach, and a GSI's projection cannot change in
+// place. It costs half a read unit per recipient, beside the two writes of
+// each notice's record; a profile gone since the index was read keeps a
+// zero Reach (the send finds nobody, as before).
+func (s *Store) readReach(ctx context.Context, rs []notice.Recipient) error {
+	proj, err := expression.NewBuilder().WithProjection(expression.NamesList(expression.Name("pk"), expression.Name("reach"))).Build()
+	if err != nil {
+		return err
+	}
+	at := make(map[string]int, len(rs))
+	for i, rc := range rs {
+		at[personPK(rc.ID)] = i
+	}
+	for start := 0; start < len(rs); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, rc := range rs[start:min(start+100, len(rs))] {
+			keys = append(keys, key(personPK(rc.ID), profileSK))
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ProjectionExpression: proj.Projection(), ExpressionAttributeNames: proj.Names()}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := pause(ctx, attempt); err != nil {
+					return err
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return err
+			}
+			var items []struct {
+				PK    string     `dynamodbav:"pk"`
+				Reach *reachItem `dynamodbav:"reach"`
+			}
+			if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.table], &items); err != nil {
+				return err
+			}
+			for _, it := range items {
+				if i, ok := at[it.PK]; ok {
+					rs[i].Reach = it.Reach.deliverability()
+				}
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	return nil
 }
 
 // noticeItem is the record of one person's notice of one version. It holds
@@ -383,6 +438,9 @@ type noticeItem struct {
 	// Retry puts a record whose send is to be tried again on the recipient
 	// index, under the version's own key: the retry pass reads only those.
 	Retry string `dynamodbav:"rcpt,omitempty"`
+	// Counted: the person is counted in the version's undeliverable total
+	// (notice.Recipient.Counted), kept while a catch-up run claims them.
+	Counted bool `dynamodbav:"u,omitempty"`
 }
 
 func retryKey(version string) string { return "F#" + version }
@@ -392,16 +450,19 @@ const (
 	noticeSent     = string(notice.RecordSent)
 	noticeFailed   = string(notice.RecordFailed)
 	noticeReleased = string(notice.RecordReleased)
+	noticeUndeliv  = string(notice.RecordUndeliverable)
 )
 
 // Untold reads the records of rs for version, 100 to a request, and
-// returns those with none, a released one, or a claim whose run's lease
-// ended before now. Sent records are told; failed ones are the retry
-// pass's; a live claim is another run's.
+// returns those with none, a released one, a claim whose run's lease
+// ended before now, or an undeliverable one whose recipient's Reach lets
+// mail through at now (those and lapsed claims of them with Counted set).
+// Sent records are told; failed ones are the retry pass's; a live claim
+// is another run's.
 func (s *Store) Untold(ctx context.Context, version string, rs []notice.Recipient, now time.Time) (untold []notice.Recipient, err error) {
 	defer wrap(&err, "store.Untold(%s, %d)", version, len(rs))
 	proj, err := expression.NewBuilder().WithProjection(expression.NamesList(
-		expression.Name("sk"), expression.Name("state"), expression.Name("until"))).Build()
+		expression.Name("sk"), expression.Name("state"), expression.Name("until"), expression.Name("u"))).Build()
 	if err != nil {
 		return nil, err
 	}
@@ -435,21 +496,27 @@ func (s *Store) Untold(ctx context.Context, version string, rs []notice.Recipien
 	}
 	for _, rc := range rs {
 		it, ok := held[personPK(rc.ID)]
-		if !ok || it.State == noticeReleased || it.State == noticeSending && it.Until < stamp(now) {
-			untold = append(untold, rc)
+		switch {
+		case !ok, it.State == noticeReleased, it.State == noticeSending && it.Until < stamp(now):
+		case it.State == noticeUndeliv && rc.Reach.Reachable(now):
+		default:
+			continue
 		}
+		rc.Counted = it.Counted
+		untold = append(untold, rc)
 	}
 	return untold, nil
 }
 
 // Claim writes the person's record for version before the send. The write
 // is conditional: nobody holds it, or what holds it failed, was given back,
-// or belongs to a run whose lease has passed (it was killed mid-batch).
+// was not sent as undeliverable, or belongs to a run whose lease has
+// passed (it was killed mid-batch).
 func (s *Store) Claim(ctx context.Context, version string, rc notice.Recipient, run string, leaseUntil, now time.Time) (res notice.ClaimResult, err error) {
 	personID := rc.ID
 	defer wrap(&err, "store.Claim(%s, %s)", version, personID)
 	it := noticeItem{PK: noticePK(version), SK: personPK(personID), State: noticeSending, Run: run,
-		Until: stamp(leaseUntil), At: stamp(now), Attempts: rc.Attempts}
+		Until: stamp(leaseUntil), At: stamp(now), Attempts: rc.Attempts, Counted: rc.Counted}
 	if rc.Attempts > 0 {
 		it.Retry = retryKey(version) // a retry cut off here is still found by the next retry pass
 	}
@@ -460,7 +527,7 @@ func (s *Store) Claim(ctx context.Context, version string, rc notice.Recipient, 
 	state := expression.Name("state")
 	cond, err := expression.NewBuilder().WithCondition(expression.Or(
 		expression.AttributeNotExists(expression.Name("pk")),
-		state.In(expression.Value(noticeFailed), expression.Value(noticeReleased)),
+		state.In(expression.Value(noticeFailed), expression.Value(noticeReleased), expression.Value(noticeUndeliv)),
 		expression.And(state.Equal(expression.Value(noticeSending)), expression.Name("until").LessThan(expression.Value(stamp(now)))),
 	)).Build()
 	if err != nil {
@@ -504,16 +571,20 @@ func (s *Store) Settle(ctx context.Context, version, run string, outcomes []noti
 	var guarded []conditional
 	for _, o := range outcomes {
 		it := noticeItem{PK: noticePK(version), SK: personPK(o.PersonID), State: string(o.State()), Run: run, At: stamp(now), Attempts: o.Attempts}
-		switch {
-		case o.Sent:
+		switch o.State() {
+		case notice.RecordSent:
 			it.MessageID = o.MessageID
-		case o.Failed:
+		case notice.RecordFailed:
 			it.Reason = o.Reason
 			if !o.GiveUp {
 				it.Retry = retryKey(version)
 			}
-		case o.Attempts > 0: // a retry given back unsent stays a retry
-			it.Retry = retryKey(version)
+		case notice.RecordUndeliverable:
+			it.Counted = true // counted apart; off the retry list
+		default:
+			if o.Attempts > 0 { // a retry given back unsent stays a retry
+				it.Retry = retryKey(version)
+			}
 		}
 		av, err := attributevalue.MarshalMap(it)
 		if err != nil {
@@ -628,7 +699,7 @@ func (s *Store) FailedRecipients(ctx context.Context, version string, limit int)
 		if err != nil && !errors.Is(err, people.ErrNotFound) {
 			return nil, err
 		}
-		rs = append(rs, notice.Recipient{ID: id, Email: p.Email, Attempts: it.Attempts, LastAttempt: parseStamp(it.At)})
+		rs = append(rs, notice.Recipient{ID: id, Email: p.Email, Attempts: it.Attempts, LastAttempt: parseStamp(it.At), Reach: p.Deliverability})
 	}
 	return rs, nil
 }

@@ -215,7 +215,7 @@ func TestProgressMovesOnlyForward(t *testing.T) {
 	ctx := context.Background()
 	s, _ := freshTable(t)
 	s.Publish(ctx, policy("v3", true), people.Clock{})
-	if err := s.Checkpoint(ctx, "v3", "0|P#a", 1, 0, 14); !errors.Is(err, people.ErrConflict) {
+	if err := s.Checkpoint(ctx, "v3", "0|P#a", 1, 0, 0, 14); !errors.Is(err, people.ErrConflict) {
 		t.Fatalf("a checkpoint of a version not started = %v; want a conflict", err)
 	}
 	if err := s.StartNotice(ctx, "v3", 10, t0); err != nil {
@@ -224,10 +224,10 @@ func TestProgressMovesOnlyForward(t *testing.T) {
 	if err := s.StartNotice(ctx, "v3", 99, t0); !errors.Is(err, people.ErrConflict) {
 		t.Fatalf("starting twice = %v; want a conflict", err)
 	}
-	must(t, s.Checkpoint(ctx, "v3", "0|P#a", 4, 1, 14))
-	must(t, s.Checkpoint(ctx, "v3", "3|P#b", 3, 1, 14))
+	must(t, s.Checkpoint(ctx, "v3", "0|P#a", 4, 1, 0, 14))
+	must(t, s.Checkpoint(ctx, "v3", "3|P#b", 3, 1, 0, 14))
 	must(t, s.Walked(ctx, "v3"))
-	must(t, s.Checkpoint(ctx, "v3", "3|P#b", 1, -1, 14)) // a retry that succeeded
+	must(t, s.Checkpoint(ctx, "v3", "3|P#b", 1, -1, 0, 14)) // a retry that succeeded
 	v, err := s.PolicyVersion(ctx, "v3")
 	p := v.Progress
 	if err != nil || p.State != notice.Sending || p.Total != 10 || p.Sent != 8 || p.Failed != 1 || p.Cursor != "3|P#b" || !p.Walked || p.Rate != 14 {
@@ -243,7 +243,7 @@ func TestProgressMovesOnlyForward(t *testing.T) {
 	if todo, err := s.ToNotify(ctx, t0.Add(2*time.Hour)); err != nil || len(todo) != 1 || todo[0].Progress.State != notice.Done {
 		t.Fatalf("a done version before it takes effect = %+v, %v; want it listed for catch-up", todo, err)
 	}
-	must(t, s.CatchUp(ctx, "v3", "5|P#c", 2, 2, 0))
+	must(t, s.CatchUp(ctx, "v3", "5|P#c", 2, 2, 0, 0))
 	if v, _ := s.PolicyVersion(ctx, "v3"); v.Progress.CatchCursor != "5|P#c" || v.Progress.Total != 12 || v.Progress.Sent != 10 {
 		t.Fatalf("after a catch-up batch: %+v", v.Progress)
 	}
@@ -324,7 +324,7 @@ func TestTheSweepDeletesANoticesRecordsWhenTheirProofPeriodEndsAndKeepsTheVersio
 		outcomes = append(outcomes, notice.Outcome{PersonID: id, Sent: true, Attempts: 1})
 	}
 	must(t, s.Settle(ctx, "v4", "run", outcomes, t0))
-	must(t, s.Checkpoint(ctx, "v4", "7|P#x", 30, 0, 14))
+	must(t, s.Checkpoint(ctx, "v4", "7|P#x", 30, 0, 0, 14))
 	must(t, s.Finish(ctx, "v4", t0))
 
 	before, err := sweep(s).Run(ctx, pol.Effective.Add(-time.Hour), false) // the day before: not yet
@@ -482,5 +482,74 @@ func TestAnErasedPersonIsToldNothingAndTheirFailedNoticeIsGivenUp(t *testing.T) 
 	failed, err := s.FailedRecipients(ctx, "v2", 10)
 	if err != nil || len(failed) != 1 || failed[0].ID != "leaves" || failed[0].Email != "" {
 		t.Fatalf("failed recipients = %+v, %v; want the erased person with no address, for the retry pass to give up", failed, err)
+	}
+}
+
+// A recipient's Reach comes with them from the index; a record settled
+// undeliverable is counted apart, never overwrites sent, is untold only
+// once mail reaches the person (Counted), and may be claimed again.
+func TestUndeliverableRecipientsCarryTheirReachAndTheirRecordsAreCountedApart(t *testing.T) {
+	ctx := context.Background()
+	s, _ := freshTable(t)
+	bounced := people.Deliverability{State: people.Undeliverable, Since: t0.Add(-time.Hour), LastBounce: t0.Add(-time.Hour)}
+	var in []store.Imported
+	for _, id := range []string{"ud-bounced", "ud-fine", "ud-sent"} {
+		p := people.Person{ID: id, Email: id + "@example.com", Status: people.Confirmed, Active: []people.Purpose{people.Newsletter},
+			CreatedAt: t0, UpdatedAt: t0, ConfirmedAt: t0}
+		if id != "ud-fine" {
+			p.Deliverability = bounced
+		}
+		in = append(in, store.Imported{Person: p})
+	}
+	must(t, s.Import(ctx, in))
+	rs, _, err := s.Recipients(ctx, "", 10)
+	if err != nil || len(rs) != 3 {
+		t.Fatalf("recipients = %+v, %v", rs, err)
+	}
+	byID := map[string]notice.Recipient{}
+	for _, rc := range rs {
+		byID[rc.ID] = rc
+		if want := rc.ID != "ud-fine"; rc.Reach.Reachable(t0) == want {
+			t.Fatalf("%s came with reach %+v", rc.ID, rc.Reach)
+		}
+	}
+	s.Publish(ctx, policy("v9", true), people.Clock{})
+	must(t, s.StartNotice(ctx, "v9", 3, t0))
+	for _, rc := range rs {
+		if res, err := s.Claim(ctx, "v9", rc, "run-a", t0.Add(time.Minute), t0); err != nil || res != notice.Claimed {
+			t.Fatalf("claim %s = %v, %v", rc.ID, res, err)
+		}
+	}
+	// ud-sent's send event lands (a run that bounced it too late to know).
+	if _, err := s.MarkSent(ctx, notice.Sent{Version: "v9", PersonID: "ud-sent", MessageID: "m"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.Settle(ctx, "v9", "run-a", []notice.Outcome{
+		{PersonID: "ud-bounced", Undeliverable: true, Counted: true}, {PersonID: "ud-sent", Undeliverable: true, Counted: true},
+		{PersonID: "ud-fine", Sent: true, MessageID: "m2", Attempts: 1},
+	}, t0))
+	must(t, s.Checkpoint(ctx, "v9", "9|P#z", 1, 0, 2, 14))
+	if counts, _ := s.NoticeRecords(ctx, "v9"); counts["undeliverable"] != 1 || counts["sent"] != 2 {
+		t.Fatalf("records = %v; want ud-bounced undeliverable, sent kept sent", counts)
+	}
+	v, _ := s.PolicyVersion(ctx, "v9")
+	if p := v.Progress; p.Undeliverable != 2 || p.Sent != 1 || p.Remaining() != 0 {
+		t.Fatalf("progress = %+v", p)
+	}
+	if untold, err := s.Untold(ctx, "v9", rs, t0.Add(time.Hour)); err != nil || len(untold) != 0 {
+		t.Fatalf("untold while the bounce stands = %+v, %v", untold, err)
+	}
+	back := byID["ud-bounced"]
+	back.Reach = people.Deliverability{ClearedAt: t0.Add(time.Hour)} // confirmed again
+	untold, err := s.Untold(ctx, "v9", []notice.Recipient{back, byID["ud-sent"]}, t0.Add(2*time.Hour))
+	if err != nil || len(untold) != 1 || untold[0].ID != "ud-bounced" || !untold[0].Counted {
+		t.Fatalf("untold once mail reaches them = %+v, %v", untold, err)
+	}
+	if res, err := s.Claim(ctx, "v9", untold[0], "run-b", t0.Add(3*time.Hour), t0.Add(2*time.Hour)); err != nil || res != notice.Claimed {
+		t.Fatalf("claiming an undeliverable record = %v, %v", res, err)
+	}
+	must(t, s.CatchUp(ctx, "v9", "9|P#z", 0, 1, 0, -1))
+	if v, _ := s.PolicyVersion(ctx, "v9"); v.Progress.Undeliverable != 1 || v.Progress.Sent != 2 || v.Progress.Total != 3 {
+		t.Fatalf("progress after the catch-up = %+v", v.Progress)
 	}
 }

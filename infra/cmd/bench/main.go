@@ -31,7 +31,7 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse or export")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export or feedback")
 	exportEntries := flag.Int("export-entries", 1000, "ledger entries of the person in the access-export benchmark (besides their sign-up's two)")
 	exportNotices := flag.Int("export-notices", 3, "policy versions the person of the access-export benchmark was sent a notice of")
 	exportRuns := flag.Int("export-runs", 5, "exports timed in the access-export benchmark (the median is printed)")
@@ -47,6 +47,7 @@ func main() {
 	abuseOver := flag.Duration("abuse-over", 10*time.Second, "how long each mailbox flood of the abuse benchmark lasts")
 	abuseLatencyN := flag.Int("abuse-latency-n", 300, "sign-ups in each latency run of the abuse benchmark (without and with the limits)")
 	noticeLostAnswers := flag.Float64("notice-lost-answers", 0.1, "share of SES send calls whose answer the proxy loses during the kills (0..1)")
+	feedbackEvents := flag.Int("feedback-n", 10000, "distinct SES events in the feedback replay (for a fifth as many people; a tenth repeated)")
 	concurrency := flag.Int("c", 8, "concurrent clients in the load test")
 	pool := flag.Int("pool", 2, "emulator instances per function (Lambda sandboxes)")
 	coldRuns := flag.Int("cold", 7, "cold starts per function")
@@ -96,6 +97,13 @@ func main() {
 		}
 		return
 	}
+	if *only == "feedback" {
+		if err := feedbackFigures(context.Background(), *feedbackEvents); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only == "sweep" {
 		fmt.Printf("## Retention sweep as deployed (%d due people; one daily run)\n\n", *sweepDue)
 		if err := sweepCost(context.Background(), *pool, *sweepDue, sizes); err != nil {
@@ -106,7 +114,7 @@ func main() {
 	}
 	want := func(section string) bool { return *only == "" || *only == section }
 	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") && !want("requests") && !want("races") {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse or export\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export or feedback\n", *only)
 		os.Exit(2)
 	}
 	var err error

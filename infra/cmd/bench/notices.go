@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/store"
 )
@@ -22,7 +23,7 @@ func noticeCost(ctx context.Context, sizes []int, rate float64) error {
 	fmt.Println("| people | recipients SES took | SES send calls | SES calls / 1,000 | DynamoDB requests | DynamoDB / 1,000 | by operation | wall time | achieved rate / max | busiest second / max |")
 	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
 	for _, size := range sizes {
-		s, recipients, err := noticeStack(ctx, fmt.Sprintf("bench-notices-%d", size), size, rate, "60s", "120s")
+		s, recipients, _, err := noticeStack(ctx, fmt.Sprintf("bench-notices-%d", size), size, 0, rate, "60s", "120s")
 		if err != nil {
 			return err
 		}
@@ -58,11 +59,12 @@ func noticeCost(ctx context.Context, sizes []int, rate float64) error {
 }
 
 // noticeKills kills the notices function at random points kills times while
-// it tells size people, the SES proxy losing the answers of a share
+// it tells size people, and size/50 more whom our mail does not reach
+// (bounced for good), the SES proxy losing the answers of a share
 // lostShare of the send calls SES took, and counts who SES took no notice
-// for, or two.
+// for, or two, and whom it took one for that it should not have.
 func noticeKills(ctx context.Context, size, kills int, rate, lostShare float64) error {
-	s, recipients, err := noticeStack(ctx, "bench-notice-kills", size, rate, "1s", "1s")
+	s, recipients, unreachable, err := noticeStack(ctx, "bench-notice-kills", size, size/50, rate, "1s", "1s")
 	if err != nil {
 		return err
 	}
@@ -79,37 +81,68 @@ func noticeKills(ctx context.Context, size, kills int, rate, lostShare float64) 
 	if err := untilDone(ctx, s, "bench-kills"); err != nil {
 		return err
 	}
-	lost, doubled := localstack.LostAndDoubled(s.SESCalls.Sends(), recipients)
-	fmt.Println("| people | kills tried | kills that cut a run off | SES answers lost | lost | doubled |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: |")
-	fmt.Printf("| %d | %d | %d | %d | %d | %d |\n", size, kills, hit, answers.Lost(), lost, doubled)
+	sends := s.SESCalls.Sends()
+	lost, doubled := localstack.LostAndDoubled(sends, recipients)
+	got := map[string]int{}
+	for _, x := range sends {
+		for _, to := range x.To {
+			got[to]++
+		}
+	}
+	mailedUnreachable := 0
+	for _, u := range unreachable {
+		mailedUnreachable += got[u]
+	}
+	st, err := noticeStatus(ctx, s, "bench-kills")
+	if err != nil {
+		return err
+	}
+	fmt.Println("| people | of them undeliverable | kills tried | kills that cut a run off | SES answers lost | lost | doubled | undeliverable mailed | status: total / sent / undeliverable / failed |")
+	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+	fmt.Printf("| %d | %d | %d | %d | %d | %d | %d | %d | %d / %d / %d / %d |\n", size+len(unreachable), len(unreachable), kills, hit, answers.Lost(),
+		lost, doubled, mailedUnreachable, st.Total, st.Sent, st.Undeliverable, st.Failed)
+	if lost+doubled+mailedUnreachable > 0 || st.Sent+st.Undeliverable+st.Failed != st.Total || st.Undeliverable != len(unreachable) {
+		return fmt.Errorf("the notice lost %d, doubled %d, mailed %d undeliverable, or its status does not add up: %+v", lost, doubled, mailedUnreachable, st)
+	}
 	return nil
 }
 
-// noticeStack starts a stack whose table holds size confirmed people.
-func noticeStack(ctx context.Context, name string, size int, rate float64, lease, grace string) (*localstack.Stack, []string, error) {
-	s, err := localstack.Start(ctx, localstack.Options{Name: name, Parameters: map[string]string{"NoticeLease": lease, "NoticeSettleGrace": grace},
+// noticeStack starts a stack whose table holds size confirmed people, and
+// unreachable more whom SES's feedback says our mail does not reach.
+func noticeStack(ctx context.Context, name string, size, unreachable int, rate float64, lease, grace string) (s *localstack.Stack, recipients, bounced []string, err error) {
+	s, err = localstack.Start(ctx, localstack.Options{Name: name, Parameters: map[string]string{"NoticeLease": lease, "NoticeSettleGrace": grace},
 		SESAccount: localstack.SESAccount{MaxSendRate: rate, Max24HourSend: 1e7, SendingEnabled: true, ProductionMode: true}})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	now := time.Now().UTC()
 	var in []store.Imported
-	var recipients []string
-	for j := range size {
+	for j := range size + unreachable {
 		email := fmt.Sprintf("reader-%07d@example.com", j)
-		in = append(in, store.Imported{Person: people.Person{ID: people.RandomID(), Email: email, Name: "Bench Reader",
-			Status: people.Confirmed, Active: []people.Purpose{people.Newsletter}, CreatedAt: now, UpdatedAt: now, ConfirmedAt: now}})
-		recipients = append(recipients, email)
+		p := people.Person{ID: people.RandomID(), Email: email, Name: "Bench Reader",
+			Status: people.Confirmed, Active: []people.Purpose{people.Newsletter}, CreatedAt: now, UpdatedAt: now, ConfirmedAt: now}
+		if j < size {
+			recipients = append(recipients, email)
+		} else {
+			p.Deliverability = people.Deliverability{State: people.Undeliverable, Since: now.Add(-time.Hour)}
+			bounced = append(bounced, email)
+		}
+		in = append(in, store.Imported{Person: p})
 	}
 	if err := store.New(s.DynamoDB.DynamoDBClient(), s.Table).Import(ctx, in); err != nil {
 		s.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s.DynamoDBCalls.Reset()
 	s.SESCalls.Reset()
 	s.SESCalls.RecordSends()
-	return s, recipients, nil
+	return s, recipients, bounced, nil
+}
+
+// noticeStatus reads a version's notice progress from the table.
+func noticeStatus(ctx context.Context, s *localstack.Stack, version string) (notice.Progress, error) {
+	v, err := store.New(s.DynamoDB.DynamoDBClient(), s.Table).PolicyVersion(ctx, version)
+	return v.Progress, err
 }
 
 // publish publishes a material version taking effect in 40 days, signed as
