@@ -31,7 +31,7 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices or abuse")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse or pages")
 	raceRequests := flag.Int("race-n", 200, "concurrent requests on one person in the race benchmark")
 	racePool := flag.Int("race-pool", 4, "emulator instances per function in the race benchmark")
 	raceSeed := flag.Uint64("race-seed", 1, "seed of the race benchmark's mix and of its injected faults")
@@ -86,6 +86,14 @@ func main() {
 		}
 		return
 	}
+	if *only == "pages" {
+		fmt.Print("## Bytes of every page and mail, rendered with sample values\n\n")
+		if err := pageBytes(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only == "sweep" {
 		fmt.Printf("## Retention sweep as deployed (%d due people; one daily run)\n\n", *sweepDue)
 		if err := sweepCost(context.Background(), *pool, *sweepDue, sizes); err != nil {
@@ -96,7 +104,7 @@ func main() {
 	}
 	want := func(section string) bool { return *only == "" || *only == section }
 	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") && !want("requests") && !want("races") {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices or abuse\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse or pages\n", *only)
 		os.Exit(2)
 	}
 	var err error
