@@ -52,7 +52,7 @@ func newHandler(t *testing.T) (*handler, *recordingStore, *recordingMailer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestTheFormShowsEveryPurposeUncheckedWithThePolicyVersion(t *testing.T) {
 		t.Fatalf("GET /signup = %d, %v", resp.StatusCode, err)
 	}
 	for _, p := range people.Purposes {
-		if !strings.Contains(resp.Body, `value="`+string(p)+`"> <strong>`+p.Label()) {
+		if !strings.Contains(resp.Body, `name="purposes" value="`+string(p)+`">`) || !strings.Contains(resp.Body, `<label for="purpose-`+string(p)+`"><strong>`+p.Label()) {
 			t.Errorf("the form lacks an unchecked box for %s", p)
 		}
 	}
@@ -152,7 +152,7 @@ func TestARefusedConfirmationMailLogsNoAddress(t *testing.T) {
 	h, _, _ := newHandler(t)
 	var logs bytes.Buffer
 	h.log = slog.New(slog.NewJSONHandler(&logs, nil))
-	sender, err := mail.NewSender(mailtest.Rejecting{}, "no-reply@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	sender, err := mail.NewSender(mailtest.Rejecting{}, "no-reply@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func TestABrowserChangesPreferencesFromTheLinkInAMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if masked != "c***@e***.com" || !newsletterOn || !offersOn {
+	if masked != "c***@example.com" || !newsletterOn || !offersOn {
 		t.Fatalf("the page showed %q, newsletter %v, offers %v", masked, newsletterOn, offersOn)
 	}
 	if !strings.Contains(saved, "saved") || !strings.Contains(saved, "Customer surveys will start when you press the button") {

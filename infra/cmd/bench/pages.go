@@ -20,7 +20,7 @@ import (
 // pageBytes prints the size of every page and of both parts of every mail,
 // rendered with sample values, as a table: what the inline CSS costs.
 func pageBytes() error {
-	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103, USA")
+	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103, USA", "privacy@smartprotectusa.com")
 	if err != nil {
 		return err
 	}
@@ -38,14 +38,14 @@ func pageBytes() error {
 			return len(site.Page(http.StatusOK, "Confirm your sign-up", page.ConfirmPage(page.ConfirmForm{Token: "v1.token", Purposes: people.MarketingPurposes, Name: "Jo"})).Body)
 		}},
 		{"confirmed page", func() int {
-			return len(site.Page(http.StatusOK, "You are signed up", page.OutcomePage(page.Outcome{Heading: "You are signed up", Message: "Thank you."})).Body)
+			return len(site.Page(http.StatusOK, "You are signed up", page.OutcomePage(page.Outcome{Heading: "You are signed up", Message: "Thank you.", Preferences: link, SignUp: true})).Body)
 		}},
 		{"preferences page", func() int {
 			rows := []page.PurposeState{{Purpose: people.Newsletter, On: true}, {Purpose: people.Offers}, {Purpose: people.Surveys, Pending: true}, {Purpose: people.Testimonials, On: true}}
 			return len(site.Page(http.StatusOK, "Your email preferences", page.PreferencesPage(page.Preferences{MaskedEmail: "j***@example.com", Action: link, Purposes: rows})).Body)
 		}},
 		{"unsubscribed page", func() int {
-			return len(site.Page(http.StatusOK, "Unsubscribed", page.UnsubscribedPage(site.Company)).Body)
+			return len(site.Page(http.StatusOK, "Unsubscribed", page.UnsubscribedPage(page.Unsubscribed{Company: site.Company, Preferences: link})).Body)
 		}},
 		{"new link page", func() int {
 			return len(site.Page(http.StatusGone, "A new link to your preferences", page.NewLinkPage(page.NewLink{Reason: "This link has expired.", StopAction: link})).Body)
@@ -96,7 +96,7 @@ func (c *capture) GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*s
 
 func sampleMails() ([]sentMail, error) {
 	ses := &capture{}
-	s, err := mail.NewSender(ses, "SmartProtect <no-reply@example.com>", "SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103, USA")
+	s, err := mail.NewSender(ses, "SmartProtect <no-reply@example.com>", "SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103, USA", "privacy@smartprotectusa.com")
 	if err != nil {
 		return nil, err
 	}
