@@ -20,6 +20,12 @@ func everyMail(t *testing.T, v string) map[string]noticeData {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mailsOf(t, sender, v)
+}
+
+// mailsOf renders every mail of sender with v in every other field.
+func mailsOf(t *testing.T, sender *Sender, v string) map[string]noticeData {
+	t.Helper()
 	parts := func(b body) noticeData {
 		h, text, err := b.render()
 		if err != nil {

@@ -18,12 +18,18 @@ func everyPage(t *testing.T, v string) map[string]web.Response {
 	if err != nil {
 		t.Fatal(err)
 	}
+	site.PolicyURL = v
+	return pagesOf(site, v)
+}
+
+// pagesOf renders every page of site with v in every other field.
+func pagesOf(site *Site, v string) map[string]web.Response {
 	states := []PurposeState{
 		{Purpose: people.Newsletter, On: true}, {Purpose: people.Offers, Pending: true}, {Purpose: people.Surveys}, {Purpose: people.Testimonials},
 	}
 	return map[string]web.Response{
-		"the sign-up form": site.Page(200, v, SignupPage(SignupForm{Company: v, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes})),
-		"a refused sign-up": site.Page(400, v, SignupPage(SignupForm{Company: v, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes,
+		"the sign-up form": site.Page(200, v, SignupPage(SignupForm{Company: site.Company, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes})),
+		"a refused sign-up": site.Page(400, v, SignupPage(SignupForm{Company: site.Company, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes,
 			Email: v, Name: v, Chosen: people.Purposes[:1], Problem: Problem{Field: "email", Message: v}})),
 		"the not-found page":    site.Page(404, v, NotFoundPage()),
 		"the thank-you page":    site.Page(200, v, ThanksPage()),
@@ -31,7 +37,7 @@ func everyPage(t *testing.T, v string) map[string]web.Response {
 		"the outcome page":      site.Page(200, v, OutcomePage(Outcome{Heading: v, Message: v, Preferences: v, SignUp: true})),
 		"the error page":        site.Page(400, v, ErrorPage(v)),
 		"the preferences page":  site.Page(200, v, PreferencesPage(Preferences{MaskedEmail: v, Action: v, Note: v, Purposes: states, Requests: v})),
-		"the unsubscribed page": site.Page(200, v, UnsubscribedPage(Unsubscribed{Company: v, Preferences: v})),
+		"the unsubscribed page": site.Page(200, v, UnsubscribedPage(Unsubscribed{Company: site.Company, Preferences: v})),
 		"the new-link page":     site.Page(410, v, NewLinkPage(NewLink{Reason: v, Note: v, StopAction: v})),
 	}
 }
