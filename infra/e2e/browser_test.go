@@ -88,7 +88,7 @@ func TestABrowserChangesPreferencesFromTheLinkInAMail(t *testing.T) {
 	// the page shows it ticked, awaiting confirmation.
 	waiting, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
 		const box = document.querySelector('input[value="surveys"]');
-		return box.checked && box.closest('label').textContent.includes('awaiting your confirmation');
+		return box.checked && box.closest('.choice').textContent.includes('awaiting your confirmation');
 	})()`))
 	if err != nil || !waiting {
 		t.Fatalf("after saving, surveys is not shown ticked and awaiting confirmation: %v, %v", waiting, err)
