@@ -244,4 +244,3 @@ func (k *keepingSES) SendBulkEmail(context.Context, *sesv2.SendBulkEmailInput, .
 func (k *keepingSES) GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error) {
 	return &sesv2.GetAccountOutput{SendQuota: &types.SendQuota{MaxSendRate: 14}}, nil
 }
-
