@@ -66,6 +66,7 @@ func TestSendConfirmationDeliversBothPartsWithTheCompanyAddress(t *testing.T) {
 	}{
 		{"the From address", m.From == "SmartProtect <no-reply@example.com>"},
 		{"the contact address as Reply-To", len(m.ReplyTo) == 1 && m.ReplyTo[0] == "privacy@example.com"},
+		{"no header of its own (none names the person: the message tags do)", len(m.Headers) == 0},
 		{"the contact address in both parts", strings.Contains(m.Body.Text, "privacy@example.com") && strings.Contains(m.Body.HTML, `href="mailto:privacy@example.com"`)},
 		{"a subject naming the company", m.Subject == "Please confirm your sign-up to SmartProtect, Inc."},
 		{"the link in the text part", strings.Contains(m.Body.Text, link)},
