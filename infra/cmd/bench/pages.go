@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +25,7 @@ func pageBytes() error {
 	if err != nil {
 		return err
 	}
+	site.PolicyURL = "https://www.smartprotectusa.com/privacy-policy"
 	const link = "https://pledge.example.com/unsubscribe?t=v1.abcdefghijklmnopqrstuvwxyz0123456789"
 	rows := []struct {
 		name string
@@ -33,6 +35,12 @@ func pageBytes() error {
 			return len(site.Page(http.StatusOK, "Sign up", page.SignupPage(page.SignupForm{Company: site.Company, FormID: "signup-form",
 				PolicyVersion: "2015-03-22", PolicyURL: "https://www.smartprotectusa.com/privacy-policy", Purposes: people.Purposes})).Body)
 		}},
+		{"sign-up form, refused (new)", func() int {
+			return len(site.Page(http.StatusBadRequest, "Please check the form", page.SignupPage(page.SignupForm{Company: site.Company, FormID: "signup-form",
+				PolicyVersion: "2015-03-22", PolicyURL: "https://www.smartprotectusa.com/privacy-policy", Purposes: people.Purposes,
+				Email: "jo@example.com", Problem: page.Problem{Field: "purposes", Message: "Please tick at least one thing you would like to receive."}})).Body)
+		}},
+		{"not-found page (new)", func() int { return len(site.NotFound(htmlRequest()).Body) }},
 		{"thank-you page", func() int { return len(site.Page(http.StatusOK, "Check your inbox", page.ThanksPage()).Body) }},
 		{"confirm page", func() int {
 			return len(site.Page(http.StatusOK, "Confirm your sign-up", page.ConfirmPage(page.ConfirmForm{Token: "v1.token", Purposes: people.MarketingPurposes, Name: "Jo"})).Body)
@@ -42,7 +50,7 @@ func pageBytes() error {
 		}},
 		{"preferences page", func() int {
 			rows := []page.PurposeState{{Purpose: people.Newsletter, On: true}, {Purpose: people.Offers}, {Purpose: people.Surveys, Pending: true}, {Purpose: people.Testimonials, On: true}}
-			return len(site.Page(http.StatusOK, "Your email preferences", page.PreferencesPage(page.Preferences{MaskedEmail: "j***@example.com", Action: link, Purposes: rows})).Body)
+			return len(site.Page(http.StatusOK, "Your email preferences", page.PreferencesPage(page.Preferences{MaskedEmail: "j***@example.com", Action: link, Purposes: rows, Requests: "/privacy"})).Body)
 		}},
 		{"unsubscribed page", func() int {
 			return len(site.Page(http.StatusOK, "Unsubscribed", page.UnsubscribedPage(page.Unsubscribed{Company: site.Company, Preferences: link})).Body)
@@ -59,6 +67,10 @@ func pageBytes() error {
 	fmt.Println("| --- | ---: | ---: |")
 	for _, r := range rows {
 		fmt.Printf("| %s | %d | |\n", r.name, r.resp())
+	}
+	form := site.Page(http.StatusOK, "Sign up", page.NotFoundPage()).Body
+	if i, j := strings.Index(form, "<style>"), strings.Index(form, "</style>"); i >= 0 && j > i {
+		fmt.Printf("| of each page: the inline style sheet | %d | |\n", j-i-len("<style>"))
 	}
 	mails, err := sampleMails()
 	if err != nil {
