@@ -232,8 +232,8 @@ func TestARefusedSignUpShowsTheFormAgainAsFilledInWithTheProblemBesideItsField(t
 	h, st, m := newHandler(t)
 	for name, c := range map[string]struct {
 		body, field, says string
-		status          int
-		kept            []string
+		status            int
+		kept              []string
 	}{
 		"a space in the address": {"email=jo+%40example.com&name=Jo&purposes=offers&policy_version=2015-03-22&form_id=signup-form", "email",
 			"An email address has no spaces.", 400, []string{`value="jo @example.com"`, `value="Jo"`, `value="offers" checked`}},
