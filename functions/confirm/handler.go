@@ -118,7 +118,7 @@ func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, e
 		return h.site.Fail(req, err)
 	}
 	h.log.InfoContext(ctx, "confirm", "person", personID, "outcome", outcome)
-	heading, message, status := "You are signed up", "Thank you. You will receive what you confirmed, and every mail has a link to stop it.", "confirmed"
+	heading, message, status := "You are signed up", "Thank you. What you confirmed starts now, and every mail we send has a link to stop it.", "confirmed"
 	switch outcome {
 	case people.AlreadyConfirmed:
 		heading, message, status = "Already confirmed", "You had already confirmed this. Nothing has changed.", "already_confirmed"

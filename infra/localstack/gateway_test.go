@@ -108,10 +108,10 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 			}
 		}
 		for _, r := range f.Routes {
-			routes[r.Method+" "+r.Path] = f.LogicalID
+			routes[r.Key()] = f.LogicalID
 		}
 	}
-	for key, fn := range map[string]string{" ": "SignupFunction", "GET /signup": "SignupFunction", "POST /signup": "SignupFunction", "GET /confirm": "ConfirmFunction",
+	for key, fn := range map[string]string{"$default": "SignupFunction", "GET /signup": "SignupFunction", "POST /signup": "SignupFunction", "GET /confirm": "ConfirmFunction",
 		"POST /confirm": "ConfirmFunction", "GET /unsubscribe": "UnsubscribeFunction", "POST /unsubscribe": "UnsubscribeFunction"} {
 		if routes[key] != fn {
 			t.Errorf("%s is served by %q, want %s", key, routes[key], fn)
