@@ -165,6 +165,16 @@ func postForm(t *testing.T, path string, form url.Values) answer {
 	return do(t, http.MethodPost, path, "application/x-www-form-urlencoded", browserAccept, strings.NewReader(form.Encode()))
 }
 
+// afterForm follows a browser's form answer: a 303 to a page (POST-
+// redirect-GET), which it gets as the browser would.
+func afterForm(t *testing.T, got answer) answer {
+	t.Helper()
+	if got.Status != http.StatusSeeOther || got.Header.Get("Location") == "" {
+		t.Fatalf("a form's answer = %d %v; want 303 to a page", got.Status, got.Header)
+	}
+	return do(t, http.MethodGet, got.Header.Get("Location"), "", browserAccept, nil)
+}
+
 func postJSON(t *testing.T, path, body string) answer {
 	return do(t, http.MethodPost, path, "application/json", "application/json", strings.NewReader(body))
 }
