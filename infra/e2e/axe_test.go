@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,8 @@ import (
 	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/token"
 )
 
 // axeTags are the rules axe-core checks: WCAG 2.1 levels A and AA.
@@ -180,6 +183,9 @@ func TestEveryPageAndMailPassesAxe(t *testing.T) {
 	all := mailsTo(t, email)
 	mailPage("preferences-link", all[len(all)-1].Body.HTML)
 	page("broken-link", chromedp.Navigate(stack.GatewayURL+"/unsubscribe?t=not-a-token"))
+	expired := keys.Issue(token.Unsubscribe, people.KeyedID(pepper)(email), []string{"newsletter"}, time.Now().AddDate(0, -3, 0), 31*24*time.Hour)
+	page("expired-link", chromedp.Navigate(stack.GatewayURL+"/unsubscribe?t="+url.QueryEscape(expired)))
+	page("broken-confirm-link", chromedp.Navigate(stack.GatewayURL+"/confirm?t=not-a-token"))
 	page("not-found", chromedp.Navigate(stack.GatewayURL+"/no/such/page"))
 	// The policy notice goes to everyone the stack holds: rendered here by
 	// the notices function's own code, not sent.
@@ -193,8 +199,8 @@ func TestEveryPageAndMailPassesAxe(t *testing.T) {
 		}
 	}
 	t.Logf("axe-core %s checked %d pages and mails: %d violations", axeTags, len(checked), total)
-	if len(checked) != 17 {
-		t.Fatalf("checked %d pages and mails; want 13 pages and 4 mails", len(checked))
+	if len(checked) != 19 {
+		t.Fatalf("checked %d pages and mails; want 15 pages and 4 mails", len(checked))
 	}
 }
 
