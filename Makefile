@@ -9,6 +9,8 @@ TOOLS     := $(CURDIR)/.tools
 VENV      := $(TOOLS)/venv
 RIE       := $(TOOLS)/bin/aws-lambda-rie
 SESEMU    := infra/sesemu/node_modules/.bin/aws-ses-v2-local
+# axe-core, which the browser test injects into every page and mail.
+AXE       := infra/axe/node_modules/axe-core/axe.min.js
 # Debian's Chromium for the browser test (a browser download of a test tool's own fails here).
 CHROMIUM  := /usr/bin/chromium
 # The RIE publishes no tags the module proxy serves: pin the pseudo-version.
@@ -20,7 +22,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-abuse bench-sweep bench-notices fuzz sam-validate sam-build clean sweep publish-policy notice-status notices account
+.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-abuse bench-sweep bench-notices fuzz screenshots sam-validate sam-build clean sweep publish-policy notice-status notices account
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
@@ -32,6 +34,7 @@ help:
 	@echo "make account EMAIL=a@example.com EVENT=opened|closed [AT=2026-11-25T10:00:00Z] - report an account as the product does"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up, abuse limits (make bench-abuse alone)"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
+	@echo "make screenshots - desktop and phone PNGs of every page and mail in .build/screenshots/"
 	@echo "make fuzz   - fuzz the body decoder, the token verifier, account events and the address parser (FUZZTIME=30s each)"
 
 # ---- tools, pinned in the repository --------------------------------------
@@ -41,7 +44,7 @@ help:
 # dev` never waits for a browser install.
 tools: $(VENV)/.installed $(SESEMU) $(RIE)
 
-test-tools: tools $(CHROMIUM)
+test-tools: tools $(CHROMIUM) $(AXE)
 
 $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -50,6 +53,10 @@ $(VENV)/.installed: infra/requirements.txt
 
 $(SESEMU): infra/sesemu/package.json infra/sesemu/package-lock.json
 	cd infra/sesemu && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(AXE): infra/axe/package.json infra/axe/package-lock.json
+	cd infra/axe && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(CHROMIUM):
@@ -93,6 +100,13 @@ sam-build: tools
 # package starts (and stops) the emulators it needs on free loopback ports.
 unit: test-tools
 	$(GO) test -count=1 ./...
+
+# Desktop and phone screenshots of every page and mail, as the axe-core
+# browser test walks them, into .build/screenshots/ for a reviewer.
+screenshots: test-tools
+	rm -rf .build/screenshots
+	PLEDGE_SCREENSHOTS=$(CURDIR)/.build/screenshots $(GO) test -count=1 ./infra/e2e/ -run 'TestEveryPageAndMailPassesAxe$$'
+	@ls .build/screenshots
 
 # Run the retention sweep on the running `make dev` stack; DRY_RUN=true reports
 # what it would do and changes nothing.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/smartprotect/pledge/shared/link"
 	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
@@ -29,6 +30,7 @@ type handler struct {
 	svc    confirmer
 	people personReader
 	keys   *token.Keys
+	prefs  link.Minter // the preferences link the confirmed page offers, on the page's own domain
 	site   *page.Site
 	now    func() time.Time
 	log    *slog.Logger
@@ -116,7 +118,7 @@ func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, e
 		return h.site.Fail(req, err)
 	}
 	h.log.InfoContext(ctx, "confirm", "person", personID, "outcome", outcome)
-	heading, message, status := "You are signed up", "Thank you. You will receive what you confirmed, and every mail has a link to stop it.", "confirmed"
+	heading, message, status := "You are signed up", "Thank you. What you confirmed starts now, and every mail we send has a link to stop it.", "confirmed"
 	switch outcome {
 	case people.AlreadyConfirmed:
 		heading, message, status = "Already confirmed", "You had already confirmed this. Nothing has changed.", "already_confirmed"
@@ -128,5 +130,8 @@ func (h *handler) confirm(ctx context.Context, req web.Request) (web.Response, e
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusOK, confirmAnswer{status}), nil
 	}
-	return h.site.Page(http.StatusOK, heading, page.OutcomePage(page.Outcome{Heading: heading, Message: message})), nil
+	// Whatever the outcome, the link's holder owns the mailbox: the page
+	// leads on to their preferences and to signing up for more.
+	return h.site.Page(http.StatusOK, heading, page.OutcomePage(page.Outcome{Heading: heading, Message: message,
+		Preferences: h.prefs.PreferencesLink(personID, h.now()), SignUp: true})), nil
 }

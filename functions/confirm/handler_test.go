@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smartprotect/pledge/shared/link"
 	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
@@ -43,12 +44,12 @@ func (onePerson) Person(_ context.Context, id string) (people.Person, error) {
 func newHandler(t *testing.T) (*handler, *recordingConfirmer, *token.Keys) {
 	t.Helper()
 	keys, _ := token.NewKeys(map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")}, "k1")
-	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &recordingConfirmer{}
-	return &handler{svc: c, people: onePerson{}, keys: keys, site: site, now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, c, keys
+	return &handler{svc: c, people: onePerson{}, keys: keys, prefs: link.Minter{Keys: keys}, site: site, now: func() time.Time { return now }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, c, keys
 }
 
 func TestGETShowsTheButtonAndChangesNothing(t *testing.T) {

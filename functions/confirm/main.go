@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/link"
 	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/secrets"
@@ -23,10 +24,15 @@ func main() {
 	fetch := secrets.FromSecretsManager(awsCfg)
 	company, st, retention := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
+	policyURL, unsubscribeTTL := config.PolicyPage(env), config.UnsubscribeTTL(env)
 	config.Must(log, env.Err())
-	site, err := page.NewSite(company.Name, company.PostalAddress)
+	site, err := page.NewSite(company.Name, company.PostalAddress, company.Contact)
 	config.Must(log, err)
+	site.PolicyURL = policyURL
 	svc := &people.Service{Store: st, NewID: people.RandomID, Now: time.Now, PersonID: people.KeyedID(pepper), Retention: retention}
-	h := &handler{svc: svc, people: st, keys: keys, site: site, now: time.Now, log: log}
+	// The confirmed page links to the person's preferences: a link like the
+	// one in every mail, on the page's own domain.
+	prefs := link.Minter{Keys: keys, PreferencesTTL: unsubscribeTTL}
+	h := &handler{svc: svc, people: st, keys: keys, prefs: prefs, site: site, now: time.Now, log: log}
 	lambda.Start(web.ServeHead(h.handle))
 }

@@ -250,7 +250,7 @@ func TestARejectedNewsletterLogsNoAddress(t *testing.T) {
 	h, _, _ := newHandler(t, subscribers(3), 14)
 	var logs bytes.Buffer
 	h.log = slog.New(slog.NewJSONHandler(&logs, nil))
-	sender, err := mail.NewSender(mailtest.Rejecting{}, "news@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	sender, err := mail.NewSender(mailtest.Rejecting{}, "news@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func main() {
 	mailEvents := config.MailConfigurationSet(env) // every mail's events, tagged with its person
 	config.Must(log, env.Err())
 	ses := config.SESv2(awsCfg)
-	sender, err := mail.NewSender(ses, from, company.Name, company.PostalAddress)
+	sender, err := mail.NewSender(ses, from, company.Name, company.PostalAddress, company.Contact)
 	config.Must(log, err)
 	notices := mail.NewNoticeSender(ses, sender)
 	sender.ConfigurationSet = mailEvents

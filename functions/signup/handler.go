@@ -55,21 +55,63 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 		return h.site.Page(http.StatusOK, "Check your inbox", page.ThanksPage()), nil
 	case "POST /signup":
 		return h.signUp(ctx, req)
+	case "$default":
+		return h.unknown(req), nil
 	}
 	return h.site.Fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
 }
 
+// unknown answers every request no route of the template takes (API
+// Gateway's $default route, which this function serves): the site's root
+// is the sign-up form, anything else a page with the ways forward, or the
+// JSON error for a script. A HEAD gets the GET's status and headers.
+func (h *handler) unknown(req web.Request) web.Response {
+	method := req.RequestContext.HTTP.Method
+	get := method == http.MethodGet || method == http.MethodHead
+	var resp web.Response
+	if get && (req.RawPath == "/" || req.RawPath == "") {
+		resp = web.SeeOther("/signup")
+	} else {
+		resp = h.site.NotFound(req)
+	}
+	if method == http.MethodHead {
+		resp.Body = ""
+	}
+	return resp
+}
+
 func (h *handler) form() web.Response {
-	return h.site.Page(http.StatusOK, "Sign up", page.SignupPage(page.SignupForm{
-		Company: h.site.Company, FormID: formID, PolicyVersion: h.policy.Version, PolicyURL: h.policy.URL,
-		Purposes: people.Purposes,
-	}))
+	return h.page(http.StatusOK, "Sign up", page.SignupForm{})
+}
+
+// page renders the sign-up form with what f keeps of a refused try.
+func (h *handler) page(status int, title string, f page.SignupForm) web.Response {
+	f.Company, f.FormID, f.PolicyVersion, f.PolicyURL, f.Purposes = h.site.Company, formID, h.policy.Version, h.policy.URL, people.Purposes
+	return h.site.Page(status, title, page.SignupPage(f))
+}
+
+// refused answers a browser's refused sign-up with the form again, as the
+// person filled it in, and the problem beside its field; other answers
+// (scripts, a limit, a fault) go through Fail.
+func (h *handler) refused(req web.Request, in signupRequest, err error) (web.Response, error) {
+	e, ok := people.AsError(err)
+	if !ok || !web.WantsHTML(req) || e.Code == people.RateLimited || e.Code == people.Unavailable {
+		return h.site.Fail(req, err)
+	}
+	var chosen []people.Purpose
+	for _, n := range in.Purposes {
+		if p := people.Purpose(n); p.Valid() {
+			chosen = append(chosen, p)
+		}
+	}
+	form := page.SignupForm{Email: in.Email, Name: in.Name, Chosen: chosen, Problem: problem(e, in.Email)}
+	return web.WithRetryAfter(h.page(web.Status(e.Code), "Please check the form", form), e), nil
 }
 
 func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, error) {
 	var in signupRequest
 	if err := web.Decode(req, &in); err != nil {
-		return h.site.Fail(req, err)
+		return h.refused(req, in, err)
 	}
 	if in.FormID == "" {
 		in.FormID = "api"
@@ -88,7 +130,7 @@ func (h *handler) signUp(ctx context.Context, req web.Request) (web.Response, er
 			// Which limit is not said: the counters' keys are all there is.
 			h.log.InfoContext(ctx, "sign-up over a limit", "retry_after_s", int(e.RetryAfter.Seconds()))
 		}
-		return h.site.Fail(req, err)
+		return h.refused(req, in, err)
 	}
 	if res.Trapped {
 		h.log.InfoContext(ctx, "honeypot filled")

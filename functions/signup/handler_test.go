@@ -52,7 +52,7 @@ func newHandler(t *testing.T) (*handler, *recordingStore, *recordingMailer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestTheFormShowsEveryPurposeUncheckedWithThePolicyVersion(t *testing.T) {
 		t.Fatalf("GET /signup = %d, %v", resp.StatusCode, err)
 	}
 	for _, p := range people.Purposes {
-		if !strings.Contains(resp.Body, `value="`+string(p)+`"> <strong>`+p.Label()) {
+		if !strings.Contains(resp.Body, `name="purposes" value="`+string(p)+`">`) || !strings.Contains(resp.Body, `<label for="purpose-`+string(p)+`"><strong>`+p.Label()) {
 			t.Errorf("the form lacks an unchecked box for %s", p)
 		}
 	}
@@ -152,7 +152,7 @@ func TestARefusedConfirmationMailLogsNoAddress(t *testing.T) {
 	h, _, _ := newHandler(t)
 	var logs bytes.Buffer
 	h.log = slog.New(slog.NewJSONHandler(&logs, nil))
-	sender, err := mail.NewSender(mailtest.Rejecting{}, "no-reply@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	sender, err := mail.NewSender(mailtest.Rejecting{}, "no-reply@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,5 +225,75 @@ func TestASignUpOverALimitIsA429ThatRecordsAndSendsNothing(t *testing.T) {
 	}
 	if len(st.got) != 0 || len(m.sent) != 0 || counters.takes != 1 {
 		t.Fatalf("over a limit: %d changes, %d mails, %d counter requests; want none, none and one (then the full counter is known)", len(st.got), len(m.sent), counters.takes)
+	}
+}
+
+func TestARefusedSignUpShowsTheFormAgainAsFilledInWithTheProblemBesideItsField(t *testing.T) {
+	h, st, m := newHandler(t)
+	for name, c := range map[string]struct {
+		body, field, says string
+		status            int
+		kept              []string
+	}{
+		"a space in the address": {"email=jo+%40example.com&name=Jo&purposes=offers&policy_version=2015-03-22&form_id=signup-form", "email",
+			"An email address has no spaces.", 400, []string{`value="jo @example.com"`, `value="Jo"`, `value="offers" checked`}},
+		"nothing ticked": {"email=jo%40example.com&policy_version=2015-03-22&form_id=signup-form", "purposes",
+			"Please tick at least one thing you would like to receive.", 400, []string{`value="jo@example.com"`}},
+		"an address without @": {"email=jo.example.com&purposes=newsletter&purposes=surveys&policy_version=2015-03-22&form_id=signup-form", "email",
+			"An email address needs an @", 400, []string{`value="jo.example.com"`, `value="newsletter" checked`, `value="surveys" checked`}},
+		"an unknown field": {"email=jo%40example.com&purposes=newsletter&admin=1&policy_version=2015-03-22&form_id=signup-form", "",
+			"Something in the form did not come through", 400, []string{`value="jo@example.com"`, `value="newsletter" checked`}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := web.Request{RouteKey: "POST /signup", Body: c.body,
+				Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}}
+			resp, err := h.handle(context.Background(), req)
+			if err != nil || resp.StatusCode != c.status || !strings.Contains(resp.Body, c.says) || !strings.Contains(resp.Body, `<form method="post" action="/signup">`) ||
+				!strings.Contains(resp.Body, "<title>Please check the form ·") {
+				t.Fatalf("= %d, %v\n%s", resp.StatusCode, err, resp.Body)
+			}
+			for _, k := range c.kept {
+				if !strings.Contains(resp.Body, k) {
+					t.Errorf("the form lost %s", k)
+				}
+			}
+			if c.field != "" && (!strings.Contains(resp.Body, `aria-describedby="`+c.field+`-problem"`) || !strings.Contains(resp.Body, `id="`+c.field+`-problem" class="problem" role="alert"`)) {
+				t.Errorf("the problem is not tied to the %s field:\n%s", c.field, resp.Body)
+			}
+			script := req
+			script.Headers = map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
+			if resp, _ := h.handle(context.Background(), script); resp.StatusCode != c.status || !strings.HasPrefix(resp.Body, `{"error":{"code":"invalid"`) {
+				t.Errorf("a script got %d %s; want the JSON error", resp.StatusCode, resp.Body)
+			}
+		})
+	}
+	if len(st.got) != 0 || len(m.sent) != 0 {
+		t.Fatalf("refused sign-ups wrote %d changes and sent %d mails", len(st.got), len(m.sent))
+	}
+}
+
+func TestEveryUnknownRouteGetsAPageWithTheWaysForwardOrTheJSONError(t *testing.T) {
+	h, _, _ := newHandler(t)
+	serve := web.ServeHead(h.handle)
+	request := func(method, path, accept string) web.Request {
+		req := web.Request{RouteKey: "$default", RawPath: path, Headers: map[string]string{"accept": accept}}
+		req.RequestContext.RouteKey, req.RequestContext.HTTP.Method, req.RequestContext.HTTP.Path = "$default", method, path
+		return req
+	}
+	page, err := serve(context.Background(), request("GET", "/no/such/page", "text/html"))
+	if err != nil || page.StatusCode != 404 || !strings.Contains(page.Body, "We cannot find that page") || !strings.Contains(page.Body, `href="/signup"`) ||
+		!strings.Contains(page.Body, `href="/unsubscribe/link"`) || !strings.Contains(page.Body, `href="mailto:privacy@example.com"`) || page.Headers["Content-Type"] != "text/html; charset=utf-8" {
+		t.Fatalf("a browser's unknown route = %d %v\n%s", page.StatusCode, err, page.Body)
+	}
+	if js, _ := serve(context.Background(), request("POST", "/nope", "application/json")); js.StatusCode != 404 || !strings.HasPrefix(js.Body, `{"error":{"code":"not_found"`) {
+		t.Fatalf("a script's unknown route = %d %s", js.StatusCode, js.Body)
+	}
+	if head, _ := serve(context.Background(), request("HEAD", "/no/such/page", "text/html")); head.StatusCode != 404 || head.Body != "" {
+		t.Fatalf("HEAD of an unknown route = %d %q; want 404 without a body", head.StatusCode, head.Body)
+	}
+	for _, method := range []string{"GET", "HEAD"} {
+		if root, _ := serve(context.Background(), request(method, "/", "text/html")); root.StatusCode != 303 || root.Headers["Location"] != "/signup" || root.Body != "" {
+			t.Fatalf("%s / = %d %v; want 303 to the sign-up form", method, root.StatusCode, root.Headers)
+		}
 	}
 }

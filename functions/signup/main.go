@@ -28,9 +28,10 @@ func main() {
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	mailEvents := config.MailConfigurationSet(env) // every mail's events, tagged with its person
 	config.Must(log, env.Err())
-	site, err := page.NewSite(company.Name, company.PostalAddress)
+	site, err := page.NewSite(company.Name, company.PostalAddress, company.Contact)
 	config.Must(log, err)
-	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
+	site.PolicyURL = policy.URL
+	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress, company.Contact)
 	config.Must(log, err)
 	sender.ConfigurationSet = mailEvents
 	keyed := people.KeyedID(pepper)

@@ -135,7 +135,10 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 			return h.site.Fail(req, err)
 		}
 		h.log.InfoContext(ctx, "stop all marketing", "person", personID, "changed", changed)
-		return h.afterForm(ctx, req, personID, live, http.StatusOK, "You will receive no more marketing mail from us.")
+		if web.WantsHTML(req) {
+			return h.saved(req, doneStop), nil
+		}
+		return h.afterForm(ctx, req, personID, live, http.StatusOK, "")
 	case "save":
 		want, err := people.ParsePurposes(in.Purposes)
 		if err != nil {
@@ -154,40 +157,85 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 			return h.site.Fail(req, err)
 		}
 		h.log.InfoContext(ctx, "preferences saved", "person", personID, "changed", res.Changed, "waiting", res.Waiting, "mailed", res.Mailed, "limited", res.Limited, "unreachable", res.Unreachable)
-		status, note := savedNote(res, live)
 		if res.Limited {
 			// As any answer over a limit: 429 with Retry-After, the error
 			// body for a script, the page (with what was saved) for a browser.
-			limited := people.Errorf(people.RateLimited, "", "%s", note)
+			limited := people.Errorf(people.RateLimited, "", "%s", limitedNote)
 			limited.RetryAfter = res.RetryAfter
 			if !web.WantsHTML(req) {
 				return web.FailAPI(limited)
 			}
-			resp, err := h.afterForm(ctx, req, personID, live, status, note)
+			resp, err := h.afterForm(ctx, req, personID, live, http.StatusTooManyRequests, limitedNote)
 			return web.WithRetryAfter(resp, limited), err
 		}
-		return h.afterForm(ctx, req, personID, live, status, note)
+		done, note := doneSaved, ""
+		if res.Unreachable {
+			done, note = doneUnreachable, unreachableNote
+		}
+		if web.WantsHTML(req) {
+			return h.saved(req, done), nil
+		}
+		return h.afterForm(ctx, req, personID, live, http.StatusOK, note)
 	}
 }
 
-// savedNote is what the page says after a save, and its status: 429 when
-// the limits refused the confirmation mail a grant needed.
-func savedNote(res people.PreferencesResult, live bool) (int, string) {
-	switch {
-	case res.Unreachable:
-		return http.StatusOK, "Your preferences are saved, but nothing new was started: our mail does not reach this address, so no confirmation mail was sent. Anything you turned off is off."
-	case res.Limited:
-		return http.StatusTooManyRequests, "We could not send a confirmation mail just now, because this address was sent too many. Nothing new was started; anything you turned off is off. Please try again later."
-	case len(res.Waiting) > 0:
-		labels := make([]string, len(res.Waiting))
-		for i, q := range res.Waiting {
-			labels[i] = q.Label()
-		}
-		return http.StatusOK, "Your preferences are saved. " + strings.Join(labels, ", ") + " will start when you press the button in the confirmation mail we sent to this address."
-	case !live:
-		return http.StatusOK, "Your preferences are saved. This link is old: it can only turn things off. Ask for a new link to turn something on."
+// limitedNote is what the page says when the limits refused the
+// confirmation mail a grant needed.
+const limitedNote = "We could not send a confirmation mail just now, because this address was sent too many. Nothing new was started; anything you turned off is off. Please try again later."
+
+// What a browser's form did, carried in the query of the page it is sent
+// on to (done=...), so that reloading that page changes nothing.
+const (
+	doneSaved       = "saved"
+	doneStop        = "stop"
+	doneUnreachable = "unreachable" // saved, but a grant's confirmation mail was not sent
+)
+
+// unreachableNote is what the page says when a save would have needed a
+// confirmation mail to an address our mail does not reach (issue 12: no
+// mail of any kind to an undeliverable person).
+const unreachableNote = "Your choices are saved, but nothing new was started: our mail does not reach this address, so no confirmation mail was sent. Anything you turned off is off."
+
+// saved sends a browser on from a form to the page of its link with what
+// the form did (POST-redirect-GET): a reload shows the page again rather
+// than asking to post the form twice.
+func (h *handler) saved(req web.Request, done string) web.Response {
+	return web.SeeOther(web.TokenURL("", "/unsubscribe", web.Query(req, "t")) + "&done=" + done)
+}
+
+// doneNote says what the form behind done did, from the person's state
+// now: what they receive, what waits for the button in a mail, and that an
+// old link only turns things off. "" for no form.
+func doneNote(done string, p people.Person, live bool) string {
+	switch done {
+	case doneStop:
+		return "You are unsubscribed from all marketing mail: the newsletter, product offers and survey invitations are off."
+	case doneUnreachable:
+		return unreachableNote
+	case doneSaved:
+	default:
+		return ""
 	}
-	return http.StatusOK, "Your preferences are saved."
+	var on, waiting []string
+	for _, q := range people.Purposes {
+		switch {
+		case p.Has(q) && q.Marketing():
+			on = append(on, q.Label())
+		case !p.Has(q) && slices.Contains(p.Pending, q):
+			waiting = append(waiting, q.Label())
+		}
+	}
+	note := "Your choices are saved. You now receive no marketing mail."
+	if len(on) > 0 {
+		note = "Your choices are saved. You now receive: " + strings.Join(on, ", ") + "."
+	}
+	if len(waiting) > 0 {
+		note += " " + strings.Join(waiting, ", ") + " will start when you press the button in the confirmation mail we sent to this address."
+	}
+	if !live {
+		note += " This link is old: it can only turn things off. Ask for a new link to turn something on."
+	}
+	return note
 }
 
 // afterForm answers a preferences form: a browser sees the page again with
@@ -199,6 +247,9 @@ func (h *handler) afterForm(ctx context.Context, req web.Request, personID strin
 	}
 	if err != nil {
 		return h.site.Fail(req, err)
+	}
+	if note == "" {
+		note = doneNote(web.Query(req, "done"), p, live)
 	}
 	if !live && web.WantsHTML(req) {
 		return h.expired(req, note), nil
@@ -226,14 +277,16 @@ func (h *handler) done(req web.Request) web.Response {
 		return web.JSON(http.StatusOK, doneAnswer{"unsubscribed",
 			"You will receive no more marketing mail from us. Notices we must send by law, such as policy changes, still reach you."})
 	}
-	return h.site.Page(http.StatusOK, "Unsubscribed", page.UnsubscribedPage(h.site.Company))
+	return h.site.Page(http.StatusOK, "Unsubscribed", page.UnsubscribedPage(page.Unsubscribed{
+		Company: h.site.Company, Preferences: web.TokenURL("", "/unsubscribe", web.Query(req, "t")),
+	}))
 }
 
 func (h *handler) preferences(ctx context.Context, req web.Request, note string) (web.Response, error) {
 	personID, live, err := h.verify(web.Query(req, "t"))
 	switch {
 	case err != nil && web.WantsHTML(req):
-		return h.site.Page(http.StatusBadRequest, "A new link to your preferences", page.NewLinkPage(page.NewLink{Reason: errLinkInvalid.Message})), nil
+		return h.site.Page(http.StatusBadRequest, "This link does not work", page.NewLinkPage(page.NewLink{Reason: errLinkInvalid.Message})), nil
 	case err != nil:
 		return h.site.Fail(req, err)
 	case !live && !web.WantsHTML(req):
@@ -245,10 +298,14 @@ func (h *handler) preferences(ctx context.Context, req web.Request, note string)
 // expired is the page an expired link shows: it can stop all marketing
 // (withdrawing works forever) and offers a fresh link by mail.
 func (h *handler) expired(req web.Request, note string) web.Response {
-	return h.site.Page(http.StatusGone, "A new link to your preferences", page.NewLinkPage(page.NewLink{
+	return h.site.Page(http.StatusGone, "This link has expired", page.NewLinkPage(page.NewLink{
 		Reason: errLinkExpired.Message, Note: note, StopAction: web.TokenURL("", "/unsubscribe", web.Query(req, "t")),
 	}))
 }
+
+// requestsPage is where a person asks for a copy of their data or its
+// deletion (the privacy requests' pages).
+const requestsPage = "/privacy"
 
 // linkRequest is the body of POST /unsubscribe/link.
 type linkRequest struct {
@@ -274,14 +331,11 @@ func (h *handler) sendLink(ctx context.Context, req web.Request) (web.Response, 
 		return h.site.Fail(req, err)
 	}
 	h.log.InfoContext(ctx, "preferences link asked for")
-	// The same words whether we hold the address, whether our mail reaches
-	// it or not: the route tells nobody who is known or who bounced.
-	const message = "If we hold this address, a mail with a new link to its preferences is on its way. " +
-		"If none arrives, our mail may not reach the address: sign up again to receive mail from us."
+	const message = "If we hold this address, a mail with a new link to its preferences is on its way."
 	if !web.WantsHTML(req) {
 		return web.JSON(http.StatusAccepted, linkAnswer{"sent_if_known", message}), nil
 	}
-	return h.site.Page(http.StatusOK, "Check your inbox", page.OutcomePage(page.Outcome{Heading: "Check your inbox", Message: message})), nil
+	return h.site.Page(http.StatusOK, "Check your inbox", page.OutcomePage(page.Outcome{Heading: "Check your inbox", Message: message, SignUp: true})), nil
 }
 
 // show renders the preferences page, or the state as JSON for a script.
@@ -295,7 +349,7 @@ func (h *handler) show(req web.Request, p people.Person, status int, note string
 	}
 	return h.site.Page(status, "Your email preferences", page.PreferencesPage(page.Preferences{
 		MaskedEmail: people.MaskEmail(p.Email), Action: web.TokenURL("", "/unsubscribe", web.Query(req, "t")), Note: note,
-		Purposes: rows, Unreachable: !p.Deliverability.Reachable(h.now()),
+		Purposes: rows, Unreachable: !p.Deliverability.Reachable(h.now()), Requests: requestsPage,
 	}))
 }
 

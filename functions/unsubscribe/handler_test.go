@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -57,7 +58,7 @@ var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 func newHandler(t *testing.T) (*handler, *recordingSubs, string) {
 	t.Helper()
 	keys, _ := token.NewKeys(map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")}, "k1")
-	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestGETNeverChangesState(t *testing.T) {
 	h, subs, tok := newHandler(t)
 	req := web.Request{RouteKey: "GET /unsubscribe", QueryStringParameters: map[string]string{"t": tok}, Headers: map[string]string{"accept": "text/html"}}
 	resp, err := h.handle(context.Background(), req)
-	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "j***@e***.com") || !strings.Contains(resp.Body, `value="newsletter" checked`) {
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "j***@example.com") || !strings.Contains(resp.Body, `value="newsletter" checked`) {
 		t.Fatalf("GET = %d %s, %v", resp.StatusCode, resp.Body, err)
 	}
 	if len(subs.stopped)+len(subs.saved) != 0 {
@@ -196,11 +197,31 @@ func TestAnExpiredLinkStopsAndWithdrawsButNeverGrantsAndOffersAFreshLink(t *test
 	if resp, _ := h.handle(context.Background(), oneClickEvent(t, old)); resp.StatusCode != 200 || len(subs.stopped) != 1 {
 		t.Fatalf("one-click with an expired link = %d, stopped %d; want it honoured", resp.StatusCode, len(subs.stopped))
 	}
-	if resp, _ := h.handle(context.Background(), form("action=stop")); resp.StatusCode != 410 || len(subs.stopped) != 2 {
-		t.Fatalf("stop all with an expired link = %d, stopped %d", resp.StatusCode, len(subs.stopped))
+	// A form sends the browser on to the link's page (303), which for an
+	// expired link is the fresh-link page (410) saying what the form did.
+	after := func(resp web.Response) web.Response {
+		t.Helper()
+		loc := resp.Headers["Location"]
+		if resp.StatusCode != 303 || !strings.HasPrefix(loc, "/unsubscribe?t=") {
+			t.Fatalf("a form's answer = %d %v; want 303 to the link's page", resp.StatusCode, resp.Headers)
+		}
+		q, _ := url.ParseQuery(strings.TrimPrefix(loc, "/unsubscribe?"))
+		page, err := h.handle(context.Background(), web.Request{RouteKey: "GET /unsubscribe", RawQueryString: strings.TrimPrefix(loc, "/unsubscribe?"),
+			QueryStringParameters: map[string]string{"t": q.Get("t"), "done": q.Get("done")}, Headers: map[string]string{"accept": "text/html"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
 	}
-	if resp, _ := h.handle(context.Background(), form("action=save&purposes=offers")); resp.StatusCode != 410 || len(subs.saved) != 0 || len(subs.withdrawn) != 1 {
+	if resp, _ := h.handle(context.Background(), form("action=stop")); len(subs.stopped) != 2 {
+		t.Fatalf("stop all with an expired link = %d, stopped %d", resp.StatusCode, len(subs.stopped))
+	} else if page := after(resp); page.StatusCode != 410 || !strings.Contains(page.Body, "You are unsubscribed from all marketing mail") {
+		t.Fatalf("after stopping with an expired link = %d %s", page.StatusCode, page.Body)
+	}
+	if resp, _ := h.handle(context.Background(), form("action=save&purposes=offers")); len(subs.saved) != 0 || len(subs.withdrawn) != 1 {
 		t.Fatalf("save with an expired link = %d, saved %v, withdrawn %v; want a withdrawal only", resp.StatusCode, subs.saved, subs.withdrawn)
+	} else if page := after(resp); page.StatusCode != 410 || !strings.Contains(page.Body, "This link is old: it can only turn things off") {
+		t.Fatalf("after saving with an expired link = %d %s", page.StatusCode, page.Body)
 	}
 	unknown, _ := token.NewKeys(map[string][]byte{"k9": []byte("0123456789abcdef0123456789abcdef")}, "k9")
 	page, _ = h.handle(context.Background(), web.Request{RouteKey: "GET /unsubscribe", Headers: map[string]string{"accept": "text/html"},
@@ -220,8 +241,16 @@ func TestASaveThatGrantsSaysAConfirmationMailIsOnItsWay(t *testing.T) {
 	req := web.Request{RouteKey: "POST /unsubscribe", QueryStringParameters: map[string]string{"t": tok},
 		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}, Body: "action=save&purposes=newsletter&purposes=testimonials"}
 	subs.result = people.PreferencesResult{Changed: true, Waiting: []people.Purpose{people.Testimonials}, Mailed: true}
-	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 200 || !strings.Contains(resp.Body, "Testimonials will start when you press the button in the confirmation mail") {
-		t.Fatalf("save = %d %s", resp.StatusCode, resp.Body)
+	resp, _ := h.handle(context.Background(), req)
+	if resp.StatusCode != 303 || resp.Headers["Location"] != "/unsubscribe?t="+url.QueryEscape(tok)+"&done=saved" {
+		t.Fatalf("save = %d %v; want 303 to the page of the link (POST-redirect-GET)", resp.StatusCode, resp.Headers)
+	}
+	// The page it leads to, as the store has the person after the save.
+	h.people = onePerson{people.Person{ID: "p1", Email: "jo@example.com", Active: []people.Purpose{people.Newsletter}, Pending: []people.Purpose{people.Testimonials}}}
+	page, _ := h.handle(context.Background(), web.Request{RouteKey: "GET /unsubscribe", QueryStringParameters: map[string]string{"t": tok, "done": "saved"},
+		Headers: map[string]string{"accept": "text/html"}})
+	if page.StatusCode != 200 || !strings.Contains(page.Body, `role="status">Your choices are saved. You now receive: Newsletter. Testimonials will start when you press the button in the confirmation mail`) {
+		t.Fatalf("the page after a save = %d %s", page.StatusCode, page.Body)
 	}
 	subs.result = people.PreferencesResult{Changed: true, Limited: true, RetryAfter: 4 * time.Minute}
 	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 429 || !strings.Contains(resp.Body, "Nothing new was started") || resp.Headers["Retry-After"] != "240" {

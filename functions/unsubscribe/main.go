@@ -26,12 +26,13 @@ func main() {
 	fetch := secrets.FromSecretsManager(awsCfg)
 	company, st, retention := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env)), config.Retention(env)
 	from, base, links, unsubscribeTTL := config.Sender(env), config.BaseURL(env), config.ConfirmLinks(env), config.UnsubscribeTTL(env)
-	limits, mailEvents := config.Limits(env), config.MailConfigurationSet(env)
+	limits, mailEvents, policyURL := config.Limits(env), config.MailConfigurationSet(env), config.PolicyPage(env)
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	config.Must(log, env.Err())
-	site, err := page.NewSite(company.Name, company.PostalAddress)
+	site, err := page.NewSite(company.Name, company.PostalAddress, company.Contact)
 	config.Must(log, err)
-	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress)
+	site.PolicyURL = policyURL
+	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress, company.Contact)
 	config.Must(log, err)
 	sender.ConfigurationSet = mailEvents // every mail's events, tagged with its person
 	keyed := people.KeyedID(pepper)

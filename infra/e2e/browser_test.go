@@ -78,7 +78,7 @@ func TestABrowserChangesPreferencesFromTheLinkInAMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if masked != "c***@e***.com" || !newsletterOn || !offersOn {
+	if masked != "c***@example.com" || !newsletterOn || !offersOn {
 		t.Fatalf("the page showed %q, newsletter %v, offers %v", masked, newsletterOn, offersOn)
 	}
 	if !strings.Contains(saved, "saved") || !strings.Contains(saved, "Customer surveys will start when you press the button") {
@@ -88,7 +88,7 @@ func TestABrowserChangesPreferencesFromTheLinkInAMail(t *testing.T) {
 	// the page shows it ticked, awaiting confirmation.
 	waiting, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
 		const box = document.querySelector('input[value="surveys"]');
-		return box.checked && box.closest('label').textContent.includes('awaiting your confirmation');
+		return box.checked && box.closest('.choice').textContent.includes('awaiting your confirmation');
 	})()`))
 	if err != nil || !waiting {
 		t.Fatalf("after saving, surveys is not shown ticked and awaiting confirmation: %v, %v", waiting, err)

@@ -154,7 +154,7 @@ func TestAGrantOnThePreferencesPageIsMailedAndWaitsForTheButton(t *testing.T) {
 	sendNewsletter(t)
 	link := unsubscribeURL(t, marketingTo(t, email)[0])
 	before := len(mailsTo(t, email))
-	got := postForm(t, pathOf(t, link), url.Values{"action": {"save"}, "purposes": {"newsletter", "testimonials"}})
+	got := afterForm(t, postForm(t, pathOf(t, link), url.Values{"action": {"save"}, "purposes": {"newsletter", "testimonials"}}))
 	if got.Status != 200 || !strings.Contains(got.Body, "Testimonials will start when you press the button") {
 		t.Fatalf("save = %d %s", got.Status, got.Body)
 	}
@@ -186,7 +186,8 @@ func TestAnOldPreferencesLinkStillWithdrawsAndOffersAFreshLinkByMail(t *testing.
 		t.Fatalf("GET with an expired link = %d %s", page.Status, page.Body)
 	}
 	// Withdrawing works forever; granting does not.
-	if got := postForm(t, expired, url.Values{"action": {"save"}, "purposes": {"offers", "surveys"}}); got.Status != http.StatusGone {
+	if got := afterForm(t, postForm(t, expired, url.Values{"action": {"save"}, "purposes": {"offers", "surveys"}})); got.Status != http.StatusGone ||
+		!strings.Contains(got.Body, "This link is old: it can only turn things off") {
 		t.Fatalf("save with an expired link = %d %s", got.Status, got.Body)
 	}
 	if p, _ := personOf(t, email); !slices.Equal(p.Active, []people.Purpose{people.Offers}) || len(p.Pending) != 0 {

@@ -165,6 +165,16 @@ func postForm(t *testing.T, path string, form url.Values) answer {
 	return do(t, http.MethodPost, path, "application/x-www-form-urlencoded", browserAccept, strings.NewReader(form.Encode()))
 }
 
+// afterForm follows a browser's form answer: a 303 to a page (POST-
+// redirect-GET), which it gets as the browser would.
+func afterForm(t *testing.T, got answer) answer {
+	t.Helper()
+	if got.Status != http.StatusSeeOther || got.Header.Get("Location") == "" {
+		t.Fatalf("a form's answer = %d %v; want 303 to a page", got.Status, got.Header)
+	}
+	return do(t, http.MethodGet, got.Header.Get("Location"), "", browserAccept, nil)
+}
+
 func postJSON(t *testing.T, path, body string) answer {
 	return do(t, http.MethodPost, path, "application/json", "application/json", strings.NewReader(body))
 }
@@ -264,7 +274,7 @@ func TestABrowserSignsUpAndConfirms(t *testing.T) {
 
 	// Mail scanners fetch links: GET shows the button and changes nothing.
 	for range 2 {
-		if confirmPage := do(t, http.MethodGet, pathOf(t, link), "", browserAccept, nil); confirmPage.Status != 200 || !strings.Contains(confirmPage.Body, `<button type="submit">`) {
+		if confirmPage := do(t, http.MethodGet, pathOf(t, link), "", browserAccept, nil); confirmPage.Status != 200 || !strings.Contains(confirmPage.Body, `type="submit">Yes, confirm</button>`) {
 			t.Fatalf("confirm page = %d\n%s", confirmPage.Status, confirmPage.Body)
 		}
 	}
@@ -492,9 +502,19 @@ func TestBadInputGetsAClear4xxAndChangesNothing(t *testing.T) {
 			if got.Status != tt.status || json.Unmarshal([]byte(got.Body), &e) != nil || e.Error.Message == "" || e.Error.Field != tt.field {
 				t.Fatalf("= %d %s; want %d with field %q", got.Status, got.Body, tt.status, tt.field)
 			}
+			// A browser gets the form again, as it was filled in, with the
+			// problem in words for people beside its field.
 			page := do(t, http.MethodPost, "/signup", tt.contentType, browserAccept, strings.NewReader(tt.body))
-			if page.Status != tt.status || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") || !strings.Contains(page.Body, html.EscapeString(e.Error.Message)) {
+			if page.Status != tt.status || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") || !strings.Contains(page.Body, `role="alert"`) ||
+				!strings.Contains(page.Body, `<form method="post" action="/signup">`) || strings.Contains(page.Body, "<title>"+http.StatusText(tt.status)) {
 				t.Fatalf("as a browser = %d %s", page.Status, page.Body)
+			}
+			if f := tt.field; (f == "email" || f == "name" || f == "purposes") && !strings.Contains(page.Body, `aria-describedby="`+f+`-problem"`) {
+				t.Fatalf("as a browser the problem is not beside the %s field:\n%s", f, page.Body)
+			}
+			// (A body over the limit is not read: nothing of it can be kept.)
+			if typed, _ := url.ParseQuery(tt.body); tt.contentType == urlenc && tt.status != http.StatusRequestEntityTooLarge && typed.Get("email") != "" && !strings.Contains(page.Body, `value="`+html.EscapeString(typed.Get("email"))+`"`) {
+				t.Fatalf("as a browser the address typed is not kept:\n%s", page.Body)
 			}
 		})
 	}

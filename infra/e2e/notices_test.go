@@ -346,7 +346,7 @@ func TestARunKilledAnywhereLosesNobody(t *testing.T) {
 	if err := env.Err(); err != nil {
 		t.Fatal(err)
 	}
-	sender, err := mail.NewSender(own.SES.SESClient(), from, company.Name, company.PostalAddress)
+	sender, err := mail.NewSender(own.SES.SESClient(), from, company.Name, company.PostalAddress, company.Contact)
 	if err != nil {
 		t.Fatal(err)
 	}

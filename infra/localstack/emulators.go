@@ -153,7 +153,8 @@ type Mail struct {
 	Destination struct {
 		To []string `json:"to"`
 	} `json:"destination"`
-	Subject string `json:"subject"`
+	ReplyTo []string `json:"replyTo"`
+	Subject string   `json:"subject"`
 	Body    struct {
 		HTML string `json:"html"`
 		Text string `json:"text"`

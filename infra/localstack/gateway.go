@@ -23,9 +23,13 @@ import (
 // emulator, and the function's response becomes the HTTP response.
 type Gateway struct {
 	routes []gatewayRoute
-	pools  map[string]*Pool // by function logical id
-	log    *slog.Logger
-	seq    atomic.Int64
+	// fallback is the $default route (an HttpApi event without Path and
+	// Method), which takes every request no other route matches; nil: those
+	// get API Gateway's own 404.
+	fallback *gatewayRoute
+	pools    map[string]*Pool // by function logical id
+	log      *slog.Logger
+	seq      atomic.Int64
 }
 
 type gatewayRoute struct {
@@ -37,6 +41,10 @@ type gatewayRoute struct {
 func NewGateway(routes []Route, pools map[string]*Pool, log *slog.Logger) *Gateway {
 	g := &Gateway{pools: pools, log: log}
 	for _, r := range routes {
+		if r.Default() {
+			g.fallback = &gatewayRoute{Route: r}
+			continue
+		}
 		g.routes = append(g.routes, gatewayRoute{r, strings.Split(strings.Trim(r.Path, "/"), "/")})
 	}
 	return g
@@ -68,8 +76,19 @@ func (g *Gateway) match(method, path string) (gatewayRoute, map[string]string, b
 	return gatewayRoute{}, nil, false
 }
 
+// route is the route that takes a request, as HTTP API chooses it: a
+// route whose method and path match, or else the $default route if the
+// template declares one.
+func (g *Gateway) route(method, path string) (gatewayRoute, map[string]string, bool) {
+	route, params, ok := g.match(method, path)
+	if !ok && g.fallback != nil {
+		return *g.fallback, nil, true
+	}
+	return route, params, ok
+}
+
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	route, params, ok := g.match(r.Method, r.URL.Path)
+	route, params, ok := g.route(r.Method, r.URL.Path)
 	if !ok {
 		writeJSON(w, http.StatusNotFound, `{"message":"Not Found"}`)
 		return
@@ -137,7 +156,7 @@ func (g *Gateway) event(r *http.Request, route gatewayRoute, params map[string]s
 		}
 	}
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	routeKey := route.Method + " " + route.Path
+	routeKey := route.Key()
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: routeKey, RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery,
 		Cookies: cookies, Headers: headers, QueryStringParameters: query,

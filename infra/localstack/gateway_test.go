@@ -51,6 +51,28 @@ func TestGatewayBuildsPayload2EventsAsHTTPAPIDoes(t *testing.T) {
 	}
 }
 
+// TestEveryUnknownRouteGoesToTheDefaultRoute, as HTTP API routes what no
+// route matches to $default: an unknown path, the root, a known path with
+// another method; a matching route still wins.
+func TestEveryUnknownRouteGoesToTheDefaultRoute(t *testing.T) {
+	g := NewGateway([]Route{{Method: "GET", Path: "/signup", Function: "S"}, {Function: "S"}}, nil, nil)
+	for _, c := range [][2]string{{"GET", "/"}, {"GET", "/nope/deeper"}, {"HEAD", "/x"}, {"DELETE", "/signup"}} {
+		route, _, ok := g.route(c[0], c[1])
+		if !ok || route.Key() != "$default" {
+			t.Fatalf("%s %s went to %q, %v; want $default", c[0], c[1], route.Key(), ok)
+		}
+		if ev := g.event(httptest.NewRequest(c[0], c[1], nil), route, nil, nil); ev.RouteKey != "$default" || ev.RequestContext.RouteKey != "$default" || ev.RawPath != c[1] || ev.RequestContext.HTTP.Method != c[0] {
+			t.Fatalf("event = %+v", ev)
+		}
+	}
+	if route, _, _ := g.route("GET", "/signup"); route.Key() != "GET /signup" {
+		t.Fatalf("GET /signup went to %q", route.Key())
+	}
+	if _, _, ok := NewGateway([]Route{{Method: "GET", Path: "/signup", Function: "S"}}, nil, nil).route("GET", "/"); ok {
+		t.Fatal("without a default route an unknown path found a route")
+	}
+}
+
 func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 	root, err := Root()
 	if err != nil {
@@ -86,10 +108,10 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 			}
 		}
 		for _, r := range f.Routes {
-			routes[r.Method+" "+r.Path] = f.LogicalID
+			routes[r.Key()] = f.LogicalID
 		}
 	}
-	for key, fn := range map[string]string{"GET /signup": "SignupFunction", "POST /signup": "SignupFunction", "GET /confirm": "ConfirmFunction",
+	for key, fn := range map[string]string{"$default": "SignupFunction", "GET /signup": "SignupFunction", "POST /signup": "SignupFunction", "GET /confirm": "ConfirmFunction",
 		"POST /confirm": "ConfirmFunction", "GET /unsubscribe": "UnsubscribeFunction", "POST /unsubscribe": "UnsubscribeFunction"} {
 		if routes[key] != fn {
 			t.Errorf("%s is served by %q, want %s", key, routes[key], fn)

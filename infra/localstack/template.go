@@ -87,6 +87,20 @@ type Route struct {
 	IAM          bool // Auth: Authorizer: AWS_IAM: only SigV4-signed requests pass
 }
 
+// Default reports whether r is API Gateway's $default route: an HttpApi
+// event without Path and Method, which takes every request no other route
+// matches.
+func (r Route) Default() bool { return r.Method == "" && r.Path == "" }
+
+// Key is the route key API Gateway puts in the event: "POST /signup", or
+// "$default".
+func (r Route) Key() string {
+	if r.Default() {
+		return "$default"
+	}
+	return r.Method + " " + r.Path
+}
+
 // LoadTemplate reads template.yaml.
 func LoadTemplate(path string) (*Template, error) {
 	b, err := os.ReadFile(path)

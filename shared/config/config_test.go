@@ -23,7 +23,7 @@ var key32 = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789
 func env(over map[string]string) *Env {
 	base := map[string]string{
 		"AWS_REGION": "us-east-1", "TABLE_NAME": "pledge", "FROM_ADDRESS": "SmartProtect <no-reply@example.com>", "MAIL_CONFIGURATION_SET": "pledge-mail",
-		"COMPANY_NAME": "SmartProtect, Inc.", "COMPANY_ADDRESS": "514 S. Stratford Road",
+		"COMPANY_NAME": "SmartProtect, Inc.", "COMPANY_ADDRESS": "514 S. Stratford Road", "CONTACT_ADDRESS": "privacy@example.com",
 		"POLICY_VERSION": "2015-03-22", "POLICY_URL": "https://example.com/privacy", "NOTICES_FUNCTION": "notices",
 		"TOKEN_KEYS": "k1:" + key32, "TOKEN_ACTIVE_KEY_ID": "k1", "ADDRESS_PEPPER": key32,
 	}
@@ -36,6 +36,7 @@ var loaders = map[string]func(context.Context, *Env, SecretFetcher){
 	"AWS":                  func(_ context.Context, e *Env, _ SecretFetcher) { AWS(e) },
 	"Table":                func(_ context.Context, e *Env, _ SecretFetcher) { Table(e) },
 	"Company":              func(_ context.Context, e *Env, _ SecretFetcher) { Company(e) },
+	"PolicyPage":           func(_ context.Context, e *Env, _ SecretFetcher) { PolicyPage(e) },
 	"Sender":               func(_ context.Context, e *Env, _ SecretFetcher) { Sender(e) },
 	"MailConfigurationSet": func(_ context.Context, e *Env, _ SecretFetcher) { MailConfigurationSet(e) },
 	"Policy":               func(_ context.Context, e *Env, _ SecretFetcher) { Policy(e) },

@@ -96,10 +96,11 @@ type Loader struct {
 var Loaders = map[string]Loader{
 	"AWS":                  {Lambda: []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}},
 	"Table":                {Vars: []string{"TABLE_NAME"}},
-	"Company":              {Vars: []string{"COMPANY_NAME", "COMPANY_ADDRESS"}},
+	"Company":              {Vars: []string{"COMPANY_NAME", "COMPANY_ADDRESS", "CONTACT_ADDRESS"}},
 	"Sender":               {Vars: []string{"FROM_ADDRESS"}},
 	"MailConfigurationSet": {Vars: []string{"MAIL_CONFIGURATION_SET"}},
 	"Policy":               {Vars: []string{"POLICY_VERSION", "POLICY_URL"}},
+	"PolicyPage":           {Vars: []string{"POLICY_URL"}},
 	"BaseURL":              {Vars: []string{"PUBLIC_BASE_URL"}},
 	"ConfirmLinks":         {Vars: []string{"CONFIRM_TTL", "CONFIRM_RESEND_INTERVAL"}},
 	"UnsubscribeTTL":       {Vars: []string{"UNSUBSCRIBE_TTL"}},

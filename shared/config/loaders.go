@@ -25,11 +25,23 @@ func MailConfigurationSet(e *Env) string { return e.need("MAIL_CONFIGURATION_SET
 type CompanyInfo struct {
 	Name          string // COMPANY_NAME
 	PostalAddress string // COMPANY_ADDRESS: the physical postal address every mail carries
+	// Contact is CONTACT_ADDRESS: the mailbox people write to, a bare
+	// address, shown in every page and mail footer and the Reply-To of
+	// every mail (the From is a no-reply address).
+	Contact string
 }
 
-// Company reads COMPANY_NAME and COMPANY_ADDRESS, both required.
+// Company reads COMPANY_NAME, COMPANY_ADDRESS and CONTACT_ADDRESS, all
+// required; a contact address that is not a bare address we could send to
+// is refused.
 func Company(e *Env) CompanyInfo {
-	return CompanyInfo{Name: e.need("COMPANY_NAME"), PostalAddress: e.need("COMPANY_ADDRESS")}
+	c := CompanyInfo{Name: e.need("COMPANY_NAME"), PostalAddress: e.need("COMPANY_ADDRESS"), Contact: e.need("CONTACT_ADDRESS")}
+	if c.Contact != "" {
+		if err := people.ValidateEmail(c.Contact); err != nil {
+			e.fail(fmt.Errorf("CONTACT_ADDRESS=%q: %v", c.Contact, err))
+		}
+	}
+	return c
 }
 
 // Sender is the From mailbox of every mail (FROM_ADDRESS, RFC 5322, display
@@ -83,6 +95,19 @@ func Policy(e *Env) PolicyInForce {
 		}
 	}
 	return p
+}
+
+// PolicyPage is the privacy policy's URL (POLICY_URL, required; https, http
+// only on a loopback host), for the functions that link it from every page
+// but do not show sign-up forms (which need the version too: Policy).
+func PolicyPage(e *Env) string {
+	raw := e.need("POLICY_URL")
+	if raw != "" {
+		if _, err := publicURL(raw); err != nil {
+			e.fail(fmt.Errorf("POLICY_URL=%q %v", raw, err))
+		}
+	}
+	return raw
 }
 
 // BaseURL is the base of links in mail (PUBLIC_BASE_URL: https, http only

@@ -16,10 +16,16 @@ import (
 // controls, through the same code the senders use.
 func everyMail(t *testing.T, v string) map[string]noticeData {
 	t.Helper()
-	sender, err := NewSender(nil, "from@example.com", v, v)
+	sender, err := NewSender(nil, "from@example.com", v, v, v)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mailsOf(t, sender, v)
+}
+
+// mailsOf renders every mail of sender with v in every other field.
+func mailsOf(t *testing.T, sender *Sender, v string) map[string]noticeData {
+	t.Helper()
 	parts := func(b body) noticeData {
 		h, text, err := b.render()
 		if err != nil {
@@ -63,7 +69,7 @@ func TestEveryMailKeepsHostileValuesInTheirPlace(t *testing.T) {
 
 func TestTheNoticeSubjectCarriesTheCompanyAsWritten(t *testing.T) {
 	v := webtest.Hostile[0]
-	sender, _ := NewSender(nil, "from@example.com", v, "street")
+	sender, _ := NewSender(nil, "from@example.com", v, "street", "privacy@example.com")
 	var n noticeData
 	data, _ := NewNoticeSender(nil, sender).render(notice.Policy{Version: "v2", Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), URL: "https://x"})
 	if err := json.Unmarshal([]byte(data), &n); err != nil || n.Subject != "Changes to the "+v+" privacy policy, effective 31 January 2027" {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -28,6 +27,7 @@ type Sender struct {
 	from          string
 	company       string
 	postalAddress string
+	contact       string // the Reply-To of every mail, and in every footer
 	// ConfigurationSet names pledge's SES configuration set, which publishes
 	// every mail's events (send, delivery, bounce, complaint, delay,
 	// reject) to the mail-events function ("" sends without one: no events).
@@ -37,12 +37,14 @@ type Sender struct {
 var _ people.Mailer = (*Sender)(nil)
 
 // NewSender returns a sender of mail from the address from. The company
-// name and postal address are required: every mail carries them.
-func NewSender(ses API, from, company, postalAddress string) (*Sender, error) {
-	if company == "" || postalAddress == "" {
-		return nil, errors.New("mail.NewSender: a company name and a postal address are required")
+// name, postal address and contact address are required: every mail
+// carries them, and the contact is its Reply-To (the From is a no-reply
+// address).
+func NewSender(ses API, from, company, postalAddress, contact string) (*Sender, error) {
+	if company == "" || postalAddress == "" || contact == "" {
+		return nil, errors.New("mail.NewSender: a company name, a postal address and a contact address are required")
 	}
-	return &Sender{ses: ses, from: from, company: company, postalAddress: postalAddress}, nil
+	return &Sender{ses: ses, from: from, company: company, postalAddress: postalAddress, contact: contact}, nil
 }
 
 // Header is one extra mail header.
@@ -67,7 +69,7 @@ func (s *Sender) send(ctx context.Context, to, personID, subject string, kind Ki
 		hs = append(hs, types.MessageHeader{Name: aws.String(h.Name), Value: aws.String(h.Value)})
 	}
 	_, err = s.ses.SendEmail(ctx, &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(), EmailTags: tags,
+		FromEmailAddress: aws.String(s.from), ReplyToAddresses: []string{s.contact}, ConfigurationSetName: s.configurationSet(), EmailTags: tags,
 		Destination: &types.Destination{ToAddresses: []string{to}},
 		Content: &types.EmailContent{Simple: &types.Message{
 			Subject: &types.Content{Data: aws.String(subject), Charset: aws.String("UTF-8")},
@@ -90,7 +92,7 @@ func (s *Sender) SendConfirmation(ctx context.Context, m people.ConfirmationMail
 }
 
 func (s *Sender) confirmation(m people.ConfirmationMail) body {
-	b := confirmBody{s.letterhead(), m.Purposes, m.NewName, m.Link, m.Expires.UTC().Format(time.RFC1123)}
+	b := confirmBody{s.letterhead(), m.Purposes, m.NewName, m.Link, When(m.Expires)}
 	return body{confirmHTML(b), b.text()}
 }
 
@@ -136,6 +138,6 @@ func (s *Sender) SendMarketing(ctx context.Context, m MarketingMail) error {
 }
 
 func (s *Sender) marketing(m MarketingMail) body {
-	b := marketingBody{s.letterhead(), m.Name, m.List.Label(), m.Paragraphs, m.UnsubscribeURL}
+	b := marketingBody{s.letterhead(), m.Subject, m.Name, m.List.Label(), m.Paragraphs, m.UnsubscribeURL}
 	return body{marketingHTML(b), b.text()}
 }

@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 
 func TestSendConfirmationDeliversBothPartsWithTheCompanyAddress(t *testing.T) {
 	ctx := context.Background()
-	sender, err := mail.NewSender(ses.SESClient(), "SmartProtect <no-reply@example.com>", "SmartProtect, Inc.", "514 S. Stratford Road, Winston-Salem")
+	sender, err := mail.NewSender(ses.SESClient(), "SmartProtect <no-reply@example.com>", "SmartProtect, Inc.", "514 S. Stratford Road, Winston-Salem", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +65,9 @@ func TestSendConfirmationDeliversBothPartsWithTheCompanyAddress(t *testing.T) {
 		ok   bool
 	}{
 		{"the From address", m.From == "SmartProtect <no-reply@example.com>"},
+		{"the contact address as Reply-To", len(m.ReplyTo) == 1 && m.ReplyTo[0] == "privacy@example.com"},
+		{"no header of its own (none names the person: the message tags do)", len(m.Headers) == 0},
+		{"the contact address in both parts", strings.Contains(m.Body.Text, "privacy@example.com") && strings.Contains(m.Body.HTML, `href="mailto:privacy@example.com"`)},
 		{"a subject naming the company", m.Subject == "Please confirm your sign-up to SmartProtect, Inc."},
 		{"the link in the text part", strings.Contains(m.Body.Text, link)},
 		{"the link in the HTML part", strings.Contains(m.Body.HTML, `href="`+link+`"`)},
@@ -72,7 +75,7 @@ func TestSendConfirmationDeliversBothPartsWithTheCompanyAddress(t *testing.T) {
 		{"the purposes in both parts", strings.Contains(m.Body.Text, "Customer surveys") && strings.Contains(m.Body.HTML, "<li>Newsletter</li>")},
 		{"a greeting without a name in both parts", strings.Contains(m.Body.Text, "Hello,\n") && strings.Contains(m.Body.HTML, "<p>Hello,</p>")},
 		{"the name change named, not shown", strings.Contains(m.Body.Text, "the name given on the form")},
-		{"the expiry", strings.Contains(m.Body.Text, "Thu, 26 Nov 2026 12:00:00 UTC")},
+		{"the expiry", strings.Contains(m.Body.Text, "26 November 2026 at 12:00 UTC") && strings.Contains(m.Body.HTML, "26 November 2026 at 12:00 UTC")},
 	}
 	for _, c := range checks {
 		if !c.ok {
@@ -105,7 +108,7 @@ func lastMail(t *testing.T) sentMail {
 }
 
 func TestSendFailsLoudlyWhenSESRefuses(t *testing.T) {
-	sender, _ := mail.NewSender(ses.SESClient(), "", "SmartProtect, Inc.", "street")
+	sender, _ := mail.NewSender(ses.SESClient(), "", "SmartProtect, Inc.", "street", "privacy@example.com")
 	err := sender.SendConfirmation(context.Background(), people.ConfirmationMail{PersonID: "p1", To: "jo@example.com", Link: "https://x"})
 	if err == nil || !strings.Contains(err.Error(), "SES") {
 		t.Fatalf("a send without a From address = %v; want SES's refusal", err)
@@ -114,7 +117,7 @@ func TestSendFailsLoudlyWhenSESRefuses(t *testing.T) {
 
 func TestSendMarketingCarriesOneClickHeadersAndAVisibleLink(t *testing.T) {
 	ctx := context.Background()
-	sender, _ := mail.NewSender(ses.SESClient(), "news@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	sender, _ := mail.NewSender(ses.SESClient(), "news@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	sender.ConfigurationSet = "pledge-mail"
 	ses.Calls.RecordSends()
 	link := "https://pledge.example/unsubscribe?t=tok.sig"
@@ -145,7 +148,7 @@ func TestSendMarketingCarriesOneClickHeadersAndAVisibleLink(t *testing.T) {
 }
 
 func TestSendMarketingRefusesAMailWithoutAnUnsubscribeLink(t *testing.T) {
-	sender, _ := mail.NewSender(ses.SESClient(), "news@example.com", "SmartProtect, Inc.", "street")
+	sender, _ := mail.NewSender(ses.SESClient(), "news@example.com", "SmartProtect, Inc.", "street", "privacy@example.com")
 	for _, m := range []mail.MarketingMail{
 		{PersonID: "r1", To: "r@example.com", List: people.Newsletter, Subject: "x"},
 		{PersonID: "r1", To: "r@example.com", List: people.Testimonials, Subject: "x", UnsubscribeURL: "https://x/unsubscribe?t=1"},
@@ -158,7 +161,7 @@ func TestSendMarketingRefusesAMailWithoutAnUnsubscribeLink(t *testing.T) {
 
 func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T) {
 	ctx := context.Background()
-	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	notices := mail.NewNoticeSender(ses.SESClient(), sender)
 	notices.ConfigurationSet = "pledge-mail"
 	ses.Calls.RecordSends()
@@ -197,6 +200,7 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 			{"the postal address", strings.Contains(m.Body.Text, "514 S. Stratford Road")},
 			{"no header naming the person or the notice", !strings.Contains(fmt.Sprint(m.Headers), r.ID) && !strings.Contains(fmt.Sprint(m.Headers), "X-Pledge")},
 			{"no unsubscribe header: this is not marketing", headers["List-Unsubscribe"] == ""},
+			{"the contact address as Reply-To", len(m.ReplyTo) == 1 && m.ReplyTo[0] == "privacy@example.com"},
 		}
 		for _, c := range checks {
 			if !c.ok {
@@ -230,7 +234,7 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 func TestANoticeCarriesBracesAndMarkupInItsTextToTheInbox(t *testing.T) {
 	ctx := context.Background()
 	const company = `Brace {{{html}}} & "Co" {{subject}}`
-	sender, err := mail.NewSender(ses.SESClient(), "privacy@example.com", company, "1 <Road>")
+	sender, err := mail.NewSender(ses.SESClient(), "privacy@example.com", company, "1 <Road>", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +259,7 @@ func TestANoticeCarriesBracesAndMarkupInItsTextToTheInbox(t *testing.T) {
 
 func TestANoticeCallWhoseAnswerIsLostIsNotSentAgainAndSaysSo(t *testing.T) {
 	ctx := context.Background()
-	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+	sender, _ := mail.NewSender(ses.SESClient(), "privacy@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	notices := mail.NewNoticeSender(ses.SESClient(), sender)
 	faults := localstack.NewSESFaults(1, 1)
 	ses.Calls.LoseSESAnswers(faults)

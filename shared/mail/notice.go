@@ -66,8 +66,8 @@ type noticeData struct {
 
 // render fills the notice for pol; it is the same for every recipient.
 func (s *NoticeSender) render(pol notice.Policy) (string, error) {
-	effective := pol.Effective.UTC().Format("2 January 2006")
-	n := noticeBody{s.letterhead(), pol.Version, effective, pol.URL, pol.Summary}
+	effective := Day(pol.Effective)
+	n := noticeBody{s.letterhead(), effective, pol.URL, pol.Summary}
 	h, t, err := body{noticeHTML(n), n.text()}.render()
 	if err != nil {
 		return "", err
@@ -98,7 +98,7 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	tmpl := &types.Template{TemplateContent: noticeTemplate, TemplateData: aws.String(data)}
 	if len(to) == 1 {
 		out, err := s.ses.SendEmail(ctx, &sesv2.SendEmailInput{
-			FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(), EmailTags: tags[0],
+			FromEmailAddress: aws.String(s.from), ReplyToAddresses: []string{s.contact}, ConfigurationSetName: s.configurationSet(), EmailTags: tags[0],
 			Destination: &types.Destination{ToAddresses: []string{to[0].Email}},
 			Content:     &types.EmailContent{Template: tmpl},
 		}, sendOnce)
@@ -115,7 +115,7 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 		entries[i] = types.BulkEmailEntry{Destination: &types.Destination{ToAddresses: []string{r.Email}}, ReplacementTags: tags[i]}
 	}
 	out, err := s.ses.SendBulkEmail(ctx, &sesv2.SendBulkEmailInput{
-		FromEmailAddress: aws.String(s.from), ConfigurationSetName: s.configurationSet(),
+		FromEmailAddress: aws.String(s.from), ReplyToAddresses: []string{s.contact}, ConfigurationSetName: s.configurationSet(),
 		DefaultContent:   &types.BulkEmailContent{Template: tmpl},
 		BulkEmailEntries: entries,
 	}, sendOnce)

@@ -40,7 +40,7 @@ func TestASendSaysWhetherSESThrottledItOrCannotSendAtAll(t *testing.T) {
 		{"not SES's answer", errors.New("connection reset"), false, false, "error"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			sender, err := mail.NewSender(refusing{c.err}, "news@example.com", "SmartProtect, Inc.", "street")
+			sender, err := mail.NewSender(refusing{c.err}, "news@example.com", "SmartProtect, Inc.", "street", "privacy@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +61,7 @@ func TestASendSaysWhetherSESThrottledItOrCannotSendAtAll(t *testing.T) {
 // caller tell what SES answered.
 func TestSESsTextNeverLeavesTheSender(t *testing.T) {
 	ctx := context.Background()
-	sender, err := mail.NewSender(mailtest.Rejecting{}, "news@example.com", "SmartProtect, Inc.", "street")
+	sender, err := mail.NewSender(mailtest.Rejecting{}, "news@example.com", "SmartProtect, Inc.", "street", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}

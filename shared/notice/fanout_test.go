@@ -704,7 +704,7 @@ func TestARejectedNoticeLogsNoAddress(t *testing.T) {
 			f, st, _, _ := setup(n, 14)
 			var logs bytes.Buffer
 			f.Log = slog.New(slog.NewJSONHandler(&logs, nil))
-			sender, err := mail.NewSender(mailtest.Rejecting{}, "notices@example.com", "SmartProtect, Inc.", "514 S. Stratford Road")
+			sender, err := mail.NewSender(mailtest.Rejecting{}, "notices@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -44,7 +44,7 @@ func exportOf(v string) export.Document {
 
 func TestTheExportPageKeepsHostileValuesInTheirPlace(t *testing.T) {
 	for _, v := range webtest.Hostile {
-		site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+		site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 		plain := site.Page(200, "Your data", Export(exportOf(webtest.Plainly(v)))).Body
 		hostile := site.Page(200, "Your data", Export(exportOf(v))).Body
 		t.Run(v, func(t *testing.T) { webtest.CheckHTML(t, plain, hostile, v) })
@@ -52,7 +52,7 @@ func TestTheExportPageKeepsHostileValuesInTheirPlace(t *testing.T) {
 }
 
 func TestTheExportPageSaysDatesAsPeopleWriteThemAndShowsEveryEntry(t *testing.T) {
-	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	d := exportOf("Jo")
 	d.Requests[0].Kind = "access"
 	body := site.Page(200, "Your data", Export(d)).Body
@@ -85,7 +85,7 @@ func TestTheExportPageSaysDatesAsPeopleWriteThemAndShowsEveryEntry(t *testing.T)
 }
 
 func TestAnErasedPersonsExportPageSaysTheProfileIsGone(t *testing.T) {
-	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	erased := exportAt.Add(-time.Hour)
 	d := export.Build(export.Held{Erased: &export.Erased{At: erased, ProofClock: people.Clock{Rule: people.RuleLedgerProof, Due: erased.AddDate(6, 0, 0)}},
 		Consents: []people.ConsentEvent{{ID: "e1", At: erased.Add(-time.Hour), Purpose: people.Newsletter, Action: people.Confirm}}},

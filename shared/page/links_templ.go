@@ -13,16 +13,16 @@ import templruntime "github.com/a-h/templ/runtime"
 type NewLink struct {
 	Reason string // why the link in hand does not do (expired, not valid); "" when asked for directly
 	Note   string // what the last change did; "" for none
-	// StopAction is where "Stop all marketing" posts: the expired link's own
-	// URL, which may still withdraw. "" shows no such button (a link we
-	// cannot verify names nobody).
+	// StopAction is where "Unsubscribe from all marketing" posts: the
+	// expired link's own URL, which may still withdraw. "" shows no such
+	// button (a link we cannot verify names nobody).
 	StopAction string
 }
 
-// NewLinkPage lets a person whose link expired, or does not work, stop all
-// marketing (if the link still names them) and ask for a fresh link to
-// their preferences by mail (GET /unsubscribe with such a link, GET
-// /unsubscribe/link).
+// NewLinkPage lets a person whose link expired, or does not work,
+// unsubscribe from all marketing (if the link still names them) and ask
+// for a fresh link to their preferences by mail (GET /unsubscribe with such
+// a link, GET /unsubscribe/link).
 func NewLinkPage(n NewLink) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -45,14 +45,14 @@ func NewLinkPage(n NewLink) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if n.Reason != "" {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"err\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"alert\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var2 string
 			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(n.Reason)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `shared/page/links.templ`, Line: 20, Col: 27}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `shared/page/links.templ`, Line: 20, Col: 29}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 			if templ_7745c5c3_Err != nil {
@@ -64,14 +64,14 @@ func NewLinkPage(n NewLink) templ.Component {
 			}
 		}
 		if n.Note != "" {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<p class=\"note\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<p class=\"status note\" role=\"status\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(n.Note)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `shared/page/links.templ`, Line: 23, Col: 26}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `shared/page/links.templ`, Line: 23, Col: 47}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
@@ -96,12 +96,12 @@ func NewLinkPage(n NewLink) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\"><p><button type=\"submit\" name=\"action\" value=\"stop\">Stop all marketing</button></p></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\"><p><button class=\"btn primary\" type=\"submit\" name=\"action\" value=\"stop\">Unsubscribe from all marketing</button></p></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<form method=\"post\" action=\"/unsubscribe/link\"><label>Your email address <input type=\"email\" name=\"email\" required maxlength=\"254\" autocomplete=\"email\"></label><p><button type=\"submit\">Mail me a new link</button></p></form><p>We send the link only to the address typed, and only if we hold it. Notices we must send by law, such as changes to our privacy policy, still reach you.</p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<form method=\"post\" action=\"/unsubscribe/link\"><div class=\"field\"><label for=\"link-email\">Your email address</label> <input id=\"link-email\" type=\"email\" name=\"email\" required maxlength=\"254\" autocomplete=\"email\"></div><p><button class=\"btn secondary\" type=\"submit\">Mail me a new link</button></p></form><p>We send the link only to the address typed, and only if we hold it. We will still send the few notices the law requires, such as changes to our privacy policy.</p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

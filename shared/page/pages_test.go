@@ -14,21 +14,30 @@ import (
 // policy version and URL, titles and messages) controls.
 func everyPage(t *testing.T, v string) map[string]web.Response {
 	t.Helper()
-	site, err := NewSite(v, v)
+	site, err := NewSite(v, v, v)
 	if err != nil {
 		t.Fatal(err)
 	}
+	site.PolicyURL = v
+	return pagesOf(site, v)
+}
+
+// pagesOf renders every page of site with v in every other field.
+func pagesOf(site *Site, v string) map[string]web.Response {
 	states := []PurposeState{
 		{Purpose: people.Newsletter, On: true}, {Purpose: people.Offers, Pending: true}, {Purpose: people.Surveys}, {Purpose: people.Testimonials},
 	}
 	return map[string]web.Response{
-		"the sign-up form":      site.Page(200, v, SignupPage(SignupForm{Company: v, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes})),
+		"the sign-up form": site.Page(200, v, SignupPage(SignupForm{Company: site.Company, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes})),
+		"a refused sign-up": site.Page(400, v, SignupPage(SignupForm{Company: site.Company, FormID: v, PolicyVersion: v, PolicyURL: v, Purposes: people.Purposes,
+			Email: v, Name: v, Chosen: people.Purposes[:1], Problem: Problem{Field: "email", Message: v}})),
+		"the not-found page":    site.Page(404, v, NotFoundPage()),
 		"the thank-you page":    site.Page(200, v, ThanksPage()),
 		"the confirm page":      site.Page(200, v, ConfirmPage(ConfirmForm{Token: v, Purposes: people.Purposes, Name: v})),
-		"the outcome page":      site.Page(200, v, OutcomePage(Outcome{Heading: v, Message: v})),
+		"the outcome page":      site.Page(200, v, OutcomePage(Outcome{Heading: v, Message: v, Preferences: v, SignUp: true})),
 		"the error page":        site.Page(400, v, ErrorPage(v)),
-		"the preferences page":  site.Page(200, v, PreferencesPage(Preferences{MaskedEmail: v, Action: v, Note: v, Purposes: states})),
-		"the unsubscribed page": site.Page(200, v, UnsubscribedPage(v)),
+		"the preferences page":  site.Page(200, v, PreferencesPage(Preferences{MaskedEmail: v, Action: v, Note: v, Purposes: states, Requests: v})),
+		"the unsubscribed page": site.Page(200, v, UnsubscribedPage(Unsubscribed{Company: site.Company, Preferences: v})),
 		"the new-link page":     site.Page(410, v, NewLinkPage(NewLink{Reason: v, Note: v, StopAction: v})),
 	}
 }
@@ -49,7 +58,7 @@ func TestEveryPageKeepsHostileValuesInTheirPlace(t *testing.T) {
 }
 
 func TestALinkWithAScriptURLIsRefusedAndASafeOneKept(t *testing.T) {
-	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	form := SignupForm{Company: "SmartProtect", FormID: "f", PolicyVersion: "v1", Purposes: people.Purposes}
 	for url, want := range map[string]string{
 		"javascript:alert(1)": webtest.FailedURL,
@@ -63,16 +72,16 @@ func TestALinkWithAScriptURLIsRefusedAndASafeOneKept(t *testing.T) {
 	}
 }
 
-func TestNewSiteRequiresTheCompanyAndItsAddress(t *testing.T) {
-	for _, c := range [][2]string{{"", "street"}, {"SmartProtect", ""}} {
-		if _, err := NewSite(c[0], c[1]); err == nil {
-			t.Errorf("NewSite(%q, %q) accepted a page without its footer", c[0], c[1])
+func TestNewSiteRequiresTheCompanyItsAddressAndItsContact(t *testing.T) {
+	for _, c := range [][3]string{{"", "street", "privacy@example.com"}, {"SmartProtect", "", "privacy@example.com"}, {"SmartProtect", "street", ""}} {
+		if _, err := NewSite(c[0], c[1], c[2]); err == nil {
+			t.Errorf("NewSite(%q, %q, %q) accepted a page without its footer", c[0], c[1], c[2])
 		}
 	}
 }
 
 func TestAPendingPurposeIsTickedAndSaysItAwaitsConfirmation(t *testing.T) {
-	site, _ := NewSite("SmartProtect, Inc.", "street")
+	site, _ := NewSite("SmartProtect, Inc.", "street", "privacy@example.com")
 	body := site.Page(200, "p", PreferencesPage(Preferences{MaskedEmail: "j***@e***.com", Action: "/unsubscribe?t=x", Purposes: []PurposeState{
 		{Purpose: people.Newsletter, On: true}, {Purpose: people.Offers, Pending: true}, {Purpose: people.Surveys},
 	}})).Body
@@ -84,7 +93,7 @@ func TestAPendingPurposeIsTickedAndSaysItAwaitsConfirmation(t *testing.T) {
 }
 
 func TestThePreferencesPageSaysWhenMailDoesNotReachTheAddress(t *testing.T) {
-	site, _ := NewSite("SmartProtect, Inc.", "street")
+	site, _ := NewSite("SmartProtect, Inc.", "street", "privacy@example.com")
 	prefs := Preferences{MaskedEmail: "j***@e***.com", Action: "/unsubscribe?t=x", Purposes: []PurposeState{{Purpose: people.Newsletter, On: true}}}
 	const says = "could not be delivered"
 	if body := site.Page(200, "p", PreferencesPage(prefs)).Body; strings.Contains(body, says) {

@@ -14,7 +14,7 @@ import (
 )
 
 func TestFailNegotiatesAndKeepsFaultsAsErrors(t *testing.T) {
-	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestFailNegotiatesAndKeepsFaultsAsErrors(t *testing.T) {
 	browser := web.Request{Headers: map[string]string{"accept": "text/html,application/xhtml+xml"}}
 
 	resp, err := site.Fail(browser, bad)
-	if err != nil || resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, "an email address is required") ||
+	if err != nil || resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, "An email address is required.") ||
 		!strings.Contains(resp.Body, "514 S. Stratford Road") || resp.Headers["Content-Type"] != "text/html; charset=utf-8" {
 		t.Fatalf("browser error page = %d %q, %v", resp.StatusCode, resp.Body, err)
 	}
@@ -37,7 +37,7 @@ func TestFailNegotiatesAndKeepsFaultsAsErrors(t *testing.T) {
 }
 
 func TestPagesEscapeWhatTheyShow(t *testing.T) {
-	site, _ := NewSite("A & B <Inc>", "street")
+	site, _ := NewSite("A & B <Inc>", "street", "privacy@example.com")
 	resp := site.Page(200, "x", ErrorPage("<script>alert(1)</script>"))
 	if strings.Contains(resp.Body, "<script>") || !strings.Contains(resp.Body, "A &amp; B &lt;Inc&gt;") {
 		t.Fatalf("page not escaped: %s", resp.Body)
@@ -45,7 +45,7 @@ func TestPagesEscapeWhatTheyShow(t *testing.T) {
 }
 
 func TestABusyStoreIsA503WithRetryAfterForBrowsersScriptsAndAdminCalls(t *testing.T) {
-	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestABusyStoreIsA503WithRetryAfterForBrowsersScriptsAndAdminCalls(t *testin
 }
 
 func TestALimitedRequestIsA429WithRetryAfterAndACalmPage(t *testing.T) {
-	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road")
+	site, err := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,11 +66,11 @@ func TestAddressesAreTakenAsPeopleTypeThem(t *testing.T) {
 	for _, c := range []struct {
 		name, typed, mailTo, shown, masked string
 	}{
-		{"a German domain", "Jo@Bücher.Example.com", "jo@xn--bcher-kva.example.com", "jo@bücher.example.com", "j***@b***.com"},
-		{"the same domain typed with a combining diaeresis", "jo@bu\u0308cher.example.com", "jo@xn--bcher-kva.example.com", "jo@bücher.example.com", "j***@b***.com"},
-		{"a Japanese domain with an ideographic full stop", "jo@例え。テスト", "jo@xn--r8jz45g.xn--zckzah", "jo@例え.テスト", "j***@例***.テスト"},
-		{"a domain typed in its xn-- form", "jo@xn--bcher-kva.example.com", "jo@xn--bcher-kva.example.com", "jo@bücher.example.com", "j***@b***.com"},
-		{"an ASCII address", "  Jo.Tester@Example.COM\t", "jo.tester@example.com", "jo.tester@example.com", "j***@e***.com"},
+		{"a German domain", "Jo@Bücher.Example.com", "jo@xn--bcher-kva.example.com", "jo@bücher.example.com", "j***@bücher.example.com"},
+		{"the same domain typed with a combining diaeresis", "jo@bu\u0308cher.example.com", "jo@xn--bcher-kva.example.com", "jo@bücher.example.com", "j***@bücher.example.com"},
+		{"a Japanese domain with an ideographic full stop", "jo@例え。テスト", "jo@xn--r8jz45g.xn--zckzah", "jo@例え.テスト", "j***@例え.テスト"},
+		{"a domain typed in its xn-- form", "jo@xn--bcher-kva.example.com", "jo@xn--bcher-kva.example.com", "jo@bücher.example.com", "j***@bücher.example.com"},
+		{"an ASCII address", "  Jo.Tester@Example.COM\t", "jo.tester@example.com", "jo.tester@example.com", "j***@example.com"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr := NormaliseEmail(c.typed)

@@ -34,15 +34,16 @@ var MarketingPurposes = []Purpose{Newsletter, Offers, Surveys}
 // Marketing reports whether p is a marketing-mail purpose.
 func (p Purpose) Marketing() bool { return slices.Contains(MarketingPurposes, p) }
 
-// consentTexts are the words shown beside each unchecked box. The ledger keeps
+// consentTexts are the words shown beside each unchecked box, each in the
+// voice of the person ticking it ("me", "I"). The ledger keeps
 // their hash, so what a person agreed to can be proven later; changing a text
 // changes the hash recorded from then on.
 var consentTexts = map[Purpose]string{
-	Newsletter:   "Send me the SmartProtect newsletter by email. You will use my name and email address only to send it, and I can stop it at any time.",
+	Newsletter:   "Send me the SmartProtect newsletter by email. SmartProtect uses my name and email address only to send it, and I can stop it at any time.",
 	Offers:       "Tell me by email about other products and services from SmartProtect and its affiliates.",
-	Surveys:      "Invite me to voluntary customer surveys. My answers stay confidential and are only used in aggregate.",
-	Testimonials: "You may publish a testimonial I give you, together with my name.",
-	AllMarketing: "Stop all marketing mail: newsletters, product offers and survey invitations.",
+	Surveys:      "Invite me by email to voluntary customer surveys. My answers stay confidential and are used only in aggregate.",
+	Testimonials: "SmartProtect may publish a testimonial I give, together with my name. Nothing is mailed to me for this.",
+	AllMarketing: "Stop all marketing mail to me: newsletters, product offers and survey invitations.",
 }
 
 // Label is a short human name for the purpose.

@@ -377,18 +377,16 @@ func statusFor(active []Purpose, current Status) Status {
 }
 
 // MaskEmail shows enough of an address for its owner to recognise it and
-// little to anyone else, with the domain as they typed it (DisplayEmail):
-// "jo.tester@example.com" -> "j***@e***.com", "jo@xn--bcher-kva.example" ->
-// "j***@b***.example".
+// little to anyone else: the first letter of the part before the @ and the
+// whole domain as they typed it (DisplayEmail), so that someone with
+// several addresses can tell which one a page is about:
+// "jo.tester@example.com" -> "j***@example.com", "jo@xn--bcher-kva.example"
+// -> "j***@bücher.example".
 func MaskEmail(addr string) string {
 	local, domain, ok := strings.Cut(DisplayEmail(addr), "@")
 	if !ok || local == "" || domain == "" {
 		return "***"
 	}
-	tld := ""
-	if i := strings.LastIndexByte(domain, '.'); i > 0 {
-		tld = domain[i:]
-	}
-	first := func(s string) string { _, n := utf8.DecodeRuneInString(s); return s[:n] }
-	return first(local) + "***@" + first(domain) + "***" + tld
+	_, n := utf8.DecodeRuneInString(local)
+	return local[:n] + "***@" + domain
 }

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -99,7 +101,11 @@ func readMultipart(body []byte, boundary string) (url.Values, error) {
 	}
 }
 
-// bind copies form values into the tagged fields of dst.
+// bind copies form values into the tagged fields of dst, in the order of
+// their names. A value it refuses (an unknown field, a repeated single
+// field, invalid UTF-8) is the error it returns, the first in that order;
+// the values it takes are copied all the same, so that a form refused for
+// one field can be shown again with the others as they were filled in.
 func bind(values url.Values, dst any) error {
 	v := reflect.ValueOf(dst).Elem()
 	t := v.Type()
@@ -110,20 +116,28 @@ func bind(values url.Values, dst any) error {
 			fields[name] = v.Field(i)
 		}
 	}
-	for name, vals := range values {
+	var first error
+	refuse := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		vals := values[name]
 		f, ok := fields[name]
 		if !ok {
-			return people.Errorf(people.Invalid, truncate(name, 40), "unknown field")
+			refuse(people.Errorf(people.Invalid, truncate(name, 40), "unknown field"))
+			continue
 		}
-		for _, s := range vals {
-			if !utf8.ValidString(s) {
-				return people.Errorf(people.Invalid, name, "the field is not valid UTF-8")
-			}
+		if slices.ContainsFunc(vals, func(s string) bool { return !utf8.ValidString(s) }) {
+			refuse(people.Errorf(people.Invalid, name, "the field is not valid UTF-8"))
+			continue
 		}
 		switch f.Kind() {
 		case reflect.String:
 			if len(vals) > 1 {
-				return people.Errorf(people.Invalid, name, "the field was given more than once")
+				refuse(people.Errorf(people.Invalid, name, "the field was given more than once"))
+				continue
 			}
 			f.SetString(vals[0])
 		case reflect.Slice:
@@ -132,7 +146,7 @@ func bind(values url.Values, dst any) error {
 			panic(fmt.Sprintf("web.bind: field %s of %s is neither string nor []string", name, t))
 		}
 	}
-	return nil
+	return first
 }
 
 func truncate(s string, n int) string {

@@ -47,7 +47,7 @@ func exportFigures(ctx context.Context, entries, notices, runs int) error {
 	if err := seedExport(ctx, st, id, start, entries, notices); err != nil {
 		return err
 	}
-	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103")
+	site, err := page.NewSite("SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103", "privacy@smartprotectusa.com")
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export or feedback")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, feedback or pages")
 	exportEntries := flag.Int("export-entries", 1000, "ledger entries of the person in the access-export benchmark (besides their sign-up's two)")
 	exportNotices := flag.Int("export-notices", 3, "policy versions the person of the access-export benchmark was sent a notice of")
 	exportRuns := flag.Int("export-runs", 5, "exports timed in the access-export benchmark (the median is printed)")
@@ -104,6 +104,14 @@ func main() {
 		}
 		return
 	}
+	if *only == "pages" {
+		fmt.Print("## Bytes of every page and mail, rendered with sample values\n\n")
+		if err := pageBytes(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only == "sweep" {
 		fmt.Printf("## Retention sweep as deployed (%d due people; one daily run)\n\n", *sweepDue)
 		if err := sweepCost(context.Background(), *pool, *sweepDue, sizes); err != nil {
@@ -114,7 +122,7 @@ func main() {
 	}
 	want := func(section string) bool { return *only == "" || *only == section }
 	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") && !want("requests") && !want("races") {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export or feedback\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, feedback or pages\n", *only)
 		os.Exit(2)
 	}
 	var err error

@@ -164,3 +164,80 @@ func CheckText(t testing.TB, text, value string) {
 		}
 	}
 }
+
+// slipPatterns are the slips of copy no page or mail may show: a doubled
+// full stop (a sentence ending after "Inc."), and dates as programs write
+// them: RFC 1123 ("Wed, 02 Dec 2026 03:35:14 UTC"), ISO 8601 ("2026-12-02",
+// with or without a time) and Go's default ("2026-12-02 03:35:14 +0000
+// UTC", which the ISO pattern catches too). People read "2 December 2026".
+var slipPatterns = map[string]*regexp.Regexp{
+	"a double full stop":   regexp.MustCompile(`(^|[^.])\.\.([^.]|$)`),
+	"an RFC 1123 date":     regexp.MustCompile(`\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4}\b`),
+	"an ISO date":          regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`),
+	"a clock with seconds": regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}\b`),
+}
+
+// Slips returns the slips of copy in text, as "what: the words around it";
+// none when it reads well.
+func Slips(text string) []string {
+	var out []string
+	for what, re := range slipPatterns {
+		for _, loc := range re.FindAllStringIndex(text, -1) {
+			from, to := max(loc[0]-30, 0), min(loc[1]+30, len(text))
+			out = append(out, what+": "+strings.ToValidUTF8(text[from:to], ""))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// VisibleText is the text a person reads in an HTML document: the text
+// between tags, without what <head>, <style> and <script> hold, and the
+// values of visible inputs; a block (a paragraph, a list item) ends a
+// line, inline markup (<strong>, <a>) does not.
+func VisibleText(t testing.TB, doc string) string {
+	t.Helper()
+	var b strings.Builder
+	hidden := 0
+	z := html.NewTokenizer(strings.NewReader(doc))
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			if z.Err() != io.EOF {
+				t.Fatalf("unparsable HTML: %v", z.Err())
+			}
+			return b.String()
+		case html.StartTagToken:
+			tok := z.Token()
+			switch tok.Data {
+			case "head", "style", "script":
+				hidden++
+			case "input":
+				typ, val := "", ""
+				for _, a := range tok.Attr {
+					switch a.Key {
+					case "type":
+						typ = a.Val
+					case "value":
+						val = a.Val
+					}
+				}
+				if typ != "hidden" && val != "" {
+					b.WriteString(val + "\n")
+				}
+			}
+		case html.EndTagToken:
+			switch z.Token().Data {
+			case "head", "style", "script":
+				hidden--
+			case "p", "li", "h1", "h2", "div", "label", "legend", "ul", "footer", "header":
+				b.WriteString("\n")
+			}
+		case html.TextToken:
+			if hidden == 0 {
+				b.WriteString(z.Token().Data)
+			}
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/chromedp/chromedp"
+	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/notice"
+	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/token"
+)
+
+// axeTags are the rules axe-core checks: WCAG 2.1 levels A and AA.
+const axeTags = `["wcag2a","wcag2aa","wcag21a","wcag21aa"]`
+
+// axeSource is axe-core as infra/axe pins it (`make test-tools` installs
+// it with npm ci).
+func axeSource(t *testing.T) string {
+	t.Helper()
+	root, err := localstack.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "infra/axe/node_modules/axe-core/axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core is missing (`make test-tools` installs it): %v", err)
+	}
+	return string(b)
+}
+
+// violation is one axe-core rule a page breaks.
+type violation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  int    `json:"nodes"`
+}
+
+// audit runs axe-core in the page the browser shows and returns what it
+// found at WCAG 2.1 AA; with PLEDGE_SCREENSHOTS set it also writes a
+// desktop and a phone screenshot of the page there, named name.
+func audit(t *testing.T, ctx context.Context, axe, name string) []violation {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axe+";true")); err != nil {
+		t.Fatalf("%s: injecting axe-core: %v", name, err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: "tag", values: `+axeTags+`}}).then(r =>
+		JSON.stringify(r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help, nodes: v.nodes.length}))))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: running axe-core: %v", name, err)
+	}
+	var vs []violation
+	if err := json.Unmarshal([]byte(out), &vs); err != nil {
+		t.Fatalf("%s: axe-core answered %s", name, out)
+	}
+	if dir := os.Getenv("PLEDGE_SCREENSHOTS"); dir != "" && name != "self-check" {
+		screenshots(t, ctx, dir, name)
+	}
+	return vs
+}
+
+// screenshots writes name-desktop.png (1280 px wide) and name-phone.png
+// (320 px, the narrowest phone WCAG 1.4.10 asks for) of the whole page into dir.
+func screenshots(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []struct {
+		suffix string
+		w, h   int64
+		mobile bool
+	}{{"desktop", 1280, 900, false}, {"phone", 320, 640, true}} {
+		opts := []chromedp.EmulateViewportOption{}
+		if size.mobile {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h, opts...)); err != nil {
+			t.Fatal(err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG; below, JPEG
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+"-"+size.suffix+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateReset()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEveryPageAndMailPassesAxe walks every page a person meets, as they
+// meet it, and opens the HTML part of every mail in the browser, and fails
+// on any axe-core violation at WCAG 2.1 AA. `make screenshots` runs it to
+// write a desktop and a phone screenshot of each to .build/screenshots/.
+func TestEveryPageAndMailPassesAxe(t *testing.T) {
+	axe := axeSource(t)
+	ctx := browser(t)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	const email = "axe@example.com"
+	checked := map[string][]violation{}
+	page := func(name string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		// A mark on the page before: the page to check is a new one.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pledgeOld = true`)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		waitFor(t, ctx, `window.pledgeOld === undefined && document.readyState === 'complete' && document.querySelector('main h1') !== null`)
+		checked["page "+name] = audit(t, ctx, axe, "page-"+name)
+	}
+	mails := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, shown[r.URL.Path])
+	}))
+	defer mails.Close()
+	mailPage := func(name, html string) {
+		t.Helper()
+		shown["/"+name] = html
+		if err := chromedp.Do(ctx, chromedp.Navigate(mails.URL+"/"+name)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		checked["mail "+name] = audit(t, ctx, axe, "mail-"+name)
+	}
+
+	// The check can fail: a page without a language and an image without
+	// a text alternative break two rules.
+	shown["/broken"] = `<!DOCTYPE html><html><head><title>x</title></head><body><main><img src="data:,"></main></body></html>`
+	if err := chromedp.Do(ctx, chromedp.Navigate(mails.URL+"/broken")); err != nil {
+		t.Fatal(err)
+	}
+	if vs := audit(t, ctx, axe, "self-check"); !slices.ContainsFunc(vs, func(v violation) bool { return v.ID == "html-has-lang" }) ||
+		!slices.ContainsFunc(vs, func(v violation) bool { return v.ID == "image-alt" }) {
+		t.Fatalf("axe-core found %+v in a page without lang and an image without alt", vs)
+	}
+
+	page("sign-up", chromedp.Navigate(stack.GatewayURL+"/signup"))
+	// Nothing ticked: the form comes back with the problem beside it.
+	page("sign-up-refused", chromedp.SendKeys(chromedp.CSS(`#email`), email), chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	if got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#email').value + '|' + (document.querySelector('#purposes-problem') || {}).textContent`)); !strings.HasPrefix(got, email+"|Please tick") {
+		t.Fatalf("the refused form shows %q; want the address kept and the problem beside the choices", got)
+	}
+	page("thanks", chromedp.Click(chromedp.CSS(`#purpose-newsletter`)), chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	confirmMail := mailsTo(t, email)
+	mailPage("confirmation", confirmMail[len(confirmMail)-1].Body.HTML)
+	page("confirm", chromedp.Navigate(confirmLink(t, confirmMail[len(confirmMail)-1])))
+	page("confirmed", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	sendNewsletter(t)
+	news := marketingTo(t, email)
+	mailPage("newsletter", news[len(news)-1].Body.HTML)
+	prefs := linkIn(t, news[len(news)-1].Body.HTML)
+	page("preferences", chromedp.Navigate(prefs))
+	page("preferences-saved", chromedp.Click(chromedp.CSS(`#purpose-offers`)), chromedp.Click(chromedp.CSS(`button[value="save"]`)))
+	if got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search.includes('done=saved') + '|' + document.querySelector('[role="status"]').textContent`)); !strings.HasPrefix(got, "true|Your choices are saved.") {
+		t.Fatalf("after saving the page is %q; want a GET whose status says what changed", got)
+	}
+	page("preferences-unsubscribed", chromedp.Click(chromedp.CSS(`button[value="stop"]`)))
+	// A one-click POST from a browser (a mail client's form would send it so).
+	page("one-click", chromedp.Evaluate[chromedp.Void](`(() => { const f = document.createElement('form'); f.method = 'post';
+		f.action = `+jsString(prefs)+`; document.body.appendChild(f); f.submit(); })()`))
+	page("new-link", chromedp.Navigate(stack.GatewayURL+"/unsubscribe/link"))
+	page("new-link-sent", chromedp.SendKeys(chromedp.CSS(`#link-email`), email), chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	all := mailsTo(t, email)
+	mailPage("preferences-link", all[len(all)-1].Body.HTML)
+	page("broken-link", chromedp.Navigate(stack.GatewayURL+"/unsubscribe?t=not-a-token"))
+	expired := keys.Issue(token.Unsubscribe, people.KeyedID(pepper)(email), []string{"newsletter"}, time.Now().AddDate(0, -3, 0), 31*24*time.Hour)
+	page("expired-link", chromedp.Navigate(stack.GatewayURL+"/unsubscribe?t="+url.QueryEscape(expired)))
+	page("broken-confirm-link", chromedp.Navigate(stack.GatewayURL+"/confirm?t=not-a-token"))
+	page("not-found", chromedp.Navigate(stack.GatewayURL+"/no/such/page"))
+	// The policy notice goes to everyone the stack holds: rendered here by
+	// the notices function's own code, not sent.
+	mailPage("policy-notice", noticeHTML(t))
+
+	total := 0
+	for name, vs := range checked {
+		for _, v := range vs {
+			total++
+			t.Errorf("%s: %s (%s, %d elements): %s", name, v.ID, v.Impact, v.Nodes, v.Help)
+		}
+	}
+	t.Logf("axe-core %s checked %d pages and mails: %d violations", axeTags, len(checked), total)
+	if len(checked) != 19 {
+		t.Fatalf("checked %d pages and mails; want 15 pages and 4 mails", len(checked))
+	}
+}
+
+// shown is what the mail server of TestEveryPageAndMailPassesAxe serves,
+// by path.
+var shown = map[string]string{}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// noticeHTML is the HTML part of a policy notice, as the notices function
+// renders it (through mail.NoticeSender, to a client that keeps it).
+func noticeHTML(t *testing.T) string {
+	t.Helper()
+	keep := &keepingSES{}
+	s, err := mail.NewSender(keep, "SmartProtect <no-reply@example.com>", "SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103, USA", "privacy@smartprotectusa.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = mail.NewNoticeSender(keep, s).SendNotice(context.Background(), notice.Policy{Version: "2027-03", Effective: time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC),
+		Summary: "We now keep sign-up records for a shorter time.\n\nWe explain your rights more plainly.", URL: "https://www.smartprotectusa.com/privacy-policy"},
+		[]notice.Recipient{{ID: "p1", Email: "jo@example.com"}})
+	if err != nil || keep.in == nil {
+		t.Fatalf("rendering a notice: %v", err)
+	}
+	var data struct{ HTML string }
+	if err := json.Unmarshal([]byte(aws.ToString(keep.in.Content.Template.TemplateData)), &data); err != nil || data.HTML == "" {
+		t.Fatalf("notice data: %v", err)
+	}
+	return data.HTML
+}
+
+// keepingSES keeps the one mail it is asked to send.
+type keepingSES struct{ in *sesv2.SendEmailInput }
+
+func (k *keepingSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	k.in = in
+	return &sesv2.SendEmailOutput{MessageId: aws.String("m")}, nil
+}
+
+func (k *keepingSES) SendBulkEmail(context.Context, *sesv2.SendBulkEmailInput, ...func(*sesv2.Options)) (*sesv2.SendBulkEmailOutput, error) {
+	return nil, fmt.Errorf("one recipient goes through SendEmail")
+}
+
+func (k *keepingSES) GetAccount(context.Context, *sesv2.GetAccountInput, ...func(*sesv2.Options)) (*sesv2.GetAccountOutput, error) {
+	return &sesv2.GetAccountOutput{SendQuota: &types.SendQuota{MaxSendRate: 14}}, nil
+}
