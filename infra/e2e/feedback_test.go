@@ -134,7 +134,7 @@ func TestAnUndeliverableSubscriberGetsMailAgainOnlyBySigningUpAgainAndConfirming
 		t.Fatalf("newsletter while undeliverable = %+v; want them counted undeliverable", r)
 	}
 	prefs := "/unsubscribe?t=" + url.QueryEscape(keys.Issue(token.Unsubscribe, id, []string{"newsletter"}, time.Now(), 0))
-	got := postForm(t, prefs, url.Values{"action": {"save"}, "purposes": {"newsletter", "offers"}})
+	got := afterForm(t, postForm(t, prefs, url.Values{"action": {"save"}, "purposes": {"newsletter", "offers"}}))
 	if got.Status != http.StatusOK || !strings.Contains(got.Body, "no confirmation mail was sent") {
 		t.Fatalf("a grant while undeliverable = %d, does not say no mail went:\n%s", got.Status, got.Body)
 	}
