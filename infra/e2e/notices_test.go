@@ -218,6 +218,15 @@ func TestAPolicyVersionIsAnnouncedToEveryoneOnceBeforeItTakesEffect(t *testing.T
 	if len(got) != len(recipients) {
 		t.Fatalf("%d addresses got the notice, want %d (no unconfirmed address): %v", len(got), len(recipients), got)
 	}
+	// The notice greets by the name given at sign-up (issue 16).
+	noa, _ := own.Mailbox.To(ctx, "noa@example.com")
+	greeted := false
+	for _, m := range noa {
+		greeted = greeted || strings.Contains(m.Subject, marker) && strings.Contains(m.Body.Text, "Hello N,\n") && strings.Contains(m.Body.HTML, "<p>Hello N,</p>")
+	}
+	if !greeted {
+		t.Errorf("noa's notice does not greet her by name: %+v", noa)
+	}
 	// Every mail went through the one configuration set, tagged with its
 	// person's key and kind (and the version, for a notice); no header
 	// names the person.

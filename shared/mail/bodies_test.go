@@ -36,7 +36,7 @@ func mailsOf(t *testing.T, sender *Sender, v string) map[string]noticeData {
 	var n noticeData
 	data, err := NewNoticeSender(nil, sender).render(notice.Policy{
 		Version: v, Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), Summary: v + "\n\n" + v, URL: v,
-	})
+	}, v)
 	if err != nil || json.Unmarshal([]byte(data), &n) != nil {
 		t.Fatalf("notice data %s: %v", data, err)
 	}
@@ -71,7 +71,7 @@ func TestTheNoticeSubjectCarriesTheCompanyAsWritten(t *testing.T) {
 	v := webtest.Hostile[0]
 	sender, _ := NewSender(nil, "from@example.com", v, "street", "privacy@example.com")
 	var n noticeData
-	data, _ := NewNoticeSender(nil, sender).render(notice.Policy{Version: "v2", Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), URL: "https://x"})
+	data, _ := NewNoticeSender(nil, sender).render(notice.Policy{Version: "v2", Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), URL: "https://x"}, "")
 	if err := json.Unmarshal([]byte(data), &n); err != nil || n.Subject != "Changes to the "+v+" privacy policy, effective 31 January 2027" {
 		t.Fatalf("subject = %q, %v", n.Subject, err)
 	}

@@ -105,7 +105,7 @@ func (m marketingBody) text() string {
 
 func (n noticeBody) text() string {
 	var b strings.Builder
-	lines(&b, "Hello,", "", "We are changing our privacy policy. The new policy takes effect on "+n.Effective+". What changes:", "",
+	lines(&b, "Hello"+greeting(n.Name)+",", "", "We are changing our privacy policy. The new policy takes effect on "+n.Effective+". What changes:", "",
 		n.Summary, "", "Read the new privacy policy: "+n.URL, "",
 		"You need not do anything. If you have a question, or want a copy of your data or its deletion, reply to this mail.", "", "--",
 		"The law and our policy require us to send this notice to everyone whose address we hold,",

@@ -170,7 +170,11 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 	}
 	pol := notice.Policy{Version: "v7", Effective: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), Material: true,
 		Summary: "We keep <survey> answers for 12 months.\n\nNothing else changes.", URL: "https://example.com/privacy/v7"}
-	to := []notice.Recipient{{ID: "n-1", Email: "n1@example.com"}, {ID: "n-2", Email: "n2@example.com"}, {ID: "n-3", Email: "not an address"}}
+	to := []notice.Recipient{{ID: "n-1", Email: "n1@example.com", Name: "Jo <Tester>"}, {ID: "n-2", Email: "n2@example.com"}, {ID: "n-3", Email: "not an address"}}
+	greetings := map[string][2]string{ // the HTML and text greeting each recipient's mail must carry
+		"n1@example.com": {"<p>Hello Jo &lt;Tester&gt;,</p>", "Hello Jo <Tester>,\n"},
+		"n2@example.com": {"<p>Hello,</p>", "Hello,\n"},
+	}
 	ds, err := notices.SendNotice(ctx, pol, to)
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("SendNotice = %+v, %v", ds, err)
@@ -201,6 +205,7 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 			{"no header naming the person or the notice", !strings.Contains(fmt.Sprint(m.Headers), r.ID) && !strings.Contains(fmt.Sprint(m.Headers), "X-Pledge")},
 			{"no unsubscribe header: this is not marketing", headers["List-Unsubscribe"] == ""},
 			{"the contact address as Reply-To", len(m.ReplyTo) == 1 && m.ReplyTo[0] == "privacy@example.com"},
+			{"their own greeting, by name where we have one", strings.Contains(m.Body.HTML, greetings[r.Email][0]) && strings.Contains(m.Body.Text, greetings[r.Email][1])},
 		}
 		for _, c := range checks {
 			if !c.ok {
@@ -219,11 +224,11 @@ func TestANoticeGoesToEachRecipientInOneBulkCallWithTheirOwnHeader(t *testing.T)
 		}
 	}
 	// One recipient goes by SendEmail, with the same content.
-	one, err := notices.SendNotice(ctx, pol, []notice.Recipient{{ID: "n-4", Email: "n4@example.com"}})
+	one, err := notices.SendNotice(ctx, pol, []notice.Recipient{{ID: "n-4", Email: "n4@example.com", Name: "Ana"}})
 	if err != nil || len(one) != 1 || one[0].Result != notice.Accepted {
 		t.Fatalf("a single notice = %+v, %v", one, err)
 	}
-	if got, _ := box.To(ctx, "n4@example.com"); len(got) != 1 || !strings.Contains(got[0].Body.Text, "Nothing else changes.") {
+	if got, _ := box.To(ctx, "n4@example.com"); len(got) != 1 || !strings.Contains(got[0].Body.Text, "Nothing else changes.") || !strings.Contains(got[0].Body.Text, "Hello Ana,\n") {
 		t.Fatalf("the single notice = %+v", got)
 	}
 	if _, err := notices.SendNotice(ctx, pol, make([]notice.Recipient, 51)); err == nil {

@@ -64,10 +64,11 @@ type noticeData struct {
 	Text    string `json:"text"`
 }
 
-// render fills the notice for pol; it is the same for every recipient.
-func (s *NoticeSender) render(pol notice.Policy) (string, error) {
+// render fills the notice for pol, greeting name ("" for "Hello,"); it is
+// otherwise the same for every recipient.
+func (s *NoticeSender) render(pol notice.Policy, name string) (string, error) {
 	effective := Day(pol.Effective)
-	n := noticeBody{s.letterhead(), effective, pol.URL, pol.Summary}
+	n := noticeBody{s.letterhead(), name, effective, pol.URL, pol.Summary}
 	h, t, err := body{noticeHTML(n), n.text()}.render()
 	if err != nil {
 		return "", err
@@ -85,9 +86,21 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	if len(to) == 0 || len(to) > maxBulk {
 		return nil, fmt.Errorf("mail.SendNotice: %d recipients; a call takes 1 to %d", len(to), maxBulk)
 	}
-	data, err := s.render(pol)
+	data, err := s.render(pol, "")
 	if err != nil {
 		return nil, fmt.Errorf("mail.SendNotice: %w", err)
+	}
+	// A recipient with a name gets the whole template data of their own
+	// (BulkEmailEntry.ReplacementEmailContent): whether SES merges an
+	// entry's data with the default or replaces it, the mail is complete.
+	named := make([]string, len(to))
+	for i, r := range to {
+		if r.Name == "" {
+			continue
+		}
+		if named[i], err = s.render(pol, r.Name); err != nil {
+			return nil, fmt.Errorf("mail.SendNotice: %w", err)
+		}
 	}
 	tags := make([][]types.MessageTag, len(to))
 	for i, r := range to {
@@ -97,6 +110,9 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	}
 	tmpl := &types.Template{TemplateContent: noticeTemplate, TemplateData: aws.String(data)}
 	if len(to) == 1 {
+		if named[0] != "" {
+			tmpl.TemplateData = aws.String(named[0])
+		}
 		out, err := s.ses.SendEmail(ctx, &sesv2.SendEmailInput{
 			FromEmailAddress: aws.String(s.from), ReplyToAddresses: []string{s.contact}, ConfigurationSetName: s.configurationSet(), EmailTags: tags[0],
 			Destination: &types.Destination{ToAddresses: []string{to[0].Email}},
@@ -113,6 +129,10 @@ func (s *NoticeSender) SendNotice(ctx context.Context, pol notice.Policy, to []n
 	entries := make([]types.BulkEmailEntry, len(to))
 	for i, r := range to {
 		entries[i] = types.BulkEmailEntry{Destination: &types.Destination{ToAddresses: []string{r.Email}}, ReplacementTags: tags[i]}
+		if named[i] != "" {
+			entries[i].ReplacementEmailContent = &types.ReplacementEmailContent{
+				ReplacementTemplate: &types.ReplacementTemplate{ReplacementTemplateData: aws.String(named[i])}}
+		}
 	}
 	out, err := s.ses.SendBulkEmail(ctx, &sesv2.SendBulkEmailInput{
 		FromEmailAddress: aws.String(s.from), ReplyToAddresses: []string{s.contact}, ConfigurationSetName: s.configurationSet(),

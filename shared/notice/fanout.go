@@ -15,7 +15,10 @@ import (
 type Recipient struct {
 	ID    string // person id: logs carry this, never the address
 	Email string
-	Key   string // the store's position of this recipient, for the checkpoint
+	// Name is the person's name as they gave it, for the greeting; "" for
+	// none (the mail then greets "Hello,").
+	Name string
+	Key  string // the store's position of this recipient, for the checkpoint
 	// Attempts and LastAttempt are set on a recipient whose earlier sends
 	// failed: the retry pass takes them up again.
 	Attempts    int

@@ -373,14 +373,14 @@ func (s *Store) Recipients(ctx context.Context, cursor string, limit int) (rs []
 	return rs, shard < recipientShards, nil
 }
 
-// readReach sets each recipient's Reach from their profile, 100 to a
-// BatchGetItem (eventually consistent, projecting the key and reach): the
-// index does not project reach, and a GSI's projection cannot change in
-// place. It costs half a read unit per recipient, beside the two writes of
+// readReach sets each recipient's Reach and Name from their profile, 100
+// to a BatchGetItem (eventually consistent, projecting the key, reach and
+// name): the index does not project them, and a GSI's projection cannot
+// change in place. It costs half a read unit per recipient, beside the two writes of
 // each notice's record; a profile gone since the index was read keeps a
 // zero Reach (the send finds nobody, as before).
 func (s *Store) readReach(ctx context.Context, rs []notice.Recipient) error {
-	proj, err := expression.NewBuilder().WithProjection(expression.NamesList(expression.Name("pk"), expression.Name("reach"))).Build()
+	proj, err := expression.NewBuilder().WithProjection(expression.NamesList(expression.Name("pk"), expression.Name("reach"), expression.Name("name"))).Build()
 	if err != nil {
 		return err
 	}
@@ -407,6 +407,7 @@ func (s *Store) readReach(ctx context.Context, rs []notice.Recipient) error {
 			var items []struct {
 				PK    string     `dynamodbav:"pk"`
 				Reach *reachItem `dynamodbav:"reach"`
+				Name  string     `dynamodbav:"name"`
 			}
 			if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.table], &items); err != nil {
 				return err
@@ -414,6 +415,7 @@ func (s *Store) readReach(ctx context.Context, rs []notice.Recipient) error {
 			for _, it := range items {
 				if i, ok := at[it.PK]; ok {
 					rs[i].Reach = it.Reach.deliverability()
+					rs[i].Name = it.Name
 				}
 			}
 			req = out.UnprocessedKeys
@@ -699,7 +701,7 @@ func (s *Store) FailedRecipients(ctx context.Context, version string, limit int)
 		if err != nil && !errors.Is(err, people.ErrNotFound) {
 			return nil, err
 		}
-		rs = append(rs, notice.Recipient{ID: id, Email: p.Email, Attempts: it.Attempts, LastAttempt: parseStamp(it.At), Reach: p.Deliverability})
+		rs = append(rs, notice.Recipient{ID: id, Email: p.Email, Name: p.Name, Attempts: it.Attempts, LastAttempt: parseStamp(it.At), Reach: p.Deliverability})
 	}
 	return rs, nil
 }

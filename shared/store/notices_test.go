@@ -485,7 +485,7 @@ func TestAnErasedPersonIsToldNothingAndTheirFailedNoticeIsGivenUp(t *testing.T) 
 	}
 }
 
-// A recipient's Reach comes with them from the index; a record settled
+// A recipient's Reach and Name come with them from the index; a record settled
 // undeliverable is counted apart, never overwrites sent, is untold only
 // once mail reaches the person (Counted), and may be claimed again.
 func TestUndeliverableRecipientsCarryTheirReachAndTheirRecordsAreCountedApart(t *testing.T) {
@@ -498,6 +498,8 @@ func TestUndeliverableRecipientsCarryTheirReachAndTheirRecordsAreCountedApart(t 
 			CreatedAt: t0, UpdatedAt: t0, ConfirmedAt: t0}
 		if id != "ud-fine" {
 			p.Deliverability = bounced
+		} else {
+			p.Name = "Jo Fine"
 		}
 		in = append(in, store.Imported{Person: p})
 	}
@@ -511,6 +513,9 @@ func TestUndeliverableRecipientsCarryTheirReachAndTheirRecordsAreCountedApart(t 
 		byID[rc.ID] = rc
 		if want := rc.ID != "ud-fine"; rc.Reach.Reachable(t0) == want {
 			t.Fatalf("%s came with reach %+v", rc.ID, rc.Reach)
+		}
+		if want := map[bool]string{true: "Jo Fine"}[rc.ID == "ud-fine"]; rc.Name != want {
+			t.Fatalf("%s came with name %q; want %q, for the notice's greeting", rc.ID, rc.Name, want)
 		}
 	}
 	s.Publish(ctx, policy("v9", true), people.Clock{})
