@@ -204,14 +204,22 @@ func (h *handler) saved(req web.Request, done string) web.Response {
 }
 
 // doneNote says what the form behind done did, from the person's state
-// now: what they receive, what waits for the button in a mail, and that an
-// old link only turns things off. "" for no form.
-func doneNote(done string, p people.Person, live bool) string {
+// now: what they receive, what waits for the button in a mail, whether we
+// may publish a testimonial, and that an old link only turns things off.
+// "" for no form. done comes from the query, which anyone holding the link
+// can write: a claim it makes ("unsubscribed", "our mail does not reach
+// this address") is said only when the state at now bears it out;
+// otherwise the page says what is saved.
+func doneNote(done string, p people.Person, live bool, now time.Time) string {
 	switch done {
 	case doneStop:
-		return "You are unsubscribed from all marketing mail: the newsletter, product offers and survey invitations are off."
+		if !slices.ContainsFunc(p.Active, people.Purpose.Marketing) {
+			return "You are unsubscribed from all marketing mail: the newsletter, product offers and survey invitations are off."
+		}
 	case doneUnreachable:
-		return unreachableNote
+		if !p.Deliverability.Reachable(now) {
+			return unreachableNote
+		}
 	case doneSaved:
 	default:
 		return ""
@@ -232,6 +240,12 @@ func doneNote(done string, p people.Person, live bool) string {
 	if len(waiting) > 0 {
 		note += " " + strings.Join(waiting, ", ") + " will start when you press the button in the confirmation mail we sent to this address."
 	}
+	switch {
+	case p.Has(people.Testimonials):
+		note += " We may publish a testimonial you give us, with your name."
+	case !slices.Contains(p.Pending, people.Testimonials):
+		note += " We will not publish a testimonial of yours."
+	}
 	if !live {
 		note += " This link is old: it can only turn things off. Ask for a new link to turn something on."
 	}
@@ -249,7 +263,7 @@ func (h *handler) afterForm(ctx context.Context, req web.Request, personID strin
 		return h.site.Fail(req, err)
 	}
 	if note == "" {
-		note = doneNote(web.Query(req, "done"), p, live)
+		note = doneNote(web.Query(req, "done"), p, live, h.now())
 	}
 	if !live && web.WantsHTML(req) {
 		return h.expired(req, note), nil

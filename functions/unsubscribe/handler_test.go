@@ -213,6 +213,8 @@ func TestAnExpiredLinkStopsAndWithdrawsButNeverGrantsAndOffersAFreshLink(t *test
 		}
 		return page
 	}
+	// The store as it has the person after the stop.
+	h.people = onePerson{people.Person{ID: "p1", Email: "jo@example.com"}}
 	if resp, _ := h.handle(context.Background(), form("action=stop")); len(subs.stopped) != 2 {
 		t.Fatalf("stop all with an expired link = %d, stopped %d", resp.StatusCode, len(subs.stopped))
 	} else if page := after(resp); page.StatusCode != 410 || !strings.Contains(page.Body, "You are unsubscribed from all marketing mail") {
@@ -260,5 +262,42 @@ func TestASaveThatGrantsSaysAConfirmationMailIsOnItsWay(t *testing.T) {
 	script.Headers = map[string]string{"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
 	if resp, _ := h.handle(context.Background(), script); resp.StatusCode != 429 || resp.Headers["Retry-After"] != "240" || !strings.Contains(resp.Body, `"code":"rate_limited"`) {
 		t.Fatalf("a script's save the limits refused = %d %v %s; want 429, Retry-After and the error body", resp.StatusCode, resp.Headers, resp.Body)
+	}
+}
+
+// The done= query is the person's own link plus words anyone can add: a
+// page shown with it says only what the person's state bears out.
+func TestThePageAfterAFormSaysWhatTheStateBearsOutWhateverTheQueryClaims(t *testing.T) {
+	h, _, tok := newHandler(t) // jo receives the newsletter; our mail reaches her
+	get := func(done string) string {
+		t.Helper()
+		resp, err := h.handle(context.Background(), web.Request{RouteKey: "GET /unsubscribe", QueryStringParameters: map[string]string{"t": tok, "done": done},
+			Headers: map[string]string{"accept": "text/html"}})
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET with done=%s = %d, %v", done, resp.StatusCode, err)
+		}
+		return resp.Body
+	}
+	for _, done := range []string{"stop", "unreachable"} {
+		body := get(done)
+		for _, claim := range []string{"You are unsubscribed", "does not reach this address"} {
+			if strings.Contains(body, claim) {
+				t.Errorf("done=%s on a subscribed, reachable person's page says %q", done, claim)
+			}
+		}
+		if !strings.Contains(body, `role="status">Your choices are saved. You now receive: Newsletter.`) {
+			t.Errorf("done=%s: the status does not say what the person receives:\n%s", done, body)
+		}
+	}
+	// What a save leaves of the testimonial permission is said too.
+	if body := get("saved"); !strings.Contains(body, "We will not publish a testimonial of yours.") {
+		t.Errorf("the page after a save does not say that no testimonial is published:\n%s", body)
+	}
+	h.people = onePerson{people.Person{ID: "p1", Email: "jo@example.com", Active: []people.Purpose{people.Testimonials}}}
+	if body := get("stop"); !strings.Contains(body, "You are unsubscribed from all marketing mail") {
+		t.Errorf("after a stop the page does not say so:\n%s", body)
+	}
+	if body := get("saved"); !strings.Contains(body, "no marketing mail. We may publish a testimonial you give us, with your name.") {
+		t.Errorf("the page after a save does not say the testimonial permission stays:\n%s", body)
 	}
 }
