@@ -181,7 +181,7 @@ func (h *handler) post(ctx context.Context, req web.Request) (web.Response, erro
 
 // limitedNote is what the page says when the limits refused the
 // confirmation mail a grant needed.
-const limitedNote = "We could not send a confirmation mail just now, because this address was sent too many. Nothing new was started; anything you turned off is off. Please try again later."
+const limitedNote = "We could not send a confirmation mail just now, because we have recently sent this address as many mails as we allow. Nothing new was started; anything you turned off is off. Please try again later."
 
 // What a browser's form did, carried in the query of the page it is sent
 // on to (done=...), so that reloading that page changes nothing.

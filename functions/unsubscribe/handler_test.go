@@ -255,7 +255,8 @@ func TestASaveThatGrantsSaysAConfirmationMailIsOnItsWay(t *testing.T) {
 		t.Fatalf("the page after a save = %d %s", page.StatusCode, page.Body)
 	}
 	subs.result = people.PreferencesResult{Changed: true, Limited: true, RetryAfter: 4 * time.Minute}
-	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 429 || !strings.Contains(resp.Body, "Nothing new was started") || resp.Headers["Retry-After"] != "240" {
+	if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 429 || !strings.Contains(resp.Body, "Nothing new was started") ||
+		!strings.Contains(resp.Body, "because we have recently sent this address as many mails as we allow.") || resp.Headers["Retry-After"] != "240" {
 		t.Fatalf("a save the limits refused = %d %v %s; want 429, Retry-After 240 and the page", resp.StatusCode, resp.Headers, resp.Body)
 	}
 	script := req
