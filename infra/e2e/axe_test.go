@@ -23,6 +23,7 @@ import (
 	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/token"
+	"github.com/smartprotect/pledge/shared/web/webtest"
 )
 
 // axeTags are the rules axe-core checks: WCAG 2.1 levels A and AA.
@@ -108,8 +109,12 @@ func screenshots(t *testing.T, ctx context.Context, dir, name string) {
 
 // TestEveryPageAndMailPassesAxe walks every page a person meets, as they
 // meet it, and opens the HTML part of every mail in the browser, and fails
-// on any axe-core violation at WCAG 2.1 AA. `make screenshots` runs it to
-// write a desktop and a phone screenshot of each to .build/screenshots/.
+// on any axe-core violation at WCAG 2.1 AA, and on any slip of copy
+// (webtest.Slips: a double full stop, a date as programs write it) in what
+// the browser shows of a page (its title too) or in a mail's subject and
+// parts; a mail may carry no header but the List-Unsubscribe pair, and
+// answers go to the contact address. `make screenshots` runs it to write a
+// desktop and a phone screenshot of each to .build/screenshots/.
 func TestEveryPageAndMailPassesAxe(t *testing.T) {
 	axe := axeSource(t)
 	ctx := browser(t)
@@ -128,14 +133,25 @@ func TestEveryPageAndMailPassesAxe(t *testing.T) {
 		}
 		waitFor(t, ctx, `window.pledgeOld === undefined && document.readyState === 'complete' && document.querySelector('main h1') !== null`)
 		checked["page "+name] = audit(t, ctx, axe, "page-"+name)
+		slips["page "+name] = shownSlips(t, ctx, name)
 	}
 	mails := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, shown[r.URL.Path])
 	}))
 	defer mails.Close()
-	mailPage := func(name, html string) {
+	mailPage := func(name string, m localstack.Mail) {
 		t.Helper()
+		html := m.Body.HTML
+		slips["mail "+name] = append(webtest.Slips(m.Subject+"\n"+m.Body.Text), webtest.Slips(webtest.VisibleText(t, html))...)
+		for _, h := range m.Headers {
+			if h.Name != "List-Unsubscribe" && h.Name != "List-Unsubscribe-Post" {
+				t.Errorf("mail %s carries the header %s: %s; a person who opens the source sees it", name, h.Name, h.Value)
+			}
+		}
+		if !slices.Equal(m.ReplyTo, []string{contact}) {
+			t.Errorf("mail %s: Reply-To %q; want the contact address %s", name, m.ReplyTo, contact)
+		}
 		shown["/"+name] = html
 		if err := chromedp.Do(ctx, chromedp.Navigate(mails.URL+"/"+name)); err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -153,6 +169,15 @@ func TestEveryPageAndMailPassesAxe(t *testing.T) {
 		!slices.ContainsFunc(vs, func(v violation) bool { return v.ID == "image-alt" }) {
 		t.Fatalf("axe-core found %+v in a page without lang and an image without alt", vs)
 	}
+	// And the words check: a sentence ending after "Inc." and a date as
+	// RFC 1123 writes it, in the title and the text the browser shows.
+	shown["/slips"] = `<!DOCTYPE html><html lang="en"><head><title>Until Wed, 02 Dec 2026 03:35:14 UTC</title></head><body><main><h1>Mail from SmartProtect, Inc..</h1></main></body></html>`
+	if err := chromedp.Do(ctx, chromedp.Navigate(mails.URL+"/slips")); err != nil {
+		t.Fatal(err)
+	}
+	if got := shownSlips(t, ctx, "self-check"); len(got) != 3 { // the full stops, the RFC 1123 date, the clock
+		t.Fatalf("the words check found %q in a page with a double full stop and an RFC 1123 date", got)
+	}
 
 	page("sign-up", chromedp.Navigate(stack.GatewayURL+"/signup"))
 	// Nothing ticked: the form comes back with the problem beside it.
@@ -162,12 +187,12 @@ func TestEveryPageAndMailPassesAxe(t *testing.T) {
 	}
 	page("thanks", chromedp.Click(chromedp.CSS(`#purpose-newsletter`)), chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 	confirmMail := mailsTo(t, email)
-	mailPage("confirmation", confirmMail[len(confirmMail)-1].Body.HTML)
+	mailPage("confirmation", confirmMail[len(confirmMail)-1])
 	page("confirm", chromedp.Navigate(confirmLink(t, confirmMail[len(confirmMail)-1])))
 	page("confirmed", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 	sendNewsletter(t)
 	news := marketingTo(t, email)
-	mailPage("newsletter", news[len(news)-1].Body.HTML)
+	mailPage("newsletter", news[len(news)-1])
 	prefs := linkIn(t, news[len(news)-1].Body.HTML)
 	page("preferences", chromedp.Navigate(prefs))
 	page("preferences-saved", chromedp.Click(chromedp.CSS(`#purpose-offers`)), chromedp.Click(chromedp.CSS(`button[value="save"]`)))
@@ -181,7 +206,7 @@ func TestEveryPageAndMailPassesAxe(t *testing.T) {
 	page("new-link", chromedp.Navigate(stack.GatewayURL+"/unsubscribe/link"))
 	page("new-link-sent", chromedp.SendKeys(chromedp.CSS(`#link-email`), email), chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 	all := mailsTo(t, email)
-	mailPage("preferences-link", all[len(all)-1].Body.HTML)
+	mailPage("preferences-link", all[len(all)-1])
 	page("broken-link", chromedp.Navigate(stack.GatewayURL+"/unsubscribe?t=not-a-token"))
 	expired := keys.Issue(token.Unsubscribe, people.KeyedID(pepper)(email), []string{"newsletter"}, time.Now().AddDate(0, -3, 0), 31*24*time.Hour)
 	page("expired-link", chromedp.Navigate(stack.GatewayURL+"/unsubscribe?t="+url.QueryEscape(expired)))
@@ -189,13 +214,18 @@ func TestEveryPageAndMailPassesAxe(t *testing.T) {
 	page("not-found", chromedp.Navigate(stack.GatewayURL+"/no/such/page"))
 	// The policy notice goes to everyone the stack holds: rendered here by
 	// the notices function's own code, not sent.
-	mailPage("policy-notice", noticeHTML(t))
+	mailPage("policy-notice", noticeMail(t))
 
 	total := 0
 	for name, vs := range checked {
 		for _, v := range vs {
 			total++
 			t.Errorf("%s: %s (%s, %d elements): %s", name, v.ID, v.Impact, v.Nodes, v.Help)
+		}
+	}
+	for name, ss := range slips {
+		for _, s := range ss {
+			t.Errorf("%s shows a slip of copy: %s", name, s)
 		}
 	}
 	t.Logf("axe-core %s checked %d pages and mails: %d violations", axeTags, len(checked), total)
@@ -208,31 +238,56 @@ func TestEveryPageAndMailPassesAxe(t *testing.T) {
 // by path.
 var shown = map[string]string{}
 
+// slips are the slips of copy TestEveryPageAndMailPassesAxe found, by page
+// or mail.
+var slips = map[string][]string{}
+
+// contact is the template's ContactAddress: the dev stack's and the
+// tests' mails answer to it, and every footer shows it.
+const contact = "privacy@smartprotectusa.com"
+
+// shownSlips returns the slips of copy (webtest.Slips) in the title and
+// the text of the page the browser shows.
+func shownSlips(t *testing.T, ctx context.Context, name string) []string {
+	t.Helper()
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title + "\n" + document.body.innerText`))
+	if err != nil {
+		t.Fatalf("%s: reading the page's text: %v", name, err)
+	}
+	return webtest.Slips(text)
+}
+
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
 
-// noticeHTML is the HTML part of a policy notice, as the notices function
-// renders it (through mail.NoticeSender, to a client that keeps it).
-func noticeHTML(t *testing.T) string {
+// noticeMail is a policy notice to a person who gave a name, as the
+// notices function renders it (through mail.NoticeSender, to a client that
+// keeps it): subject, parts and Reply-To.
+func noticeMail(t *testing.T) localstack.Mail {
 	t.Helper()
 	keep := &keepingSES{}
-	s, err := mail.NewSender(keep, "SmartProtect <no-reply@example.com>", "SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103, USA", "privacy@smartprotectusa.com")
+	s, err := mail.NewSender(keep, "SmartProtect <no-reply@example.com>", "SmartProtect, Inc.", "514 S. Stratford Road, Suite 201, Winston-Salem, NC 27103, USA", contact)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = mail.NewNoticeSender(keep, s).SendNotice(context.Background(), notice.Policy{Version: "2027-03", Effective: time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC),
 		Summary: "We now keep sign-up records for a shorter time.\n\nWe explain your rights more plainly.", URL: "https://www.smartprotectusa.com/privacy-policy"},
-		[]notice.Recipient{{ID: "p1", Email: "jo@example.com"}})
+		[]notice.Recipient{{ID: "p1", Email: "jo@example.com", Name: "Jo Tester"}})
 	if err != nil || keep.in == nil {
 		t.Fatalf("rendering a notice: %v", err)
 	}
-	var data struct{ HTML string }
+	var data struct{ Subject, HTML, Text string }
 	if err := json.Unmarshal([]byte(aws.ToString(keep.in.Content.Template.TemplateData)), &data); err != nil || data.HTML == "" {
 		t.Fatalf("notice data: %v", err)
 	}
-	return data.HTML
+	if !strings.Contains(data.Text, "Hello Jo Tester,") {
+		t.Fatalf("the notice does not greet Jo Tester by name:\n%s", data.Text)
+	}
+	m := localstack.Mail{Subject: data.Subject, ReplyTo: keep.in.ReplyToAddresses}
+	m.Body.HTML, m.Body.Text = data.HTML, data.Text
+	return m
 }
 
 // keepingSES keeps the one mail it is asked to send.
