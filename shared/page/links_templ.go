@@ -96,12 +96,12 @@ func NewLinkPage(n NewLink) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\"><p><button class=\"btn primary\" type=\"submit\" name=\"action\" value=\"stop\">Unsubscribe from all marketing</button></p></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\"><p><button class=\"btn primary\" type=\"submit\" name=\"action\" value=\"stop\">Unsubscribe from all marketing</button></p></form><p>This stops the newsletter, product offers and survey invitations at once. We will still send the few notices the law requires, such as changes to our privacy policy.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<form method=\"post\" action=\"/unsubscribe/link\"><div class=\"field\"><label for=\"link-email\">Your email address</label> <input id=\"link-email\" type=\"email\" name=\"email\" required maxlength=\"254\" autocomplete=\"email\"></div><p><button class=\"btn secondary\" type=\"submit\">Mail me a new link</button></p></form><p>We send the link only to the address typed, and only if we hold it. We will still send the few notices the law requires, such as changes to our privacy policy.</p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<form method=\"post\" action=\"/unsubscribe/link\"><div class=\"field\"><label for=\"link-email\">Your email address</label> <input id=\"link-email\" type=\"email\" name=\"email\" required maxlength=\"254\" autocomplete=\"email\"></div><p><button class=\"btn secondary\" type=\"submit\">Mail me a new link</button></p></form><p>We send the link only to the address typed, and only if we hold it.</p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

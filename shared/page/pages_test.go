@@ -104,3 +104,18 @@ func TestThePreferencesPageSaysWhenMailDoesNotReachTheAddress(t *testing.T) {
 		t.Fatalf("an undeliverable person's page does not say so:\n%s", body)
 	}
 }
+
+// What stays after an unsubscribe is said beside the button that
+// unsubscribes, and only there: a page that asks for a link alone has
+// nothing to stop.
+func TestTheNewLinkPageSaysWhatStaysOnlyBesideTheStopButton(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "street", "privacy@example.com")
+	const stays = "We will still send the few notices the law requires"
+	if body := site.Page(200, "p", NewLinkPage(NewLink{})).Body; strings.Contains(body, stays) {
+		t.Errorf("the page for a new link alone says %q:\n%s", stays, body)
+	}
+	body := site.Page(410, "p", NewLinkPage(NewLink{Reason: "expired", StopAction: "/unsubscribe?t=x"})).Body
+	if i, j := strings.Index(body, `value="stop"`), strings.Index(body, stays); i < 0 || j < i || strings.Contains(body[i:j], "<form") {
+		t.Errorf("the expired link's page does not say what stays right after its stop button:\n%s", body)
+	}
+}
