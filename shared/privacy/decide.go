@@ -12,6 +12,11 @@ import (
 // Run on a request it already changed, each returns nil, so a double click
 // or a duplicate delivery changes nothing twice.
 
+// Decide is a pure decision about one request as read: the request as it
+// is to be written, or nil for no change (the store's UpdateRequest runs
+// it, maybe more than once).
+type Decide func(Request) (*Request, error)
+
 // Verification is what pressing a verification link's button came to.
 type Verification int
 

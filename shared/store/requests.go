@@ -200,10 +200,6 @@ func (s *Store) Request(ctx context.Context, id string) (r privacy.Request, err 
 	return it.request(), nil
 }
 
-// DecideRequest is a pure decision about one request as read: the request
-// as it is to be written, or nil for no change.
-type DecideRequest func(privacy.Request) (*privacy.Request, error)
-
 // UpdateRequest reads request id consistently, runs decide and writes what
 // it returns on the condition that nobody wrote the request in between
 // (its version); a request that closes leaves the due index and its open
@@ -211,7 +207,7 @@ type DecideRequest func(privacy.Request) (*privacy.Request, error)
 // again, a bounded number of times. It returns the request as written (or
 // as read, when decide changed nothing) and whether it wrote. Errors:
 // people.ErrNotFound, decide's, ErrBusy, or a wrapped fault.
-func (s *Store) UpdateRequest(ctx context.Context, id string, decide DecideRequest) (r privacy.Request, changed bool, err error) {
+func (s *Store) UpdateRequest(ctx context.Context, id string, decide privacy.Decide) (r privacy.Request, changed bool, err error) {
 	defer wrap(&err, "store.UpdateRequest(%s)", id)
 	for round := range requestAttempts {
 		if round > 0 && !s.pauseBeforeRetry(ctx, round) {
