@@ -24,6 +24,8 @@ import (
 // duePK "RQ#open", sorted by dueSK "<due stamp>#<request id>": listing what
 // is open reads what is open, whatever the size of the table, and the
 // retention sweep, which reads only DUE#<day> partitions, never sees them.
+// A closed request moves to the partition of its month, "RQ#closed#<yyyy-mm>",
+// sorted by when it closed, so staff list a month's outcomes the same way.
 const (
 	requestSK       = "REQUEST"
 	openRequestsPK  = "RQ#open"
@@ -32,6 +34,8 @@ const (
 )
 
 func requestPK(id string) string { return "R#" + id }
+
+func closedRequestsPK(month string) string { return "RQ#closed#" + month }
 
 // requestItem is a privacy request as stored. It carries the address only
 // while the request is open (privacy.Request.Email).
@@ -72,6 +76,8 @@ func newRequestItem(r privacy.Request, version int64) requestItem {
 	}
 	if r.Status.Open() {
 		it.DuePK, it.DueSK = openRequestsPK, stamp(r.Due)+"#"+r.ID
+	} else if !r.ClosedAt.IsZero() {
+		it.DuePK, it.DueSK = closedRequestsPK(r.ClosedAt.UTC().Format("2006-01")), stamp(r.ClosedAt)+"#"+r.ID
 	}
 	return it
 }
@@ -272,7 +278,21 @@ func (s *Store) writeRequest(ctx context.Context, read, next privacy.Request) er
 // of open requests, never the size of the table.
 func (s *Store) OpenRequests(ctx context.Context) (rs []privacy.Request, err error) {
 	defer wrap(&err, "store.OpenRequests")
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("duePK").Equal(expression.Value(openRequestsPK))).Build()
+	return s.indexedRequests(ctx, openRequestsPK, func(r privacy.Request) bool { return r.Status.Open() })
+}
+
+// ClosedRequests returns the requests closed in month (yyyy-mm), in the
+// order they closed, at the cost of that month's closed requests.
+func (s *Store) ClosedRequests(ctx context.Context, month string) (rs []privacy.Request, err error) {
+	defer wrap(&err, "store.ClosedRequests(%s)", month)
+	return s.indexedRequests(ctx, closedRequestsPK(month), func(r privacy.Request) bool { return !r.Status.Open() })
+}
+
+// indexedRequests reads the requests filed under partition pk of the due
+// index, in its order, keeping those keep says are still filed there (the
+// index lags the table a little).
+func (s *Store) indexedRequests(ctx context.Context, pk string, keep func(privacy.Request) bool) ([]privacy.Request, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("duePK").Equal(expression.Value(pk))).Build()
 	if err != nil {
 		return nil, err
 	}
@@ -301,12 +321,13 @@ func (s *Store) OpenRequests(ctx context.Context) (rs []privacy.Request, err err
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 				return nil, err
 			}
-			if r := it.request(); r.Status.Open() { // the index lags the table a little
+			if r := it.request(); keep(r) {
 				byID[r.ID] = r
 			}
 		}
 	}
-	for _, k := range keys { // the index's order: soonest due first
+	var rs []privacy.Request
+	for _, k := range keys {
 		id := avString(k["pk"])[len("R#"):]
 		if r, ok := byID[id]; ok {
 			rs = append(rs, r)

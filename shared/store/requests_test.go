@@ -108,6 +108,13 @@ func TestAClosedRequestKeepsNoAddressAndLeavesTheOpenList(t *testing.T) {
 	if err != nil || len(open) != 1 || open[0].ID != "d-1" {
 		t.Fatalf("open after closing = %+v, %v", open, err)
 	}
+	closed, err := s.ClosedRequests(ctx, "2026-11")
+	if err != nil || len(closed) != 1 || closed[0].ID != "a-1" || closed[0].Email != "" {
+		t.Fatalf("closed in the month = %+v, %v", closed, err)
+	}
+	if other, err := s.ClosedRequests(ctx, "2026-12"); err != nil || len(other) != 0 {
+		t.Fatalf("closed in another month = %+v, %v", other, err)
+	}
 }
 
 func TestARaceOnARequestIsDecidedAgainOnWhatWon(t *testing.T) {
