@@ -36,11 +36,13 @@ func (m *memRequests) Request(_ context.Context, id string) (privacy.Request, er
 var t0 = time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)
 
 func fixture() (*handler, *memRequests) {
-	unverified := privacy.DefaultTiming.New("u1", "p1", privacy.Access, "a@example.com", t0.Add(-31*24*time.Hour), "n")
+	// A deletion verified 31 days ago that was never carried out: overdue.
+	stuck, _ := privacy.DefaultTiming.Verify(privacy.DefaultTiming.New("u1", "p1", privacy.Delete, "a@example.com", t0.Add(-31*24*time.Hour), "n"), "n", true, t0.Add(-31*24*time.Hour))
+	unverified := privacy.DefaultTiming.New("u2", "p3", privacy.Access, "c@example.com", t0, "n")
 	v, _ := privacy.DefaultTiming.Verify(privacy.DefaultTiming.New("d1", "p2", privacy.Delete, "b@example.com", t0, "n"), "n", true, t0)
 	c, _ := privacy.Cancel(*v, t0)
 	c.ID = "c1"
-	m := &memRequests{open: []privacy.Request{unverified, *v}, closed: []privacy.Request{*c}}
+	m := &memRequests{open: []privacy.Request{*stuck, unverified, *v}, closed: []privacy.Request{*c}}
 	return &handler{store: m, now: func() time.Time { return t0 }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, m
 }
 
@@ -57,11 +59,11 @@ func TestListingOpenRequestsByStatusCountsTheOverdueAndShowsNoAddress(t *testing
 	h, _ := fixture()
 	status, body := call(t, h, "GET /admin/requests", "", nil)
 	var got listAnswer
-	if status != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.Requests) != 2 || got.Overdue != 1 || strings.Contains(body, "@") {
+	if status != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.Requests) != 3 || got.Overdue != 1 || strings.Contains(body, "@") {
 		t.Fatalf("open = %d %s", status, body)
 	}
 	status, body = call(t, h, "GET /admin/requests", "status=verified", nil)
-	if json.Unmarshal([]byte(body), &got) != nil || len(got.Requests) != 1 || got.Requests[0].ID != "d1" {
+	if json.Unmarshal([]byte(body), &got) != nil || len(got.Requests) != 2 || got.Requests[0].ID != "u1" || got.Requests[1].ID != "d1" {
 		t.Fatalf("verified = %d %s", status, body)
 	}
 }

@@ -159,12 +159,14 @@ var reminders = []struct {
 	before time.Duration
 }{{Overdue, 0}, {DueIn2Days, 2 * 24 * time.Hour}, {DueIn7Days, 7 * 24 * time.Hour}}
 
-// Remind decides which reminder an open request gets at now: the latest
+// Remind decides which reminder a verified open request gets at now (an
+// unverified one is no request to answer yet: it lapses after VerifyWindow,
+// long before a 30-day due date): the latest
 // stage reached that was not announced yet (earlier stages it skipped are
 // marked too, so a late tick does not announce stale ones), and r with it
 // recorded; nil and "" when none is due.
 func Remind(r Request, now time.Time) (*Request, Reminder) {
-	if !r.Status.Open() {
+	if !r.Status.Open() || r.Status == Unverified {
 		return nil, ""
 	}
 	for i, s := range reminders {
@@ -185,5 +187,7 @@ func Remind(r Request, now time.Time) (*Request, Reminder) {
 	return nil, ""
 }
 
-// IsOverdue reports whether r is open past its due date at now.
-func (r Request) IsOverdue(now time.Time) bool { return r.Status.Open() && !now.Before(r.Due) }
+// IsOverdue reports whether r is verified and open past its due date at now.
+func (r Request) IsOverdue(now time.Time) bool {
+	return r.Status.Open() && r.Status != Unverified && !now.Before(r.Due)
+}

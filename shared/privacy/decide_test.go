@@ -162,6 +162,9 @@ func TestRemindersGoOutOnceAtSevenAndTwoDaysAndWhenOverdue(t *testing.T) {
 	if q, s := Remind(*closed, due); q != nil || s != "" || closed.IsOverdue(due) {
 		t.Fatal("a closed request was reminded")
 	}
+	if q, s := Remind(newRequest(Delete), due); q != nil || s != "" || newRequest(Delete).IsOverdue(due) {
+		t.Fatal("an unverified request was reminded")
+	}
 }
 
 func TestTheErasureIsTheSweepsAndStampedAfterTheLastWrite(t *testing.T) {
