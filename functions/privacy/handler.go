@@ -202,12 +202,16 @@ func asked202(req web.Request) web.Response {
 // send mails m unless the person's address is known not to receive mail
 // (SES feedback: undeliverable or resting); it reports whether it sent.
 func (h *handler) send(ctx context.Context, m mail.RequestMail, now time.Time) (bool, error) {
-	p, err := h.people.Person(ctx, m.PersonID)
-	switch {
-	case errors.Is(err, people.ErrNotFound):
-	case err != nil:
+	p, err := h.person(ctx, m.PersonID)
+	if err != nil {
 		return false, err
-	case !p.Deliverability.Reachable(now):
+	}
+	return h.sendTo(ctx, p, m, now)
+}
+
+// sendTo is send to p as already read (nobody: Version 0).
+func (h *handler) sendTo(ctx context.Context, p people.Person, m mail.RequestMail, now time.Time) (bool, error) {
+	if p.Exists() && !p.Deliverability.Reachable(now) {
 		h.log.InfoContext(ctx, "privacy request mail skipped: undeliverable", "person", m.PersonID)
 		return false, nil
 	}
@@ -291,10 +295,11 @@ func (h *handler) verify(ctx context.Context, req web.Request) (web.Response, er
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
-	held, err := h.held(ctx, read.PersonID)
+	p, err := h.person(ctx, read.PersonID)
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
+	held := p.Exists()
 	now := h.now().UTC()
 	var outcome privacy.Verification
 	var email string
@@ -324,7 +329,7 @@ func (h *handler) verify(ctx context.Context, req web.Request) (web.Response, er
 		default:
 			m.Topic, m.Until = mail.RequestStatus, r.CoolOffEnds
 		}
-		sent, err := h.send(ctx, m, now)
+		sent, err := h.sendTo(ctx, p, m, now)
 		if err != nil {
 			// The request moved on; only its mail failed: the page below
 			// says where it stands, and Lambda reports the failure.
@@ -336,13 +341,14 @@ func (h *handler) verify(ctx context.Context, req web.Request) (web.Response, er
 	return h.show(req, r, http.StatusOK, note), nil
 }
 
-// held reports whether pledge holds a profile for the person.
-func (h *handler) held(ctx context.Context, personID string) (bool, error) {
+// person reads the person keyed personID; nobody (Version 0) when pledge
+// holds no profile for the address.
+func (h *handler) person(ctx context.Context, personID string) (people.Person, error) {
 	p, err := h.people.Person(ctx, personID)
 	if errors.Is(err, people.ErrNotFound) {
-		return false, nil
+		return people.Person{ID: personID}, nil
 	}
-	return err == nil && p.Exists(), err
+	return p, err
 }
 
 // status shows where a request stands.
