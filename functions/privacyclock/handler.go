@@ -95,13 +95,24 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 	res := Result{Open: len(open)}
 	var announce []Announcement
 	for _, r := range open {
-		r, err := h.advance(ctx, r, now, &res)
-		if err != nil {
-			res.Failed++
-			h.log.ErrorContext(ctx, "privacy request: step failed, retried next run", "request", r.ID, "err", err)
-			continue
+		// The decisions run first on the request as listed (a consistent
+		// read): only a request with something due is read and written
+		// again, so a run costs what is open to list and what is due to do.
+		if _, step := privacy.Advance(r, now); step != privacy.Wait {
+			var err error
+			if r, err = h.advance(ctx, r, now, &res); err != nil {
+				res.Failed++
+				h.log.ErrorContext(ctx, "privacy request: step failed, retried next run", "request", r.ID, "err", err)
+				continue
+			}
 		}
 		if !r.Status.Open() {
+			continue
+		}
+		if q, _ := privacy.Remind(r, now); q == nil {
+			if r.IsOverdue(now) {
+				res.Overdue++
+			}
 			continue
 		}
 		var stage privacy.Reminder
