@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/privacy"
@@ -102,7 +104,7 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 			var err error
 			if r, err = h.advance(ctx, r, now, &res); err != nil {
 				res.Failed++
-				h.log.ErrorContext(ctx, "privacy request: step failed, retried next run", "request", r.ID, "err", err)
+				h.log.ErrorContext(ctx, "privacy request: step failed, retried next run", "request", r.ID, "code", errorCode(err))
 				continue
 			}
 		}
@@ -123,7 +125,7 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 		})
 		if err != nil {
 			res.Failed++
-			h.log.ErrorContext(ctx, "privacy request: reminder failed, retried next run", "request", r.ID, "err", err)
+			h.log.ErrorContext(ctx, "privacy request: reminder failed, retried next run", "request", r.ID, "code", errorCode(err))
 			continue
 		}
 		if changed {
@@ -138,7 +140,7 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 			// The reminders are recorded: a failed publication is logged
 			// and counted, not repeated (the overdue metric still holds).
 			res.Failed++
-			h.log.ErrorContext(ctx, "privacy request: publishing reminders failed", "reminders", len(announce), "err", err)
+			h.log.ErrorContext(ctx, "privacy request: publishing reminders failed", "reminders", len(announce), "code", errorCode(err))
 		} else {
 			res.Reminders = len(announce)
 		}
@@ -206,4 +208,17 @@ func (h *handler) erase(ctx context.Context, r privacy.Request, now time.Time, r
 		h.log.ErrorContext(ctx, "privacy request: the last mail failed", "request", q.ID, "code", mail.ErrorCode(err))
 	}
 	return q, nil
+}
+
+// errorCode is what a log may say of an error: the AWS error code, or the
+// domain's code, never an SDK error's text (it can carry an address).
+func errorCode(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	if e, ok := people.AsError(err); ok {
+		return string(e.Code)
+	}
+	return "error"
 }
