@@ -21,6 +21,8 @@ type requestStore interface {
 	OpenRequest(ctx context.Context, r privacy.Request) (privacy.Request, bool, error)
 	Request(ctx context.Context, id string) (privacy.Request, error)
 	UpdateRequest(ctx context.Context, id string, decide privacy.Decide) (privacy.Request, bool, error)
+	// PersonRequests is every request the person made, oldest first.
+	PersonRequests(ctx context.Context, personID string) ([]privacy.Request, error)
 }
 
 // personReader reads the person an address is keyed as.
@@ -473,7 +475,15 @@ func (h *handler) exportDoc(ctx context.Context, req web.Request) (web.Response,
 	if r.Kind != privacy.Access || r.Status != privacy.Completed {
 		return h.site.Fail(req, errLinkInvalid)
 	}
-	doc, html, err := h.export.Export(ctx, r.PersonID, []privacy.Summary{r.Summary()})
+	theirs, err := h.requests.PersonRequests(ctx, r.PersonID)
+	if err != nil {
+		return h.site.Fail(req, err)
+	}
+	summaries := make([]privacy.Summary, 0, len(theirs))
+	for _, q := range theirs {
+		summaries = append(summaries, q.Summary())
+	}
+	doc, html, err := h.export.Export(ctx, r.PersonID, summaries)
 	if errors.Is(err, people.ErrNotFound) {
 		return h.site.Fail(req, people.Errorf(people.NotFound, "", "We no longer hold any data about this address."))
 	}

@@ -38,6 +38,16 @@ func (m *memRequests) OpenRequest(_ context.Context, r privacy.Request) (privacy
 	return r, true, nil
 }
 
+func (m *memRequests) PersonRequests(_ context.Context, personID string) ([]privacy.Request, error) {
+	var out []privacy.Request
+	for _, r := range m.byID {
+		if r.PersonID == personID {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 func (m *memRequests) Request(_ context.Context, id string) (privacy.Request, error) {
 	r, ok := m.byID[id]
 	if !ok {

@@ -19,6 +19,8 @@ import (
 //	                                               filed in the due index under RQ#open
 //	open marker   R#<person id>  / OPEN#<kind>     names the person's open request of a kind;
 //	                                               put with the request, deleted when it closes
+//	history entry R#<person id>  / REQ#<received>#<id>  names each request the person made, so
+//	                                               their export lists them with one Query
 //
 // Open requests sit in the sparse "due" index in one partition of their own,
 // duePK "RQ#open", sorted by dueSK "<due stamp>#<request id>": listing what
@@ -27,6 +29,7 @@ import (
 // A closed request moves to the partition of its month, "RQ#closed#<yyyy-mm>",
 // sorted by when it closed, so staff list a month's outcomes the same way.
 const (
+	historySK       = "REQ#"
 	requestSK       = "REQUEST"
 	openRequestsPK  = "RQ#open"
 	openMarkerSK    = "OPEN#"
@@ -96,7 +99,8 @@ func (it requestItem) request() privacy.Request {
 	return r
 }
 
-// openMarker is the person's open request of one kind.
+// openMarker is the person's open request of one kind, or (sk REQ#...) an
+// entry of the person's history of requests.
 type openMarker struct {
 	PK string `dynamodbav:"pk"`
 	SK string `dynamodbav:"sk"`
@@ -126,12 +130,16 @@ func (s *Store) OpenRequest(ctx context.Context, r privacy.Request) (got privacy
 	if err != nil {
 		return privacy.Request{}, false, err
 	}
+	history, err := attributevalue.MarshalMap(openMarker{PK: requestPK(r.PersonID), SK: historySK + stamp(r.Received) + "#" + r.ID, ID: r.ID})
+	if err != nil {
+		return privacy.Request{}, false, err
+	}
 	put := func(item map[string]types.AttributeValue) types.TransactWriteItem {
 		return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item,
 			ConditionExpression: isNew.Condition(), ExpressionAttributeNames: isNew.Names()}}
 	}
 	for range requestAttempts {
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{put(marker), put(req)}})
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{put(marker), put(req), put(history)}})
 		switch {
 		case err == nil:
 			r.Version = 1
@@ -272,6 +280,37 @@ func (s *Store) writeRequest(ctx context.Context, read, next privacy.Request) er
 	})
 }
 
+// PersonRequests returns every request of the person keyed personID,
+// oldest first: one Query of their history entries, then the requests by
+// BatchGetItem, 100 to a call.
+func (s *Store) PersonRequests(ctx context.Context, personID string) (rs []privacy.Request, err error) {
+	defer wrap(&err, "store.PersonRequests(%s)", personID)
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(requestPK(personID))).
+		And(expression.Key("sk").BeginsWith(historySK))).Build()
+	if err != nil {
+		return nil, err
+	}
+	pages := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: expr.KeyCondition(), ConsistentRead: aws.Bool(true),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var keys []map[string]types.AttributeValue
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var entries []openMarker
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &entries); err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			keys = append(keys, key(requestPK(e.ID), requestSK))
+		}
+	}
+	return s.requestsAt(ctx, keys, func(privacy.Request) bool { return true })
+}
+
 // OpenRequests returns every open request, soonest due first: one Query
 // of the due index's RQ#open partition per page of keys, then the requests
 // themselves by BatchGetItem, 100 to a call. Its cost follows the number
@@ -310,6 +349,12 @@ func (s *Store) indexedRequests(ctx context.Context, pk string, keep func(privac
 			keys = append(keys, key(avString(it["pk"]), avString(it["sk"])))
 		}
 	}
+	return s.requestsAt(ctx, keys, keep)
+}
+
+// requestsAt reads the requests at keys by BatchGetItem, 100 to a call,
+// and returns those keep says yes to, in the order of keys.
+func (s *Store) requestsAt(ctx context.Context, keys []map[string]types.AttributeValue, keep func(privacy.Request) bool) ([]privacy.Request, error) {
 	byID := map[string]privacy.Request{}
 	for start := 0; start < len(keys); start += 100 {
 		items, err := s.batchGet(ctx, keys[start:min(start+100, len(keys))])

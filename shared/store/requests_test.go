@@ -48,6 +48,17 @@ func TestOneOpenRequestPerKindAndPersonAndOneClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	openRequest(t, s, "req-4", "pid-1", privacy.Delete, t0.Add(time.Hour))
+	all, err := s.PersonRequests(ctx, "pid-1")
+	var got []string
+	for _, r := range all {
+		got = append(got, r.ID+":"+string(r.Status))
+	}
+	if err != nil || strings.Join(got, " ") != "req-1:cancelled req-3:unverified req-4:unverified" {
+		t.Fatalf("the person's requests = %v, %v; want each one made, oldest first, the answered duplicate not among them", got, err)
+	}
+	if none, err := s.PersonRequests(ctx, "pid-nobody"); err != nil || len(none) != 0 {
+		t.Fatalf("nobody's requests = %v, %v", none, err)
+	}
 }
 
 func TestConcurrentRequestsOfOneKindOpenOneRequest(t *testing.T) {
