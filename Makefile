@@ -22,7 +22,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-abuse bench-sweep bench-notices fuzz screenshots sam-validate sam-build clean sweep publish-policy notice-status notices account
+.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-abuse bench-sweep bench-notices fuzz screenshots sam-validate sam-build clean sweep publish-policy notice-status notices account privacy-clock
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
@@ -32,10 +32,11 @@ help:
 	@echo "make publish-policy VERSION=v2 EFFECTIVE=2027-01-31 [SUMMARY=... MATERIAL=true] - publish a policy version on the dev stack"
 	@echo "make notice-status VERSION=v2 - how far its notice has got; make notices - run the sender now"
 	@echo "make account EMAIL=a@example.com EVENT=opened|closed [AT=2026-11-25T10:00:00Z] - report an account as the product does"
+	@echo "make privacy-clock [NOW=2027-01-08T12:00:00Z] - move privacy requests along on the dev stack (expiry, deletions, reminders)"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up, abuse limits (make bench-abuse alone)"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
 	@echo "make screenshots - desktop and phone PNGs of every page and mail in .build/screenshots/"
-	@echo "make fuzz   - fuzz the body decoder, the token verifier, account events and the address parser (FUZZTIME=30s each)"
+	@echo "make fuzz   - fuzz the body decoder, the token verifier, account events, the address parser, SES events and privacy requests (FUZZTIME=30s each)"
 
 # ---- tools, pinned in the repository --------------------------------------
 
@@ -114,6 +115,12 @@ DRY_RUN ?= false
 sweep:
 	$(GO) run ./infra/cmd/sweep -dry-run=$(DRY_RUN)
 
+# Run the privacy-request clock on the running `make dev` stack, now or as of
+# NOW (RFC 3339, e.g. 2027-01-08T12:00:00Z: past a deletion's cool-off).
+NOW ?=
+privacy-clock:
+	curl -fsS -X POST "$$(cat .build/dev-gateway)/_dev/privacy-clock?now=$(NOW)"; echo
+
 # Policy notices on the running dev stack, as an operator: publish a version
 # (signed like an AWS_IAM call), watch its progress, run the sender now.
 VERSION   ?=
@@ -166,6 +173,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzAccountEvent -fuzztime=$(FUZZTIME) ./functions/accounts
 	$(GO) test -run='^$$' -fuzz=FuzzEmail -fuzztime=$(FUZZTIME) ./shared/people
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./shared/mail
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeAsk -fuzztime=$(FUZZTIME) ./functions/privacy
 
 # ---- deploy builds: one static arm64 bootstrap per function (sam build) ----
 

@@ -76,6 +76,8 @@ func TestTheAlarmsWatchSESReputationAndTheMailEventsFunctionAndNotifyTheTopic(t 
 		{"AWS/SES", "Reputation.BounceRate", "!Ref BounceRateAlarmThreshold", ""}:       false,
 		{"AWS/SES", "Reputation.ComplaintRate", "!Ref ComplaintRateAlarmThreshold", ""}: false,
 		{"AWS/Lambda", "Errors", " 1", "MailEventsFunction"}:                            false,
+		{"pledge", "OverdueRequests", " 1", "PrivacyClockFunction"}:                     false,
+		{"AWS/Lambda", "Errors", " 1", "PrivacyClockFunction"}:                          false,
 	}
 	for id, r := range d.Resources {
 		if r.Type != "AWS::CloudWatch::Alarm" {

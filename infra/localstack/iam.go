@@ -497,7 +497,7 @@ func (m *IAM) Denied() []string {
 }
 
 // Unused lists, over the runs of every given stack's IAM, each grant of a
-// DynamoDB, SES or Lambda action (on each resource, and each LeadingKeys
+// DynamoDB, SES, Lambda or EventBridge action (on each resource, and each LeadingKeys
 // pattern) that no function call used: a grant the code never needed.
 func Unused(runs ...*IAM) []string {
 	if len(runs) == 0 {
@@ -543,5 +543,5 @@ func Unused(runs ...*IAM) []string {
 // enforced reports whether the local stack sees the calls of an action.
 func enforced(action string) bool {
 	service, _, _ := strings.Cut(action, ":")
-	return service == "dynamodb" || service == "ses" || service == "lambda"
+	return service == "dynamodb" || service == "ses" || service == "lambda" || service == "events"
 }

@@ -60,6 +60,7 @@ type Stack struct {
 	closed atomic.Bool // set by Close: what is still in flight may fail quietly
 	// sesEvents counts the SES event deliveries under way (sesevents.go).
 	sesEvents atomic.Int64
+	bus       eventBus // what the functions put on EventBridge (events.go)
 }
 
 // Start builds every function, starts the emulators, creates the table and
@@ -148,7 +149,9 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 	mux.Handle("/", NewGateway(routes, s.Pools, log))
 	mux.HandleFunc("/_dev/newsletter", s.devPage)
 	mux.HandleFunc("/_dev/sweep", s.devSweep)
+	mux.HandleFunc("/_dev/privacy-clock", s.devPrivacyClock)
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", s.lambdaInvoke)
+	mux.HandleFunc("POST /_events", s.putEvents)
 	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.server.Serve(listener)
 	return s, nil
@@ -171,8 +174,9 @@ func (s *Stack) FunctionEnv(f Function) map[string]string {
 		"AWS_REGION": Region, "AWS_DEFAULT_REGION": Region,
 		"AWS_ACCESS_KEY_ID": f.LogicalID, "AWS_SECRET_ACCESS_KEY": secretKey,
 		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDB.URL, "AWS_ENDPOINT_URL_SESV2": s.SES.URL,
-		"AWS_ENDPOINT_URL_LAMBDA":     s.GatewayURL,                    // the Invoke API, served beside the routes
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(max(f.Timeout, 3)), // as the template says
+		"AWS_ENDPOINT_URL_LAMBDA":      s.GatewayURL,                    // the Invoke API, served beside the routes
+		"AWS_ENDPOINT_URL_EVENTBRIDGE": s.GatewayURL + "/_events",       // PutEvents, served beside the routes (events.go)
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":  strconv.Itoa(max(f.Timeout, 3)), // as the template says
 		// Lets tests and `make sweep` run the retention sweep as of another day.
 		"CLOCK_OVERRIDE": "allow",
 	}

@@ -49,6 +49,8 @@ var loaders = map[string]func(context.Context, *Env, SecretFetcher){
 	"Bounces":              func(_ context.Context, e *Env, _ SecretFetcher) { Bounces(e) },
 	"Sweep":                func(_ context.Context, e *Env, _ SecretFetcher) { Sweep(e) },
 	"Publishing":           func(_ context.Context, e *Env, _ SecretFetcher) { Publishing(e) },
+	"PrivacyRequests":      func(_ context.Context, e *Env, _ SecretFetcher) { PrivacyRequests(e) },
+	"ClockOverride":        func(_ context.Context, e *Env, _ SecretFetcher) { ClockOverride(e) },
 	"NoticeSending":        func(_ context.Context, e *Env, _ SecretFetcher) { NoticeSending(e) },
 	"TokenKeys":            func(ctx context.Context, e *Env, f SecretFetcher) { TokenKeys(ctx, e, f) },
 	"AddressPepper":        func(ctx context.Context, e *Env, f SecretFetcher) { AddressPepper(ctx, e, f) },
@@ -295,5 +297,20 @@ func TestLimitsAreReadAsCountPerWindowAndZeroTurnsOneOff(t *testing.T) {
 	want := people.Limits{PerSource: people.Limit{Max: 100, Window: time.Hour}, Overall: people.Limit{Max: 5, Window: time.Minute}}
 	if got != want || got.PerMailbox.On() {
 		t.Fatalf("Limits = %+v, want %+v", got, want)
+	}
+}
+
+func TestPrivacyRequestsReadTheDeadlineAndCoolOff(t *testing.T) {
+	got := PrivacyRequests(env(map[string]string{}))
+	if got.Deadline != 720*time.Hour || got.CoolOff != 72*time.Hour || got.VerifyWindow != 7*24*time.Hour || got.LinkTTL != 24*time.Hour {
+		t.Fatalf("defaults = %+v", got)
+	}
+	e := env(map[string]string{"REQUEST_DEADLINE": "240h", "REQUEST_COOL_OFF": "1h"})
+	if got := PrivacyRequests(e); e.Err() != nil || got.Deadline != 240*time.Hour || got.CoolOff != time.Hour {
+		t.Fatalf("set = %+v, %v", got, e.Err())
+	}
+	e = env(map[string]string{"REQUEST_DEADLINE": "30 days"})
+	if PrivacyRequests(e); e.Err() == nil {
+		t.Fatal("a deadline that is no duration was accepted")
 	}
 }

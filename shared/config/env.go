@@ -109,6 +109,8 @@ var Loaders = map[string]Loader{
 	"NoticeRecordsKept":    {Vars: []string{"RETENTION_NOTICE_RECORDS"}},
 	"Bounces":              {Vars: []string{"BOUNCE_TRANSIENTS", "BOUNCE_WINDOW", "BOUNCE_REST"}},
 	"Sweep":                {Vars: []string{"SWEEP_EPOCH", "DRY_RUN"}, Local: []string{"CLOCK_OVERRIDE"}},
+	"PrivacyRequests":      {Vars: []string{"REQUEST_DEADLINE", "REQUEST_COOL_OFF"}},
+	"ClockOverride":        {Local: []string{"CLOCK_OVERRIDE"}},
 	"Publishing":           {Vars: []string{"NOTICE_MINIMUM", "NOTICES_FUNCTION"}},
 	"NoticeSending": {Vars: []string{"NOTICE_MAX_RATE", "NOTICE_LEASE", "NOTICE_SETTLE_GRACE",
 		"NOTICE_CATCH_UP_EVERY"}},

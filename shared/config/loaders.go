@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/privacy"
 )
 
 // Table is the name of the one DynamoDB table (TABLE_NAME).
@@ -246,6 +247,23 @@ func Sweep(e *Env) SweepSettings {
 	}
 	return s
 }
+
+// PrivacyRequests reads the clock of privacy requests: REQUEST_DEADLINE
+// (default 720h, the policy's "within 30 days" of receipt) and
+// REQUEST_COOL_OFF (default 72h: how long a verified deletion can still be
+// cancelled), positive Go durations; the verification window (7 days) and
+// the verification link's life (24 h) are privacy.DefaultTiming's.
+func PrivacyRequests(e *Env) privacy.Timing {
+	t := privacy.DefaultTiming
+	t.Deadline = e.duration("REQUEST_DEADLINE", t.Deadline)
+	t.CoolOff = e.duration("REQUEST_COOL_OFF", t.CoolOff)
+	return t
+}
+
+// ClockOverride reports whether an invocation may run as of another time
+// (CLOCK_OVERRIDE=allow, set by the local stack only, never by the
+// template), as the retention sweep's settings do (Sweep).
+func ClockOverride(e *Env) bool { return e.get("CLOCK_OVERRIDE") == "allow" }
 
 // PublishSettings shape publishing a policy version.
 type PublishSettings struct {

@@ -26,6 +26,13 @@ type Purpose string
 const (
 	Confirm     Purpose = "confirm"
 	Unsubscribe Purpose = "unsubscribe"
+	// The links of a privacy request (subject: the request's id): its
+	// verification button (works once, by its nonce), its status page, and
+	// an access request's export. None of them is a confirm or unsubscribe
+	// link, nor any of the others.
+	PrivacyVerify Purpose = "privacy-verify"
+	PrivacyStatus Purpose = "privacy-status"
+	PrivacyExport Purpose = "privacy-export"
 )
 
 // MaxLen bounds what Verify will look at; real tokens are far shorter.

@@ -45,6 +45,7 @@ func main() {
 pledge is running on emulators (logs in %s).
 
   Sign-up page:        %s/signup
+  Privacy requests:    %s/privacy
   Captured mail:       %s
   Sample newsletter:   %s/_dev/newsletter
   DynamoDB (moto):     %s   table %s
@@ -56,8 +57,10 @@ and "make publish-policy VERSION=2027-02 EFFECTIVE=<30+ days ahead>" announces a
 change to everyone confirmed ("make notice-status VERSION=2027-02" shows how far it got).
 "make account EMAIL=you@example.com EVENT=opened" (or closed) reports an account as the
 product does: an open account keeps the person, a closed one goes a year after closing.
+On the privacy page, ask for your data or its deletion; "make privacy-clock" (NOW=<RFC 3339
+time> to run it as of later, e.g. after a deletion's 72-hour cool-off) moves requests along.
 Press Ctrl-C to stop everything.
-`, s.LogDir, s.GatewayURL, s.SES.URL, s.GatewayURL, s.DynamoDB.URL, s.Table)
+`, s.LogDir, s.GatewayURL, s.GatewayURL, s.SES.URL, s.GatewayURL, s.DynamoDB.URL, s.Table)
 	<-ctx.Done()
 	fmt.Println("\nstopping…")
 }
