@@ -100,7 +100,11 @@ func (m memHoldings) Holdings(_ context.Context, id string) (export.Held, error)
 
 // facts are the export's settings in these tests.
 var facts = export.Facts{Controller: export.Controller{Name: "SmartProtect, Inc.", PostalAddress: "514 S. Stratford Road"},
-	Retention: func() people.Retention { r := people.DefaultRetention; r.NoticeRecords = 3 * 365 * 24 * time.Hour; return r }()}
+	Retention: func() people.Retention {
+		r := people.DefaultRetention
+		r.NoticeRecords = 3 * 365 * 24 * time.Hour
+		return r
+	}()}
 
 type recordingMailer struct{ sent []mail.RequestMail }
 
