@@ -2,11 +2,13 @@
 
 The confirm and unsubscribe routes take a signed token that only a mail
 carries: a generated one is never valid, so on its own the fuzzer would
-only ever see those routes refuse a link. This hook reads the links the
-local SES emulator captured (sign-ups the fuzzer and the Go test made) and
-puts a real token in place of the generated one in about half the cases,
-so that the fuzzer also drives sign-up -> confirm -> preferences with
-bodies of its own making. PLEDGE_MAILBOX_URL is the emulator's URL.
+only ever see those routes refuse a link. This hook puts a real token in
+place of the generated one in about half the cases: one of the links the
+local SES emulator captured (the sign-ups the fuzzer makes), or one the Go
+test signed (PLEDGE_TOKENS, {"confirm": [...], "unsubscribe": [...]}, live
+and expired), so that the fuzzer also drives sign-up -> confirm ->
+preferences, and an expired link, with bodies of its own making.
+PLEDGE_MAILBOX_URL is the emulator's URL.
 """
 
 import json
@@ -21,6 +23,7 @@ import schemathesis
 
 MAILBOX = os.environ.get("PLEDGE_MAILBOX_URL", "")
 LINK = re.compile(r"/(confirm|unsubscribe)\?t=([A-Za-z0-9_.%-]+)")
+SIGNED = json.loads(os.environ.get("PLEDGE_TOKENS") or "{}")
 _tokens = {"confirm": [], "unsubscribe": []}
 _read_at = [0.0]
 
@@ -37,7 +40,7 @@ def tokens(kind):
                 found[k].add(urllib.parse.unquote(t))
         for k, ts in found.items():
             _tokens[k] = sorted(ts)
-    return _tokens[kind]
+    return SIGNED.get(kind, []) + _tokens[kind]
 
 
 @schemathesis.hook
