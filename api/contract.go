@@ -60,6 +60,16 @@ func Load() (*Contract, error) {
 	return &Contract{doc: doc}, nil
 }
 
+// MustLoad is Load for tests, which hold handlers' answers to the spec: it
+// panics on a spec that does not load (go test ./api/ says why).
+func MustLoad() *Contract {
+	c, err := Load()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
 // Doc is the loaded document, for tests that look further.
 func (c *Contract) Doc() *openapi3.T { return c.doc }
 
