@@ -100,8 +100,8 @@ func TestEveryOperationIsDescribedForItsCallers(t *testing.T) {
 		if signed && o.Responses.Status(http.StatusForbidden) == nil {
 			t.Errorf("%s: an IAM route must declare API Gateway's 403", op)
 		}
-		if op.Method != http.MethodHead && !hasExample(o) {
-			t.Errorf("%s: needs an example (of its request body, a parameter or its success answer)", op)
+		if !hasExample(o) {
+			t.Errorf("%s: needs an example (of its request body, a parameter, or its success answer or its headers)", op)
 		}
 		if op.Method == http.MethodHead {
 			continue
@@ -133,11 +133,17 @@ func hasExample(o *openapiOperation) bool {
 		}
 	}
 	for code, r := range o.Responses.Map() {
-		if code[0] == '2' {
-			for _, mt := range r.Value.Content {
-				if mt.Example != nil || len(mt.Examples) > 0 {
-					return true
-				}
+		if code[0] != '2' {
+			continue
+		}
+		for _, mt := range r.Value.Content {
+			if mt.Example != nil || len(mt.Examples) > 0 {
+				return true
+			}
+		}
+		for _, h := range r.Value.Headers { // a HEAD's answer is its headers
+			if h.Value.Example != nil {
+				return true
 			}
 		}
 	}
