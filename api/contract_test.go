@@ -190,6 +190,10 @@ func TestCheckTellsAnAnswerTheSpecDeclaresFromOneItDoesNot(t *testing.T) {
 		{"a page", Operation{"GET", "/signup"}, Answer{200, html, []byte("<!doctype html><p>form</p>")}, true},
 		{"a HEAD without a body", Operation{"HEAD", "/signup"}, Answer{200, html, nil}, true},
 		{"a HEAD with a body", Operation{"HEAD", "/signup"}, Answer{200, html, []byte("<p>")}, false},
+		// Found by schemathesis: a script's HEAD of its preferences link is
+		// answered as its GET, in JSON.
+		{"a script's HEAD of the preferences", Operation{"HEAD", "/unsubscribe"}, Answer{200, jsonHeader, nil}, true},
+		{"a HEAD in a type its GET never answers", Operation{"HEAD", "/signup"}, Answer{200, jsonHeader, nil}, false},
 		{"a route not in the spec", Operation{"GET", "/nowhere"}, Answer{200, html, nil}, false},
 	}
 	for _, tt := range tests {
