@@ -22,7 +22,7 @@ export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_DISABLE_UPDATE_CHECK := 1
 export PLEDGE_TOOLS := $(TOOLS)
 
-.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-abuse bench-sweep bench-notices fuzz screenshots sam-validate sam-build clean sweep publish-policy notice-status notices account privacy-clock
+.PHONY: help tools test-tools dev test generate templ-check lint unit e2e bench bench-abuse bench-sweep bench-notices fuzz screenshots sam-validate sam-build clean sweep publish-policy notice-status notices account privacy-clock fuzz-api
 
 help:
 	@echo "make dev    - run pledge locally on emulators and print where to click"
@@ -37,6 +37,7 @@ help:
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
 	@echo "make screenshots - desktop and phone PNGs of every page and mail in .build/screenshots/"
 	@echo "make fuzz   - fuzz the body decoder, the token verifier, account events, the address parser, SES events and privacy requests (FUZZTIME=30s each)"
+	@echo "make fuzz-api - schemathesis against the local stack with api/openapi.yaml, long and stateful (API_EXAMPLES=500)"
 
 # ---- tools, pinned in the repository --------------------------------------
 
@@ -174,6 +175,18 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzEmail -fuzztime=$(FUZZTIME) ./shared/people
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./shared/mail
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAsk -fuzztime=$(FUZZTIME) ./functions/privacy
+
+# schemathesis (pinned in infra/requirements.txt) against a local stack with
+# api/openapi.yaml, as a script and as a browser: `make test` runs it briefly
+# (go test ./infra/apifuzz, 25 examples per operation and phase); this runs
+# API_EXAMPLES per operation and phase, adds the stateful phase (the spec's
+# links: confirm page -> confirm, preferences -> save -> preferences, publish
+# -> status) and a fresh seed each run (API_SEED=n repeats one).
+API_EXAMPLES ?= 500
+API_SEED     ?= 0
+fuzz-api: tools
+	$(GO) test -count=1 -v -timeout 60m -run Schemathesis ./infra/apifuzz \
+		-args -examples=$(API_EXAMPLES) -phases=examples,coverage,fuzzing,stateful -seed=$(API_SEED)
 
 # ---- deploy builds: one static arm64 bootstrap per function (sam build) ----
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/smartprotect/pledge/api"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/web"
 )
@@ -59,8 +60,14 @@ func post(h *handler, contentType, body string) web.Response {
 	if err != nil {
 		panic(err) // no fault is possible with the in-memory store
 	}
+	if err := contract.CheckEvent(req, resp); err != nil {
+		panic(err) // the answer breaks api/openapi.yaml
+	}
 	return resp
 }
+
+// contract is api/openapi.yaml, which every answer here must match.
+var contract = api.MustLoad()
 
 func TestAClosedAccountIsAnsweredWithWhenItsDataGoes(t *testing.T) {
 	m := memAccounts{}
@@ -159,6 +166,9 @@ func FuzzAccountEvent(f *testing.F) {
 		resp, err := newHandler(m).handle(context.Background(), req)
 		if err != nil {
 			t.Fatalf("a fault for %q: %v", body, err)
+		}
+		if err := contract.CheckEvent(req, resp); err != nil {
+			t.Fatalf("the answer to %q breaks the spec: %v", body, err)
 		}
 		switch resp.StatusCode {
 		case http.StatusOK:

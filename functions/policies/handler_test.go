@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/smartprotect/pledge/api"
 	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/web"
@@ -39,6 +40,9 @@ func (m memPolicies) PolicyVersion(_ context.Context, version string) (notice.Ve
 	return notice.Version{}, people.Errorf(people.NotFound, "version", "no such version")
 }
 
+// contract is api/openapi.yaml, which every answer here must match.
+var contract = api.MustLoad()
+
 type kicks []string
 
 func (k *kicks) Kick(_ context.Context, version string) error {
@@ -59,6 +63,9 @@ func TestPublishingKicksTheSenderOnceAndOnlyForAMaterialVersion(t *testing.T) {
 		resp, err := h.handle(context.Background(), req)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if err := contract.CheckEvent(req, resp); err != nil {
+			t.Error(err)
 		}
 		return resp
 	}
@@ -90,8 +97,12 @@ func TestPublishingKicksTheSenderOnceAndOnlyForAMaterialVersion(t *testing.T) {
 	if len(kicked) != 1 || kicked[0] != "2027-02" {
 		t.Fatalf("kicked %v; want the material version once, a failed kick not failing the publish", kicked)
 	}
-	status, _ := h.handle(context.Background(), web.Request{RouteKey: "GET /admin/policies/{version}", PathParameters: map[string]string{"version": "nope"}})
+	get := web.Request{RouteKey: "GET /admin/policies/{version}", PathParameters: map[string]string{"version": "nope"}}
+	status, _ := h.handle(context.Background(), get)
 	if status.StatusCode != http.StatusNotFound {
 		t.Fatalf("an unknown version = %d", status.StatusCode)
+	}
+	if err := contract.CheckEvent(get, status); err != nil {
+		t.Error(err)
 	}
 }

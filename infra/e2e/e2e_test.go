@@ -44,6 +44,10 @@ func TestMain(m *testing.M) {
 	os.Exit(func() int {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
+		if err := loadContract(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		var err error
 		stack, err = startStack(ctx, localstack.Options{Name: "e2e"})
 		if err != nil {
@@ -59,7 +63,7 @@ func TestMain(m *testing.M) {
 		}
 		db = stack.DynamoDB.DynamoDBClient()
 		code := m.Run()
-		return checkLogs(checkGrants(code))
+		return checkContract(checkLogs(checkGrants(code)))
 	}())
 }
 
@@ -73,9 +77,11 @@ var stacks struct {
 // startStack starts a local stack and keeps it for checkGrants. Its abuse
 // limits are out of reach (localstack.LooseLimits) unless opt sets them:
 // the tests sign up from one address, and one address again and again;
-// limits_test.go holds the limits.
+// limits_test.go holds the limits. Every answer of its routes is held to
+// api/openapi.yaml (contract_test.go).
 func startStack(ctx context.Context, opt localstack.Options) (*localstack.Stack, error) {
 	opt.Parameters = localstack.WithDefaults(opt.Parameters, localstack.LooseLimits)
+	opt.Observe = observeContract
 	s, err := localstack.Start(ctx, opt)
 	if err == nil {
 		stacks.Lock()

@@ -30,6 +30,15 @@ type Gateway struct {
 	pools    map[string]*Pool // by function logical id
 	log      *slog.Logger
 	seq      atomic.Int64
+	// observe, if set, sees every answer a route gives: the function's, and
+	// the authorizer's 403 (not a failed invocation's 500, a fault).
+	observe func(events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse)
+}
+
+// Observe has fn called with each request event and the answer it got, as
+// the client receives it, before the client does.
+func (g *Gateway) Observe(fn func(events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse)) {
+	g.observe = fn
 }
 
 type gatewayRoute struct {
@@ -96,6 +105,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var iam *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription
 	if route.IAM {
 		if iam = signedBy(r); iam == nil {
+			if g.observe != nil {
+				g.observe(g.event(r, route, params, nil), events.APIGatewayV2HTTPResponse{StatusCode: http.StatusForbidden,
+					Headers: map[string]string{"Content-Type": "application/json"}, Body: `{"message":"Forbidden"}`})
+			}
 			writeJSON(w, http.StatusForbidden, `{"message":"Forbidden"}`)
 			return
 		}
@@ -127,6 +140,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// What API Gateway answers when the integration fails.
 		writeJSON(w, http.StatusInternalServerError, `{"message":"Internal Server Error"}`)
 		return
+	}
+	if g.observe != nil {
+		g.observe(ev, resp)
 	}
 	writeResponse(w, resp)
 }

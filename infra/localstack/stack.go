@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/smartprotect/pledge/shared/config"
 )
 
@@ -32,6 +33,8 @@ type Options struct {
 	GatewayAddr string
 	// SESAccount is what SES's GetAccount answers.
 	SESAccount SESAccount
+	// Observe, if set, sees every answer a route gives (Gateway.Observe).
+	Observe func(events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse)
 }
 
 // Stack is the whole system running locally.
@@ -80,9 +83,10 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s = &Stack{Root: root, LogDir: filepath.Join(root, ".build/logs", opt.Name), Table: "pledge-" + opt.Name, Pools: map[string]*Pool{}}
+	started := s // a failed start returns nil: stop what it started
 	defer func() {
 		if err != nil {
-			s.Close()
+			started.Close()
 		}
 	}()
 	tmpl, err := LoadTemplate(filepath.Join(root, "template.yaml"))
@@ -146,7 +150,9 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 	s.publishSESEvents()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	mux := http.NewServeMux()
-	mux.Handle("/", NewGateway(routes, s.Pools, log))
+	gateway := NewGateway(routes, s.Pools, log)
+	gateway.Observe(opt.Observe)
+	mux.Handle("/", gateway)
 	mux.HandleFunc("/_dev/newsletter", s.devPage)
 	mux.HandleFunc("/_dev/sweep", s.devSweep)
 	mux.HandleFunc("/_dev/privacy-clock", s.devPrivacyClock)

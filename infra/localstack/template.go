@@ -189,6 +189,29 @@ func (t *Template) Functions(refs Refs) ([]Function, error) {
 	return out, nil
 }
 
+// Routes returns every HttpApi route of every function, as Functions
+// would, without resolving anything else: what the API contract is held to.
+func (t *Template) Routes() ([]Route, error) {
+	var out []Route
+	for id, r := range t.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		var p functionProps
+		if err := r.Properties.Decode(&p); err != nil {
+			return nil, fmt.Errorf("localstack: %s: %w", id, err)
+		}
+		for _, e := range p.Events {
+			if e.Type == "HttpApi" {
+				out = append(out, Route{Method: e.Properties.Method, Path: e.Properties.Path, Function: id,
+					IAM: e.Properties.Auth.Authorizer == "AWS_IAM"})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path+" "+out[i].Method < out[j].Path+" "+out[j].Method })
+	return out, nil
+}
+
 // functionDir maps a logical id to its directory: SignupFunction -> functions/signup.
 func functionDir(logicalID string) string {
 	return filepath.Join("functions", strings.ToLower(strings.TrimSuffix(logicalID, "Function")))

@@ -85,7 +85,9 @@ func (it policyItem) version() notice.Version {
 // Publish stores a policy version. Publishing the same version again
 // changes nothing (created is false); a different one under the same name
 // is a conflict. records is the retention clock of the notice's
-// per-recipient records (notice.Policy.RecordsClock; zero: none).
+// per-recipient records (notice.Policy.RecordsClock; zero: none). Errors:
+// a Conflict *people.Error, people.ErrBusy when DynamoDB throttles or fails
+// past the SDK's retries (the same publish may be sent again), a fault.
 func (s *Store) Publish(ctx context.Context, p notice.Policy, records people.Clock) (v notice.Version, created bool, err error) {
 	defer wrap(&err, "store.Publish(%s)", p.Version)
 	it := policyItem{PK: policyPK, SK: versionSK(p.Version), Version: p.Version, Effective: stamp(p.Effective), Material: p.Material,
@@ -103,6 +105,12 @@ func (s *Store) Publish(ctx context.Context, p notice.Policy, records people.Clo
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av,
 		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names()})
+	if retryable(err) {
+		// Throttled past the SDK's retries, or a 500 after which the put
+		// may be done: publishing again is safe (the same content is
+		// answered as published).
+		return notice.Version{}, false, people.ErrBusy
+	}
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
 		return it.version(), err == nil, err
@@ -117,10 +125,14 @@ func (s *Store) Publish(ctx context.Context, p notice.Policy, records people.Clo
 	return old, false, nil
 }
 
-// PolicyVersion reads one version and its notice progress.
+// PolicyVersion reads one version and its notice progress. Errors: a
+// NotFound *people.Error, people.ErrBusy (throttled), a fault.
 func (s *Store) PolicyVersion(ctx context.Context, version string) (v notice.Version, err error) {
 	defer wrap(&err, "store.PolicyVersion(%s)", version)
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(policyPK, versionSK(version)), ConsistentRead: aws.Bool(true)})
+	if retryable(err) {
+		return notice.Version{}, people.ErrBusy
+	}
 	if err != nil {
 		return notice.Version{}, err
 	}

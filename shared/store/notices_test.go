@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/store"
@@ -48,6 +51,41 @@ func TestPublishingIsIdempotentAndAPublishedVersionNeverChanges(t *testing.T) {
 	todo, err := s.ToNotify(ctx, t0)
 	if err != nil || len(todo) != 1 || todo[0].Policy.Version != "v2" {
 		t.Fatalf("to notify = %+v, %v; want only the material v2", todo, err)
+	}
+}
+
+// TestAPublishThrottledPastTheSDKsRetriesIsBusyAndSafeToRepeat: found by
+// schemathesis (POST /admin/policies answered 500 when DynamoDB throttled
+// the put): throttling, or a 500 after which the put may be done, is
+// people.ErrBusy (503 with Retry-After), and the operator's retry of the
+// same publish then succeeds once.
+func TestAPublishThrottledPastTheSDKsRetriesIsBusyAndSafeToRepeat(t *testing.T) {
+	ctx := context.Background()
+	_, name := freshTable(t)
+	impatient := dynamodb.NewFromConfig(localstack.AWSConfig(), func(o *dynamodb.Options) {
+		o.BaseEndpoint, o.RetryMaxAttempts = aws.String(moto.URL), 1
+	})
+	s := store.New(impatient, name)
+	p := policy("v3", true)
+
+	moto.Calls.InjectFaults(localstack.NewFaults(1, 1)) // every write throttled
+	_, _, err := s.Publish(ctx, p, p.RecordsClock(0))
+	moto.Calls.InjectFaults(nil)
+	if !errors.Is(err, people.ErrBusy) {
+		t.Fatalf("a throttled publish = %v; want people.ErrBusy", err)
+	}
+	if _, err := s.PolicyVersion(ctx, "v3"); !isCode(err, people.NotFound) {
+		t.Fatalf("a throttled publish stored the version: %v", err)
+	}
+
+	moto.Calls.InjectFaults(localstack.NewFaults(0, 1).LoseAnswers(1)) // done, its answer lost
+	_, _, err = s.Publish(ctx, p, p.RecordsClock(0))
+	moto.Calls.InjectFaults(nil)
+	if !errors.Is(err, people.ErrBusy) {
+		t.Fatalf("a publish whose answer was lost = %v; want people.ErrBusy", err)
+	}
+	if v, created, err := s.Publish(ctx, p, p.RecordsClock(0)); err != nil || created || v.Policy.Version != "v3" {
+		t.Fatalf("the retry = %+v, created %v, %v; want the version, published once", v, created, err)
 	}
 }
 
