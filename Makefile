@@ -33,6 +33,7 @@ help:
 	@echo "make notice-status VERSION=v2 - how far its notice has got; make notices - run the sender now"
 	@echo "make account EMAIL=a@example.com EVENT=opened|closed [AT=2026-11-25T10:00:00Z] - report an account as the product does"
 	@echo "make privacy-clock [NOW=2027-01-08T12:00:00Z] - move privacy requests along on the dev stack (expiry, deletions, reminders)"
+	@echo "  (these drive a deployed stack with PLEDGE_FLAGS=\"-stack aws -stack-name pledge-dev\"; go run ./cmd/pledge -h lists every command)"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up, abuse limits (make bench-abuse alone)"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
 	@echo "make screenshots - desktop and phone PNGs of every page and mail in .build/screenshots/"
@@ -110,20 +111,29 @@ screenshots: test-tools
 	PLEDGE_SCREENSHOTS=$(CURDIR)/.build/screenshots $(GO) test -count=1 ./infra/e2e/ -run 'TestEveryPageAndMailPassesAxe$$'
 	@ls .build/screenshots
 
-# Run the retention sweep on the running `make dev` stack; DRY_RUN=true reports
-# what it would do and changes nothing.
+# The operator commands below drive the running `make dev` stack through
+# cmd/pledge; PLEDGE_FLAGS points them at a deployed stack instead, e.g.
+#   make notice-status VERSION=v2 PLEDGE_FLAGS="-stack aws -stack-name pledge-dev"
+# (signed with SigV4 from the standard AWS credential chain). `go run
+# ./cmd/pledge -h` lists every command, the privacy-request ones too.
+PLEDGE_FLAGS ?=
+PLEDGE := $(GO) run ./cmd/pledge $(PLEDGE_FLAGS)
+
+# Run the retention sweep now; DRY_RUN=true reports what it would do and
+# changes nothing.
 DRY_RUN ?= false
 sweep:
-	$(GO) run ./infra/cmd/sweep -dry-run=$(DRY_RUN)
+	$(PLEDGE) sweep -dry-run=$(DRY_RUN)
 
-# Run the privacy-request clock on the running `make dev` stack, now or as of
-# NOW (RFC 3339, e.g. 2027-01-08T12:00:00Z: past a deletion's cool-off).
+# Run the privacy-request clock now, or (dev stack only) as of NOW (RFC 3339,
+# e.g. 2027-01-08T12:00:00Z: past a deletion's cool-off).
 NOW ?=
+export NOW
 privacy-clock:
-	curl -fsS -X POST "$$(cat .build/dev-gateway)/_dev/privacy-clock?now=$(NOW)"; echo
+	$(PLEDGE) privacy-clock -now="$$NOW"
 
-# Policy notices on the running dev stack, as an operator: publish a version
-# (signed like an AWS_IAM call), watch its progress, run the sender now.
+# Policy notices, as an operator: publish a version (an AWS_IAM call), watch
+# its progress, run the sender now.
 VERSION   ?=
 EFFECTIVE ?=
 SUMMARY   ?= We now keep sign-up records for a shorter time and explain your rights more plainly.
@@ -133,22 +143,22 @@ MATERIAL  ?= true
 # any text (quotes included) reaches the tool as written.
 export VERSION EFFECTIVE SUMMARY POLICY_URL MATERIAL
 publish-policy:
-	$(GO) run ./infra/cmd/admin publish -version="$$VERSION" -effective="$$EFFECTIVE" -summary="$$SUMMARY" -url="$$POLICY_URL" -material="$$MATERIAL"
+	$(PLEDGE) publish -version="$$VERSION" -effective="$$EFFECTIVE" -summary="$$SUMMARY" -url="$$POLICY_URL" -material="$$MATERIAL"
 
 notice-status:
-	$(GO) run ./infra/cmd/admin status -version="$$VERSION"
+	$(PLEDGE) status -version="$$VERSION"
 
 notices:
-	$(GO) run ./infra/cmd/admin notices
+	$(PLEDGE) notices
 
-# Tell the dev stack that an account opened or closed, as the product does
-# (signed like an AWS_IAM call); AT defaults to now.
+# Report that an account opened or closed, as the product does (an AWS_IAM
+# call); AT defaults to now.
 EMAIL ?=
 EVENT ?=
 AT    ?=
 export EMAIL EVENT AT
 account:
-	$(GO) run ./infra/cmd/admin account -email="$$EMAIL" -event="$$EVENT" -at="$$AT"
+	$(PLEDGE) account -email="$$EMAIL" -event="$$EVENT" -at="$$AT"
 
 bench: tools
 	$(GO) run ./infra/cmd/bench

@@ -15,6 +15,7 @@ import (
 	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/shared/export"
 	"github.com/smartprotect/pledge/shared/export/exporttest"
+	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/privacy"
 	"github.com/smartprotect/pledge/shared/store"
@@ -148,6 +149,13 @@ func TestAnAccessRequestIsVerifiedOnceAndAnsweredWithTheExport(t *testing.T) {
 		t.Fatalf("a double click = %d, %d export mails", again.Status, countMailsTo(t, email, "Your data at"))
 	}
 
+	// A published version (not material: nobody is mailed) has the export
+	// read the person's notice record of it too.
+	if _, _, err := store.New(stack.DynamoDB.DynamoDBClient(), stack.Table).Publish(context.Background(), notice.Policy{
+		Version: "2099-01-export", Effective: time.Now().Add(400 * 24 * time.Hour), URL: "https://example.com/privacy",
+		Summary: "Nothing for anyone to do.", PublishedAt: time.Now()}, people.Clock{}); err != nil {
+		t.Fatal(err)
+	}
 	exportLink := privacyLink(t, email, "Your data at", "/privacy/export")
 	stack.DynamoDBCalls.Reset()
 	doc := do(t, http.MethodGet, pathOf(t, exportLink), "", "application/json", nil)
