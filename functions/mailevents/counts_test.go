@@ -40,7 +40,7 @@ func TestEachDecodedEventAddsOneToItsDailyCounterOnTheDaySESAcceptedTheMail(t *t
 	}{
 		{sesEvent("Send", notice, nil), mail.MetricSends},
 		{sesEvent("Send", news, nil), mail.MetricSends},
-		{sesEvent("Delivery", news, nil), mail.MetricDeliveries},
+		{sesEvent("Delivery", news, map[string]any{"delivery": map[string]any{}}), mail.MetricDeliveries},
 		{sesEvent("Bounce", news, map[string]any{"bounce": map[string]any{"bounceType": "Permanent"}}), mail.MetricBouncesPermanent},
 		{sesEvent("Bounce", news, map[string]any{"bounce": map[string]any{"bounceType": "Transient"}}), mail.MetricBouncesTransient},
 		{sesEvent("Bounce", news, map[string]any{"bounce": map[string]any{"bounceType": "Undetermined"}}), mail.MetricBouncesUndetermined},

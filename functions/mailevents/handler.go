@@ -50,8 +50,13 @@ type Result struct {
 	Counted mail.Metric `json:"counted,omitempty"`
 }
 
-// DropGone: the event's person no longer exists (erased since the mail).
-const DropGone = "gone"
+// Why the rules drop an event the decoder took.
+const (
+	DropGone = "gone" // the event's person no longer exists (erased since the mail)
+	// DropNotRecipient: the event's recipient is not the address of the
+	// person its tags name (people.ErrNotRecipient).
+	DropNotRecipient = "not-recipient"
+)
 
 // feedbackKinds are the SES event types a deliverability rule acts on.
 var feedbackKinds = map[mail.EventType]people.FeedbackKind{
@@ -60,8 +65,10 @@ var feedbackKinds = map[mail.EventType]people.FeedbackKind{
 
 // handle maps one SES event to its person by the mail's tags: a notice's
 // Send event marks its record sent; a bounce, complaint or delivery goes
-// through the deliverability rules (people.Feedbacks, issue 12). An event
-// it cannot use, or for a person who no longer exists, is logged by its
+// through the deliverability rules (people.Feedbacks, issue 12), which
+// also check that the event's recipient list names the person's address.
+// An event it cannot use, for a person who no longer exists, or whose
+// recipient is not the person's address is logged by its
 // kind and dropped (answered, not failed: EventBridge would only deliver
 // it again); a store error fails the invocation, so that EventBridge
 // retries it.
@@ -94,10 +101,13 @@ func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 	}
 	applied, err := h.feedback.Apply(ctx, me.PersonID, people.Feedback{
 		Kind: kind, MessageID: me.MessageID, At: me.Sent, MailKind: string(me.Kind),
-		BounceType: me.BounceType, FeedbackType: me.FeedbackType,
+		BounceType: me.BounceType, FeedbackType: me.FeedbackType, Recipient: me.Recipient,
 	})
-	if errors.Is(err, people.ErrNotFound) {
+	switch {
+	case errors.Is(err, people.ErrNotFound):
 		return h.drop(ctx, &mail.DropError{Reason: DropGone, Type: string(me.Type)}), nil
+	case errors.Is(err, people.ErrNotRecipient):
+		return h.drop(ctx, &mail.DropError{Reason: DropNotRecipient, Type: string(me.Type)}), nil
 	}
 	if err != nil {
 		return Result{}, err

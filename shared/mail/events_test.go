@@ -47,11 +47,14 @@ func TestEveryEventOfOurMailFindsItsPersonByTheTagsItWasSentWith(t *testing.T) {
 		want      Event
 	}{
 		{"a notice sent", "Send", KindNotice, "2027.1_b", nil, Event{Type: EventSend, Kind: KindNotice, Version: "2027.1_b"}},
-		{"a confirmation delivered", "Delivery", KindConfirm, "", map[string]any{"delivery": map[string]any{}}, Event{Type: EventDelivery, Kind: KindConfirm}},
+		{"a confirmation delivered", "Delivery", KindConfirm, "", map[string]any{"delivery": map[string]any{"recipients": []string{"jo@example.com"}}},
+			Event{Type: EventDelivery, Kind: KindConfirm, Recipient: "jo@example.com"}},
 		{"a newsletter bounced", "Bounce", KindNewsletter, "", map[string]any{"bounce": map[string]any{"bounceType": "Permanent", "bounceSubType": "General",
-			"bouncedRecipients": []map[string]string{{"emailAddress": "jo@example.com"}}}}, Event{Type: EventBounce, Kind: KindNewsletter, BounceType: "Permanent", BounceSubType: "General"}},
-		{"a newsletter complained of", "Complaint", KindNewsletter, "", map[string]any{"complaint": map[string]any{"complaintFeedbackType": "abuse"}},
-			Event{Type: EventComplaint, Kind: KindNewsletter, FeedbackType: "abuse"}},
+			"bouncedRecipients": []map[string]string{{"emailAddress": "jo@example.com"}}}},
+			Event{Type: EventBounce, Kind: KindNewsletter, BounceType: "Permanent", BounceSubType: "General", Recipient: "jo@example.com"}},
+		{"a newsletter complained of", "Complaint", KindNewsletter, "", map[string]any{"complaint": map[string]any{"complaintFeedbackType": "abuse",
+			"complainedRecipients": []map[string]string{{"emailAddress": "jo@example.com"}}}},
+			Event{Type: EventComplaint, Kind: KindNewsletter, FeedbackType: "abuse", Recipient: "jo@example.com"}},
 		{"a notice delayed", "DeliveryDelay", KindNotice, "v2", map[string]any{"deliveryDelay": map[string]any{}}, Event{Type: EventDeliveryDelay, Kind: KindNotice, Version: "v2"}},
 		{"a request rejected", "Reject", KindRequest, "", map[string]any{"reject": map[string]any{"reason": "Bad content"}}, Event{Type: EventReject, Kind: KindRequest}},
 	} {
@@ -76,20 +79,26 @@ func TestAnEventWeCannotUseIsDroppedByItsKind(t *testing.T) {
 		detail []byte
 		reason string
 	}{
-		"not JSON":                  {[]byte(`{"eventType":`), DropMalformed},
-		"no message id":             {[]byte(`{"eventType":"Send","mail":{"tags":{}}}`), DropMalformed},
-		"a bounce without a bounce": {detail(t, "Bounce", notice, nil), DropMalformed},
-		"an unknown type":           {detail(t, "Open", notice, nil), DropUnknownType},
-		"a type that is no word":    {detail(t, "Send\n<x@example.com>", notice, nil), DropUnknownType},
-		"no tags":                   {detail(t, "Send", nil, nil), DropNotOurs},
-		"only SES's tags":           {detail(t, "Send", map[string][]string{"ses:configuration-set": {"x"}}, nil), DropNotOurs},
-		"an unknown kind":           {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"spam"}}, nil), DropBadTags},
-		"no person":                 {detail(t, "Send", map[string][]string{"pledge-mail": {"confirm"}}, nil), DropBadTags},
-		"an address for a person":   {detail(t, "Send", map[string][]string{"pledge-person": {"jo@example.com"}, "pledge-mail": {"confirm"}}, nil), DropBadTags},
-		"two persons":               {detail(t, "Send", map[string][]string{"pledge-person": {"p1", "p2"}, "pledge-mail": {"confirm"}}, nil), DropBadTags},
-		"a notice without version":  {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"notice"}}, nil), DropBadTags},
-		"a version on a newsletter": {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"newsletter"}, "pledge-notice": {"v1"}}, nil), DropBadTags},
-		"a badly escaped version":   {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"notice"}, "pledge-notice": {"v_x"}}, nil), DropBadTags},
+		"not JSON":                      {[]byte(`{"eventType":`), DropMalformed},
+		"no message id":                 {[]byte(`{"eventType":"Send","mail":{"tags":{}}}`), DropMalformed},
+		"a bounce without a bounce":     {detail(t, "Bounce", notice, nil), DropMalformed},
+		"a delivery without a delivery": {detail(t, "Delivery", notice, nil), DropMalformed},
+		"a bounce naming no recipient":  {detail(t, "Bounce", notice, map[string]any{"bounce": map[string]any{"bounceType": "Permanent"}}), DropRecipients},
+		"a bounce naming two recipients": {detail(t, "Bounce", notice, map[string]any{"bounce": map[string]any{"bounceType": "Permanent",
+			"bouncedRecipients": []map[string]string{{"emailAddress": "jo@example.com"}, {"emailAddress": "al@example.com"}}}}), DropRecipients},
+		"a complaint naming no recipient":      {detail(t, "Complaint", notice, map[string]any{"complaint": map[string]any{"complaintFeedbackType": "abuse"}}), DropRecipients},
+		"a delivery naming an empty recipient": {detail(t, "Delivery", notice, map[string]any{"delivery": map[string]any{"recipients": []string{""}}}), DropRecipients},
+		"an unknown type":                      {detail(t, "Open", notice, nil), DropUnknownType},
+		"a type that is no word":               {detail(t, "Send\n<x@example.com>", notice, nil), DropUnknownType},
+		"no tags":                              {detail(t, "Send", nil, nil), DropNotOurs},
+		"only SES's tags":                      {detail(t, "Send", map[string][]string{"ses:configuration-set": {"x"}}, nil), DropNotOurs},
+		"an unknown kind":                      {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"spam"}}, nil), DropBadTags},
+		"no person":                            {detail(t, "Send", map[string][]string{"pledge-mail": {"confirm"}}, nil), DropBadTags},
+		"an address for a person":              {detail(t, "Send", map[string][]string{"pledge-person": {"jo@example.com"}, "pledge-mail": {"confirm"}}, nil), DropBadTags},
+		"two persons":                          {detail(t, "Send", map[string][]string{"pledge-person": {"p1", "p2"}, "pledge-mail": {"confirm"}}, nil), DropBadTags},
+		"a notice without version":             {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"notice"}}, nil), DropBadTags},
+		"a version on a newsletter":            {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"newsletter"}, "pledge-notice": {"v1"}}, nil), DropBadTags},
+		"a badly escaped version":              {detail(t, "Send", map[string][]string{"pledge-person": {"p1"}, "pledge-mail": {"notice"}, "pledge-notice": {"v_x"}}, nil), DropBadTags},
 	} {
 		_, err := DecodeEvent(c.detail)
 		var drop *DropError
@@ -128,8 +137,11 @@ func TestAMailWithoutAPersonKeyOrWithAKeySESRefusesIsNotSent(t *testing.T) {
 // and never text of the event in the error.
 func FuzzDecodeEvent(f *testing.F) {
 	f.Add(detail(f, "Send", ourTags(f, KindNotice, "p1", "2027.02"), nil))
-	f.Add(detail(f, "Bounce", ourTags(f, KindNewsletter, "p1", ""), map[string]any{"bounce": map[string]any{"bounceType": "Transient"}}))
-	f.Add(detail(f, "Complaint", ourTags(f, KindConfirm, "p1", ""), map[string]any{"complaint": map[string]any{"complaintFeedbackType": "not-spam"}}))
+	f.Add(detail(f, "Bounce", ourTags(f, KindNewsletter, "p1", ""), map[string]any{"bounce": map[string]any{"bounceType": "Transient",
+		"bouncedRecipients": []map[string]string{{"emailAddress": "jo@example.com"}}}}))
+	f.Add(detail(f, "Complaint", ourTags(f, KindConfirm, "p1", ""), map[string]any{"complaint": map[string]any{"complaintFeedbackType": "not-spam",
+		"complainedRecipients": []map[string]string{{"emailAddress": "jo@example.com"}}}}))
+	f.Add(detail(f, "Delivery", ourTags(f, KindLink, "p1", ""), map[string]any{"delivery": map[string]any{"recipients": []string{"jo@example.com"}}}))
 	f.Add([]byte(`{"eventType":"Send","mail":{"messageId":"m","tags":{"pledge-person":["p"],"pledge-mail":["notice"],"pledge-notice":["_"]}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := DecodeEvent(b)
@@ -145,6 +157,9 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		if !eventTypes[ev.Type] || !kinds[ev.Kind] || !tagSafe(ev.PersonID) || ev.MessageID == "" {
 			t.Fatalf("decoded %+v", ev)
+		}
+		if feedback := ev.Type == EventBounce || ev.Type == EventComplaint || ev.Type == EventDelivery; feedback != (ev.Recipient != "") {
+			t.Fatalf("decoded a %s with recipient %q", ev.Type, ev.Recipient)
 		}
 		if (ev.Kind == KindNotice) != (ev.Version != "") || ev.Version != "" && notice.ValidVersion(ev.Version) != nil {
 			t.Fatalf("decoded version %q for kind %s", ev.Version, ev.Kind)

@@ -2,6 +2,7 @@ package people
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -108,7 +109,21 @@ type Feedback struct {
 	// BounceType is "Permanent", "Transient" or "Undetermined";
 	// FeedbackType is the complaint's (e.g. "abuse", "not-spam", or "").
 	BounceType, FeedbackType string
+	// Recipient is the address the event names as bounced, complained or
+	// delivered (its recipient list: pledge's mail has one recipient). It
+	// must be the person's address, or Apply refuses the event
+	// (ErrNotRecipient): the tags name the person, the recipient list
+	// confirms it (issue 12, item 1), so a mail tagged for one person but
+	// sent to another address never changes the person. Empty skips the
+	// check, for a caller that built the event from the person itself; the
+	// mail-events function always sets it (its decoder drops an event
+	// without one). Never logged.
+	Recipient string
 }
+
+// ErrNotRecipient: the event's recipient is not the person its tags name.
+// The caller drops the event (a retry would be refused the same way).
+var ErrNotRecipient = errors.New("people: the event's recipient is not the person's address")
 
 // ComplaintSource is the ledger source of a withdrawal a complaint made.
 const ComplaintSource = "complaint"
@@ -128,11 +143,15 @@ type Feedbacks struct {
 // duplicate, or one the events already applied outweigh) writes nothing.
 // It reports whether something was written. Errors: ErrNotFound (the
 // person no longer exists: the caller drops the event), ErrBusy, a wrapped
-// fault.
+// fault; ErrNotRecipient (the event names another address: the caller
+// drops it).
 func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (bool, error) {
 	ch, err := f.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
 		if !p.Exists() {
 			return Change{}, ErrNotFound
+		}
+		if e.Recipient != "" && NormaliseEmail(e.Recipient) != p.Email {
+			return Change{}, ErrNotRecipient
 		}
 		return f.Decide(p, e, stampAfter(f.Now(), p)), nil
 	})

@@ -240,3 +240,31 @@ func TestFeedbackForSomeoneGoneIsNotFound(t *testing.T) {
 		t.Fatalf("err = %v; want ErrNotFound", err)
 	}
 }
+
+// Issue 12, item 1: events find their person by the tags AND the event's
+// recipient list. A bounce or complaint whose recipient is not the address
+// of the person its tags name (a mail tagged for B but sent to A) changes
+// nothing of B; the same address in another case or with spaces is B's.
+func TestAnEventWhoseRecipientIsNotThePersonsAddressChangesNothing(t *testing.T) {
+	st := newMemStore(subscriber("b"))
+	f := feedbacks(st)
+	ctx := context.Background()
+	for _, e := range []Feedback{bounceAt("Permanent", time.Minute), bounceAt("Transient", time.Minute),
+		{Kind: FeedbackComplaint, MessageID: "c", At: fb0.Add(time.Minute), MailKind: "newsletter", FeedbackType: "abuse"}} {
+		e.Recipient = "a@example.com"
+		if ok, err := f.Apply(ctx, "b", e); ok || !errors.Is(err, ErrNotRecipient) {
+			t.Fatalf("a %s for a@ tagged for b = %v, %v; want ErrNotRecipient", e.Kind, ok, err)
+		}
+	}
+	if p := st.people["b"]; !p.Deliverability.IsZero() || !reflect.DeepEqual(p.Active, []Purpose{Newsletter, Offers}) || len(st.changes) != 0 {
+		t.Fatalf("b after events for another address: %+v, active %v, %d writes", p.Deliverability, p.Active, len(st.changes))
+	}
+	e := bounceAt("Permanent", time.Minute)
+	e.Recipient = " B@Example.COM"
+	if ok, err := f.Apply(ctx, "b", e); !ok || err != nil {
+		t.Fatalf("a bounce for b's own address = %v, %v", ok, err)
+	}
+	if st.people["b"].Deliverability.State != Undeliverable {
+		t.Fatalf("b after their own bounce: %+v", st.people["b"].Deliverability)
+	}
+}
