@@ -171,3 +171,82 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// sesShaped is an event as SES's event publishing documents it (every
+// field SES sets for the type, the mail's headers and common headers,
+// the recipient lists), with our tags.
+func sesShaped(t *testing.T, eventType, object string, body map[string]any) []byte {
+	t.Helper()
+	tags := ourTags(t, KindNewsletter, "pK", "")
+	tags["ses:source-ip"], tags["ses:caller-identity"] = []string{"192.0.2.1"}, []string{"pledge"}
+	d := map[string]any{"eventType": eventType, "mail": map[string]any{
+		"timestamp": "2026-12-01T09:00:00.012Z", "source": "News <news@example.com>", "sendingAccountId": "123456789012",
+		"messageId": "0100018c-0c1e-4c0a-9f0e-000000", "destination": []string{"jo@example.com"}, "headersTruncated": false,
+		"headers":       []map[string]string{{"name": "To", "value": "someone-else@example.com"}},
+		"commonHeaders": map[string]any{"from": []string{"news@example.com"}, "to": []string{"someone-else@example.com"}, "subject": "News"},
+		"tags":          tags}}
+	if object != "" {
+		d[object] = body
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Every bounce subtype and complaint feedback type SES documents decodes
+// to its words and the recipient SES lists (never the To header); a
+// complaint without a feedback type is still a complaint ("?"); delays and
+// rejections decode without a recipient, and the types we do not publish
+// are dropped by their kind.
+func TestSESsDocumentedEventShapesDecodeToTheirWordsAndTheListedRecipient(t *testing.T) {
+	bounced := []map[string]string{{"emailAddress": "jo@example.com", "action": "failed", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}}
+	for typ, subs := range map[string][]string{
+		"Permanent":    {"General", "NoEmail", "Suppressed", "OnAccountSuppressionList"},
+		"Transient":    {"General", "MailboxFull", "MessageTooLarge", "ContentRejected", "AttachmentRejected"},
+		"Undetermined": {"Undetermined"},
+	} {
+		for _, sub := range subs {
+			ev, err := DecodeEvent(sesShaped(t, "Bounce", "bounce", map[string]any{"bounceType": typ, "bounceSubType": sub, "bouncedRecipients": bounced,
+				"timestamp": "2026-12-01T09:01:00.000Z", "feedbackId": "0100-f-000000", "reportingMTA": "dns; mta.example.com"}))
+			if err != nil || ev.Type != EventBounce || ev.BounceType != typ || ev.BounceSubType != sub || ev.Recipient != "jo@example.com" || ev.PersonID != "pK" {
+				t.Errorf("bounce %s/%s = %+v, %v", typ, sub, ev, err)
+			}
+		}
+	}
+	complained := []map[string]string{{"emailAddress": "jo@example.com"}}
+	for _, fb := range []string{"abuse", "auth-failure", "fraud", "not-spam", "other", "virus", ""} {
+		body := map[string]any{"complainedRecipients": complained, "timestamp": "2026-12-01T09:02:00.000Z", "feedbackId": "0100-c-000000",
+			"userAgent": "Mail/1.0", "arrivalDate": "2026-12-01T09:01:59.000Z", "complaintSubType": nil}
+		want := fb
+		if fb != "" {
+			body["complaintFeedbackType"] = fb
+		} else {
+			want = "?" // SES leaves it out when the mailbox provider gave none
+		}
+		ev, err := DecodeEvent(sesShaped(t, "Complaint", "complaint", body))
+		if err != nil || ev.Type != EventComplaint || ev.FeedbackType != want || ev.Recipient != "jo@example.com" {
+			t.Errorf("complaint %q = %+v, %v", fb, ev, err)
+		}
+	}
+	ev, err := DecodeEvent(sesShaped(t, "Delivery", "delivery", map[string]any{"timestamp": "2026-12-01T09:00:01.000Z", "processingTimeMillis": 546,
+		"recipients": []string{"jo@example.com"}, "smtpResponse": "250 ok", "reportingMTA": "a8-70.smtp-out.amazonses.com"}))
+	if err != nil || ev.Type != EventDelivery || ev.Recipient != "jo@example.com" {
+		t.Errorf("delivery = %+v, %v", ev, err)
+	}
+	for typ, object := range map[string]string{"DeliveryDelay": "deliveryDelay", "Reject": "reject", "Send": "send"} {
+		ev, err := DecodeEvent(sesShaped(t, typ, object, map[string]any{"delayType": "TransientCommunicationFailure", "reason": "Bad content",
+			"delayedRecipients": []map[string]string{{"emailAddress": "jo@example.com", "status": "4.4.1"}}}))
+		if err != nil || string(ev.Type) != typ || ev.Recipient != "" {
+			t.Errorf("%s = %+v, %v", typ, ev, err)
+		}
+	}
+	for typ, object := range map[string]string{"Rendering Failure": "failure", "Subscription": "subscription", "Open": "open", "Click": "click"} {
+		_, err := DecodeEvent(sesShaped(t, typ, object, map[string]any{}))
+		var drop *DropError
+		if !errors.As(err, &drop) || drop.Reason != DropUnknownType {
+			t.Errorf("%s: %v; want dropped as %s", typ, err, DropUnknownType)
+		}
+	}
+}
