@@ -79,9 +79,12 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s = &Stack{Root: root, LogDir: filepath.Join(root, ".build/logs", opt.Name), Table: "pledge-" + opt.Name, Pools: map[string]*Pool{}}
+	// A failed start stops what it started; every "return nil, err" below
+	// has made s nil by the time this runs, so it closes its own copy.
+	started := s
 	defer func() {
 		if err != nil {
-			s.Close()
+			started.Close()
 		}
 	}()
 	tmpl, err := LoadTemplate(filepath.Join(root, "template.yaml"))
