@@ -63,6 +63,18 @@ var feedbackKinds = map[mail.EventType]people.FeedbackKind{
 	mail.EventBounce: people.FeedbackBounce, mail.EventComplaint: people.FeedbackComplaint, mail.EventDelivery: people.FeedbackDelivery,
 }
 
+// invoke is the function's entry: it reads EventBridge's envelope itself,
+// so that a payload of another shape is dropped as malformed, like a
+// malformed detail, instead of failing the invocation (which Lambda would
+// retry for an event that can never be read).
+func (h *handler) invoke(ctx context.Context, payload json.RawMessage) (Result, error) {
+	var ev Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return h.drop(ctx, &mail.DropError{Reason: mail.DropMalformed, Type: "?"}), nil
+	}
+	return h.handle(ctx, ev)
+}
+
 // handle maps one SES event to its person by the mail's tags: a notice's
 // Send event marks its record sent; a bounce, complaint or delivery goes
 // through the deliverability rules (people.Feedbacks, issue 12), which

@@ -171,3 +171,25 @@ func TestAnEventTaggedForOnePersonButNamingAnotherRecipientIsDropped(t *testing.
 		t.Fatalf("logs:\n%s", logs.String())
 	}
 }
+
+// A payload that is not EventBridge's envelope at all is dropped as
+// malformed and answered: an error would have Lambda retry an event that
+// can never be read.
+func TestAPayloadThatIsNoEventBridgeEnvelopeIsDroppedNotFailed(t *testing.T) {
+	var logs bytes.Buffer
+	h := &handler{store: &marks{}, feedback: &applied{}, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	for _, p := range []string{`{"source":5}`, `[]`, `"x"`, `{"source":"aws.ses","detail-type":["Email Bounced"]}`} {
+		res, err := h.invoke(context.Background(), json.RawMessage(p))
+		if err != nil || res.Dropped != mail.DropMalformed {
+			t.Errorf("%s = %+v, %v; want dropped %q, no error", p, res, err, mail.DropMalformed)
+		}
+	}
+	if n := strings.Count(logs.String(), `"reason":"malformed"`); n != 4 {
+		t.Fatalf("%d drops logged; want 4:\n%s", n, logs.String())
+	}
+	// A good envelope still goes through.
+	ev, _ := json.Marshal(sesEvent("Send", map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"confirm"}}, nil))
+	if res, err := h.invoke(context.Background(), ev); err != nil || res.Dropped != "" || res.Counted != mail.MetricSends {
+		t.Fatalf("a send = %+v, %v", res, err)
+	}
+}

@@ -75,6 +75,7 @@ func TestHostileFeedbackEventsAreDroppedByKindAndChangeNobody(t *testing.T) {
 		name, dropped string
 		payload       []byte
 	}{
+		{"an envelope that is no EventBridge event", "malformed", []byte(`{"source":5,"detail":{}}`)},
 		{"a detail that is no object", "malformed", []byte(`{"source":"aws.ses","detail-type":"Email Bounced","detail":"{"}`)},
 		{"a detail that is null", "malformed", []byte(`{"source":"aws.ses","detail-type":"Email Bounced","detail":null}`)},
 		{"a rendering failure", "unknown-type", sesDetail("Email Rendering Failed", detail("Rendering Failure", sesMail(tagsOf(bID, "newsletter"), b),
