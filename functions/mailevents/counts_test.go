@@ -74,7 +74,10 @@ func TestEachDecodedEventAddsOneToItsDailyCounterOnTheDaySESAcceptedTheMail(t *t
 	}
 }
 
-func TestAnEventThePersonSideFoundAlreadyAppliedIsNotCountedAgain(t *testing.T) {
+// countDaily's hook for a caller that knows an event for a duplicate. No
+// caller passes false today: handle counts every event that arrives, a
+// duplicate too (see countDaily), so this tests the hook, not the handler.
+func TestCountDailyCountsNothingForAnEventItsCallerSaysIsADuplicate(t *testing.T) {
 	counts := &tallies{}
 	h := &handler{feedback: &applied{}, counts: counts, now: time.Now, log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
 	ev := mail.Event{Type: mail.EventBounce, BounceType: "Permanent", Sent: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
