@@ -150,7 +150,7 @@ func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (boo
 		if !p.Exists() {
 			return Change{}, ErrNotFound
 		}
-		if e.Recipient != "" && NormaliseEmail(e.Recipient) != p.Email {
+		if e.Recipient != "" && NormaliseEmail(e.Recipient) != NormaliseEmail(p.Email) {
 			return Change{}, ErrNotRecipient
 		}
 		return f.Decide(p, e, stampAfter(f.Now(), p)), nil
