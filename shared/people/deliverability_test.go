@@ -268,3 +268,21 @@ func TestAnEventWhoseRecipientIsNotThePersonsAddressChangesNothing(t *testing.T)
 		t.Fatalf("b after their own bounce: %+v", st.people["b"].Deliverability)
 	}
 }
+
+// A complaint stops marketing, never the policy notices owed by law
+// (issue 12, item 2): whatever mail it was about, the person stays a
+// notice recipient our mail reaches.
+func TestAComplainerIsStillToldOfPolicyChanges(t *testing.T) {
+	st := newMemStore(subscriber("n"), subscriber("m"))
+	f := feedbacks(st)
+	for id, kind := range map[string]string{"n": "notice", "m": "newsletter"} {
+		e := Feedback{Kind: FeedbackComplaint, MessageID: "c-" + id, At: fb0.Add(time.Minute), MailKind: kind, FeedbackType: "abuse"}
+		if _, err := f.Apply(context.Background(), id, e); err != nil {
+			t.Fatal(err)
+		}
+		p := st.people[id]
+		if p.Deliverability.LastComplaint.IsZero() || !p.NoticeRecipient() || !p.Deliverability.Reachable(fb0.Add(2*time.Hour)) {
+			t.Fatalf("after a complaint about a %s: recipient %v, reachable %v, %+v", kind, p.NoticeRecipient(), p.Deliverability.Reachable(fb0.Add(2*time.Hour)), p)
+		}
+	}
+}
