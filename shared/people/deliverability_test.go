@@ -106,8 +106,15 @@ func TestAComplaintStopsAllMarketingAsAComplaintWithdrawalButNotSpamAndNoticeCom
 			t.Fatalf("%+v not recorded: %v, %v", c, ok, err)
 		}
 		got := st.people[id]
-		if !reflect.DeepEqual(got.Active, []Purpose{Newsletter, Offers}) || got.Status != Confirmed || !got.Deliverability.LastComplaint.Equal(c.At) {
+		if !reflect.DeepEqual(got.Active, []Purpose{Newsletter, Offers}) || got.Status != Confirmed {
 			t.Fatalf("%+v changed the person: %+v", c, got)
+		}
+		// A complaint about a notice is recorded as a complaint; a
+		// "not-spam" report is recorded apart: it is no complaint, and an
+		// access export must not call it one.
+		if d := got.Deliverability; c.FeedbackType == "not-spam" && (!d.LastNotSpam.Equal(c.At) || !d.LastComplaint.IsZero()) ||
+			c.FeedbackType != "not-spam" && (!d.LastComplaint.Equal(c.At) || !d.LastNotSpam.IsZero()) {
+			t.Fatalf("%+v recorded as %+v", c, d)
 		}
 	}
 	if len(st.events()) != 1 {
