@@ -80,10 +80,11 @@ func (h *handler) invoke(ctx context.Context, payload json.RawMessage) (Result, 
 // through the deliverability rules (people.Feedbacks, issue 12), which
 // also check that the event's recipient list names the person's address.
 // An event it cannot use, for a person who no longer exists, or whose
-// recipient is not the person's address is logged by its
-// kind and dropped (answered, not failed: EventBridge would only deliver
-// it again); a store error fails the invocation, so that EventBridge
-// retries it.
+// recipient is not the person's address is logged by its kind and dropped
+// (answered, not failed: a retry would only fail again); a store error
+// fails the invocation, which Lambda retries (EventBridge invokes it
+// asynchronously: by default twice more within minutes, then the event is
+// dropped, and the errors alarm fires).
 func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 	if ev.Source != "aws.ses" {
 		return h.drop(ctx, &mail.DropError{Reason: "not-ses", Type: "?"}), nil
