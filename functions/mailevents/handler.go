@@ -50,21 +50,41 @@ type Result struct {
 	Counted mail.Metric `json:"counted,omitempty"`
 }
 
-// DropGone: the event's person no longer exists (erased since the mail).
-const DropGone = "gone"
+// Why the rules drop an event the decoder took.
+const (
+	DropGone = "gone" // the event's person no longer exists (erased since the mail)
+	// DropNotRecipient: the event's recipient is not the address of the
+	// person its tags name (people.ErrNotRecipient).
+	DropNotRecipient = "not-recipient"
+)
 
 // feedbackKinds are the SES event types a deliverability rule acts on.
 var feedbackKinds = map[mail.EventType]people.FeedbackKind{
 	mail.EventBounce: people.FeedbackBounce, mail.EventComplaint: people.FeedbackComplaint, mail.EventDelivery: people.FeedbackDelivery,
 }
 
+// invoke is the function's entry: it reads EventBridge's envelope itself,
+// so that a payload of another shape is dropped as malformed, like a
+// malformed detail, instead of failing the invocation (which Lambda would
+// retry for an event that can never be read).
+func (h *handler) invoke(ctx context.Context, payload json.RawMessage) (Result, error) {
+	var ev Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return h.drop(ctx, &mail.DropError{Reason: mail.DropMalformed, Type: "?"}), nil
+	}
+	return h.handle(ctx, ev)
+}
+
 // handle maps one SES event to its person by the mail's tags: a notice's
 // Send event marks its record sent; a bounce, complaint or delivery goes
-// through the deliverability rules (people.Feedbacks, issue 12). An event
-// it cannot use, or for a person who no longer exists, is logged by its
-// kind and dropped (answered, not failed: EventBridge would only deliver
-// it again); a store error fails the invocation, so that EventBridge
-// retries it.
+// through the deliverability rules (people.Feedbacks, issue 12), which
+// also check that the event's recipient list names the person's address.
+// An event it cannot use, for a person who no longer exists, or whose
+// recipient is not the person's address is logged by its kind and dropped
+// (answered, not failed: a retry would only fail again); a store error
+// fails the invocation, which Lambda retries (EventBridge invokes it
+// asynchronously: by default twice more within minutes, then the event is
+// dropped, and the errors alarm fires).
 func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 	if ev.Source != "aws.ses" {
 		return h.drop(ctx, &mail.DropError{Reason: "not-ses", Type: "?"}), nil
@@ -94,10 +114,13 @@ func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 	}
 	applied, err := h.feedback.Apply(ctx, me.PersonID, people.Feedback{
 		Kind: kind, MessageID: me.MessageID, At: me.Sent, MailKind: string(me.Kind),
-		BounceType: me.BounceType, FeedbackType: me.FeedbackType,
+		BounceType: me.BounceType, FeedbackType: me.FeedbackType, Recipient: me.Recipient,
 	})
-	if errors.Is(err, people.ErrNotFound) {
+	switch {
+	case errors.Is(err, people.ErrNotFound):
 		return h.drop(ctx, &mail.DropError{Reason: DropGone, Type: string(me.Type)}), nil
+	case errors.Is(err, people.ErrNotRecipient):
+		return h.drop(ctx, &mail.DropError{Reason: DropNotRecipient, Type: string(me.Type)}), nil
 	}
 	if err != nil {
 		return Result{}, err

@@ -24,5 +24,5 @@ func main() {
 	feedback := &people.Feedbacks{Store: st, Rule: config.Bounces(env), Retention: config.Retention(env), NewID: people.RandomID, Now: time.Now}
 	config.Must(log, env.Err())
 	h := &handler{store: st, feedback: feedback, counts: st, now: time.Now, log: log}
-	lambda.Start(h.handle)
+	lambda.Start(h.invoke)
 }

@@ -83,7 +83,9 @@ func Start(ctx context.Context, opt Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s = &Stack{Root: root, LogDir: filepath.Join(root, ".build/logs", opt.Name), Table: "pledge-" + opt.Name, Pools: map[string]*Pool{}}
-	started := s // a failed start returns nil: stop what it started
+	// A failed start stops what it started; every "return nil, err" below
+	// has made s nil by the time this runs, so it closes its own copy.
+	started := s
 	defer func() {
 		if err != nil {
 			started.Close()

@@ -67,6 +67,7 @@ type Deliverability struct {
 	LastBounce       *time.Time  `json:"lastBounce,omitempty"`
 	LastComplaint    *time.Time  `json:"lastComplaint,omitempty"`
 	LastDelivery     *time.Time  `json:"lastDelivery,omitempty"`
+	LastNotSpam      *time.Time  `json:"lastNotSpam,omitempty"` // the latest "not spam" report: no complaint
 }
 
 // Erasure is what an erasure left.
@@ -185,7 +186,8 @@ func profile(p people.Person) *Profile {
 
 func deliverability(d people.Deliverability) Deliverability {
 	out := Deliverability{State: string(d.State), Since: optional(d.Since), Until: optional(d.Until), TransientBounces: []time.Time{},
-		Cleared: optional(d.ClearedAt), LastBounce: optional(d.LastBounce), LastComplaint: optional(d.LastComplaint), LastDelivery: optional(d.LastDelivery)}
+		Cleared: optional(d.ClearedAt), LastBounce: optional(d.LastBounce), LastComplaint: optional(d.LastComplaint), LastDelivery: optional(d.LastDelivery),
+		LastNotSpam: optional(d.LastNotSpam)}
 	if d.State == people.Deliverable {
 		out.State = "deliverable"
 	}

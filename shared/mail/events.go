@@ -25,7 +25,8 @@ var eventTypes = map[EventType]bool{EventSend: true, EventDelivery: true, EventB
 	EventDeliveryDelay: true, EventReject: true}
 
 // Event is one SES event about one of our mails, as its tags and body say:
-// it names the person by key. It holds no address, though the event does.
+// it names the person by key. Of the addresses the event carries it keeps
+// only Recipient, to check against the person (never to log).
 type Event struct {
 	Type      EventType
 	MessageID string
@@ -37,6 +38,12 @@ type Event struct {
 	// BounceSubType, for a Bounce; FeedbackType (e.g. "abuse", "not-spam"),
 	// for a Complaint. Only SES's words: no recipient.
 	BounceType, BounceSubType, FeedbackType string
+	// Recipient is the one address a Bounce, Complaint or Delivery names in
+	// its recipient list (bounce.bouncedRecipients,
+	// complaint.complainedRecipients, delivery.recipients; never a
+	// header): the person the tags name must have it (people.Feedback's
+	// Recipient). Empty for the other types. Never logged.
+	Recipient string
 }
 
 // Sent is the notice record a notice's Send event marks sent.
@@ -53,6 +60,9 @@ const (
 	DropUnknownType = "unknown-type" // an event type we do not publish
 	DropNotOurs     = "not-ours"     // without our tags: a mail pledge did not send
 	DropBadTags     = "bad-tags"     // our tags, with values we never write
+	// DropRecipients: a bounce, complaint or delivery whose recipient list
+	// does not name exactly one address (pledge's mail has one recipient).
+	DropRecipients = "recipients"
 )
 
 // DropError says why an event is dropped. Its text holds only the reason
@@ -67,9 +77,11 @@ func (e *DropError) Error() string { return "mail event dropped: " + e.Reason + 
 // DecodeEvent reads the detail of an SES event as EventBridge delivers it
 // from a configuration set's destination ({"eventType": ..., "mail":
 // {"messageId", "timestamp", "tags": {name: [values]}}, "bounce": ...}). An
-// event that is malformed, of a type we do not publish, without our tags, or
-// with tags we never write returns a *DropError: the caller logs its reason
-// and drops the event (a retry would fail the same way).
+// event that is malformed, of a type we do not publish, without our tags,
+// with tags we never write, or (a bounce, complaint or delivery) whose
+// recipient list does not name exactly one address returns a *DropError:
+// the caller logs its reason and drops the event (a retry would fail the
+// same way).
 func DecodeEvent(detail []byte) (Event, error) {
 	var in struct {
 		EventType string `json:"eventType"`
@@ -79,12 +91,17 @@ func DecodeEvent(detail []byte) (Event, error) {
 			Tags      map[string][]string `json:"tags"`
 		} `json:"mail"`
 		Bounce *struct {
-			BounceType    string `json:"bounceType"`
-			BounceSubType string `json:"bounceSubType"`
+			BounceType    string      `json:"bounceType"`
+			BounceSubType string      `json:"bounceSubType"`
+			Recipients    []recipient `json:"bouncedRecipients"`
 		} `json:"bounce"`
 		Complaint *struct {
-			FeedbackType string `json:"complaintFeedbackType"`
+			FeedbackType string      `json:"complaintFeedbackType"`
+			Recipients   []recipient `json:"complainedRecipients"`
 		} `json:"complaint"`
+		Delivery *struct {
+			Recipients []string `json:"recipients"`
+		} `json:"delivery"`
 	}
 	if err := json.Unmarshal(detail, &in); err != nil || in.EventType == "" || in.Mail.MessageID == "" {
 		return Event{}, &DropError{Reason: DropMalformed, Type: word(in.EventType)}
@@ -123,15 +140,39 @@ func DecodeEvent(detail []byte) (Event, error) {
 		}
 		ev.Version = version
 	}
+	var to []string
 	switch {
-	case typ == EventBounce && in.Bounce == nil, typ == EventComplaint && in.Complaint == nil:
+	case typ == EventBounce && in.Bounce == nil, typ == EventComplaint && in.Complaint == nil, typ == EventDelivery && in.Delivery == nil:
 		return drop(DropMalformed)
 	case typ == EventBounce:
 		ev.BounceType, ev.BounceSubType = word(in.Bounce.BounceType), word(in.Bounce.BounceSubType)
+		to = addresses(in.Bounce.Recipients)
 	case typ == EventComplaint:
 		ev.FeedbackType = word(in.Complaint.FeedbackType)
+		to = addresses(in.Complaint.Recipients)
+	case typ == EventDelivery:
+		to = in.Delivery.Recipients
+	default:
+		return ev, nil
 	}
+	if len(to) != 1 || to[0] == "" {
+		return drop(DropRecipients)
+	}
+	ev.Recipient = to[0]
 	return ev, nil
+}
+
+// recipient is one entry of a bounce's or complaint's recipient list.
+type recipient struct {
+	EmailAddress string `json:"emailAddress"`
+}
+
+func addresses(rs []recipient) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.EmailAddress
+	}
+	return out
 }
 
 // word keeps a word SES sends (an event or bounce type) if it is one: up

@@ -2,6 +2,7 @@ package people
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -42,19 +43,23 @@ type Deliverability struct {
 	ClearedAt time.Time
 	// LastBounce, LastComplaint and LastDelivery are the SES times (the
 	// mail's mail.timestamp) of the latest event of each kind applied.
-	LastBounce, LastComplaint, LastDelivery time.Time
+	// LastComplaint counts only complaints: a "not-spam" feedback (the
+	// recipient told their mailbox provider a mail was NOT spam) is no
+	// complaint, and is recorded apart as LastNotSpam, changing nothing.
+	LastBounce, LastComplaint, LastDelivery, LastNotSpam time.Time
 }
 
 // IsZero reports whether nothing was ever heard from SES about the address.
 func (d Deliverability) IsZero() bool {
 	return d.State == Deliverable && d.Since.IsZero() && d.Until.IsZero() && len(d.Transient) == 0 && d.ClearedAt.IsZero() &&
-		d.LastBounce.IsZero() && d.LastComplaint.IsZero() && d.LastDelivery.IsZero()
+		d.LastBounce.IsZero() && d.LastComplaint.IsZero() && d.LastDelivery.IsZero() && d.LastNotSpam.IsZero()
 }
 
 // Equal reports whether d and e hold the same state and marks.
 func (d Deliverability) Equal(e Deliverability) bool {
 	return d.State == e.State && d.Since.Equal(e.Since) && d.Until.Equal(e.Until) && d.ClearedAt.Equal(e.ClearedAt) &&
 		d.LastBounce.Equal(e.LastBounce) && d.LastComplaint.Equal(e.LastComplaint) && d.LastDelivery.Equal(e.LastDelivery) &&
+		d.LastNotSpam.Equal(e.LastNotSpam) &&
 		slices.EqualFunc(d.Transient, e.Transient, time.Time.Equal)
 }
 
@@ -72,7 +77,8 @@ func (d Deliverability) Reachable(now time.Time) bool {
 // cleared is d after a confirmed sign-up at now: deliverable again, and
 // blind to the feedback of mail sent before now.
 func (d Deliverability) cleared(now time.Time) Deliverability {
-	return Deliverability{ClearedAt: now, LastBounce: d.LastBounce, LastComplaint: d.LastComplaint, LastDelivery: d.LastDelivery}
+	return Deliverability{ClearedAt: now, LastBounce: d.LastBounce, LastComplaint: d.LastComplaint, LastDelivery: d.LastDelivery,
+		LastNotSpam: d.LastNotSpam}
 }
 
 // BounceRule is when transient bounces make a person rest: Transients
@@ -108,7 +114,21 @@ type Feedback struct {
 	// BounceType is "Permanent", "Transient" or "Undetermined";
 	// FeedbackType is the complaint's (e.g. "abuse", "not-spam", or "").
 	BounceType, FeedbackType string
+	// Recipient is the address the event names as bounced, complained or
+	// delivered (its recipient list: pledge's mail has one recipient). It
+	// must be the person's address, or Apply refuses the event
+	// (ErrNotRecipient): the tags name the person, the recipient list
+	// confirms it (issue 12, item 1), so a mail tagged for one person but
+	// sent to another address never changes the person. Empty skips the
+	// check, for a caller that built the event from the person itself; the
+	// mail-events function always sets it (its decoder drops an event
+	// without one). Never logged.
+	Recipient string
 }
+
+// ErrNotRecipient: the event's recipient is not the person its tags name.
+// The caller drops the event (a retry would be refused the same way).
+var ErrNotRecipient = errors.New("people: the event's recipient is not the person's address")
 
 // ComplaintSource is the ledger source of a withdrawal a complaint made.
 const ComplaintSource = "complaint"
@@ -128,11 +148,15 @@ type Feedbacks struct {
 // duplicate, or one the events already applied outweigh) writes nothing.
 // It reports whether something was written. Errors: ErrNotFound (the
 // person no longer exists: the caller drops the event), ErrBusy, a wrapped
-// fault.
+// fault; ErrNotRecipient (the event names another address: the caller
+// drops it).
 func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (bool, error) {
 	ch, err := f.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
 		if !p.Exists() {
 			return Change{}, ErrNotFound
+		}
+		if e.Recipient != "" && NormaliseEmail(e.Recipient) != NormaliseEmail(p.Email) {
+			return Change{}, ErrNotRecipient
 		}
 		return f.Decide(p, e, stampAfter(f.Now(), p)), nil
 	})
@@ -242,8 +266,12 @@ func (r BounceRule) settle(d Deliverability) Deliverability {
 // was heard before it: so any complaint, whenever it arrives, stops it.
 func (f *Feedbacks) complaint(p Person, e Feedback, now time.Time) Change {
 	d := p.Deliverability
+	if e.FeedbackType == "not-spam" {
+		d.LastNotSpam = later(d.LastNotSpam, e.At)
+		return unlessSame(p, d, now)
+	}
 	d.LastComplaint = later(d.LastComplaint, e.At)
-	if e.FeedbackType == "not-spam" || e.MailKind == "notice" {
+	if e.MailKind == "notice" {
 		return unlessSame(p, d, now)
 	}
 	s := &Subscriptions{Retention: f.Retention, NewID: f.NewID}

@@ -106,8 +106,15 @@ func TestAComplaintStopsAllMarketingAsAComplaintWithdrawalButNotSpamAndNoticeCom
 			t.Fatalf("%+v not recorded: %v, %v", c, ok, err)
 		}
 		got := st.people[id]
-		if !reflect.DeepEqual(got.Active, []Purpose{Newsletter, Offers}) || got.Status != Confirmed || !got.Deliverability.LastComplaint.Equal(c.At) {
+		if !reflect.DeepEqual(got.Active, []Purpose{Newsletter, Offers}) || got.Status != Confirmed {
 			t.Fatalf("%+v changed the person: %+v", c, got)
+		}
+		// A complaint about a notice is recorded as a complaint; a
+		// "not-spam" report is recorded apart: it is no complaint, and an
+		// access export must not call it one.
+		if d := got.Deliverability; c.FeedbackType == "not-spam" && (!d.LastNotSpam.Equal(c.At) || !d.LastComplaint.IsZero()) ||
+			c.FeedbackType != "not-spam" && (!d.LastComplaint.Equal(c.At) || !d.LastNotSpam.IsZero()) {
+			t.Fatalf("%+v recorded as %+v", c, d)
 		}
 	}
 	if len(st.events()) != 1 {
@@ -238,5 +245,51 @@ func TestFeedbackForSomeoneGoneIsNotFound(t *testing.T) {
 	_, err := feedbacks(newMemStore()).Apply(context.Background(), "gone", bounceAt("Permanent", 0))
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v; want ErrNotFound", err)
+	}
+}
+
+// Issue 12, item 1: events find their person by the tags AND the event's
+// recipient list. A bounce or complaint whose recipient is not the address
+// of the person its tags name (a mail tagged for B but sent to A) changes
+// nothing of B; the same address in another case or with spaces is B's.
+func TestAnEventWhoseRecipientIsNotThePersonsAddressChangesNothing(t *testing.T) {
+	st := newMemStore(subscriber("b"))
+	f := feedbacks(st)
+	ctx := context.Background()
+	for _, e := range []Feedback{bounceAt("Permanent", time.Minute), bounceAt("Transient", time.Minute),
+		{Kind: FeedbackComplaint, MessageID: "c", At: fb0.Add(time.Minute), MailKind: "newsletter", FeedbackType: "abuse"}} {
+		e.Recipient = "a@example.com"
+		if ok, err := f.Apply(ctx, "b", e); ok || !errors.Is(err, ErrNotRecipient) {
+			t.Fatalf("a %s for a@ tagged for b = %v, %v; want ErrNotRecipient", e.Kind, ok, err)
+		}
+	}
+	if p := st.people["b"]; !p.Deliverability.IsZero() || !reflect.DeepEqual(p.Active, []Purpose{Newsletter, Offers}) || len(st.changes) != 0 {
+		t.Fatalf("b after events for another address: %+v, active %v, %d writes", p.Deliverability, p.Active, len(st.changes))
+	}
+	e := bounceAt("Permanent", time.Minute)
+	e.Recipient = " B@Example.COM"
+	if ok, err := f.Apply(ctx, "b", e); !ok || err != nil {
+		t.Fatalf("a bounce for b's own address = %v, %v", ok, err)
+	}
+	if st.people["b"].Deliverability.State != Undeliverable {
+		t.Fatalf("b after their own bounce: %+v", st.people["b"].Deliverability)
+	}
+}
+
+// A complaint stops marketing, never the policy notices owed by law
+// (issue 12, item 2): whatever mail it was about, the person stays a
+// notice recipient our mail reaches.
+func TestAComplainerIsStillToldOfPolicyChanges(t *testing.T) {
+	st := newMemStore(subscriber("n"), subscriber("m"))
+	f := feedbacks(st)
+	for id, kind := range map[string]string{"n": "notice", "m": "newsletter"} {
+		e := Feedback{Kind: FeedbackComplaint, MessageID: "c-" + id, At: fb0.Add(time.Minute), MailKind: kind, FeedbackType: "abuse"}
+		if _, err := f.Apply(context.Background(), id, e); err != nil {
+			t.Fatal(err)
+		}
+		p := st.people[id]
+		if p.Deliverability.LastComplaint.IsZero() || !p.NoticeRecipient() || !p.Deliverability.Reachable(fb0.Add(2*time.Hour)) {
+			t.Fatalf("after a complaint about a %s: recipient %v, reachable %v, %+v", kind, p.NoticeRecipient(), p.Deliverability.Reachable(fb0.Add(2*time.Hour)), p)
+		}
 	}
 }

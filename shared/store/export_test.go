@@ -92,6 +92,11 @@ func TestAnExportHoldsEverythingAboutAPersonAndValidatesAgainstItsSchema(t *test
 	if _, err := fb.Apply(ctx, "ann", people.Feedback{Kind: people.FeedbackBounce, MessageID: "m1", At: bounced, MailKind: "newsletter", BounceType: "Transient"}); err != nil {
 		t.Fatal(err)
 	}
+	// She tells her mailbox provider a mail was not spam: recorded, no complaint.
+	notSpam := bounced.Add(time.Minute)
+	if _, err := fb.Apply(ctx, "ann", people.Feedback{Kind: people.FeedbackComplaint, MessageID: "m2", At: notSpam, MailKind: "confirm", FeedbackType: "not-spam"}); err != nil {
+		t.Fatal(err)
+	}
 	now := t0.Add(4 * time.Hour)
 	record(t, accountsOn(s, &now), "ann@example.com", "opened", now)
 
@@ -122,6 +127,9 @@ func TestAnExportHoldsEverythingAboutAPersonAndValidatesAgainstItsSchema(t *test
 		}
 		if d := p.Deliverability; d.State != "deliverable" || len(d.TransientBounces) != 1 || !d.TransientBounces[0].Equal(bounced) || d.LastBounce == nil {
 			t.Errorf("deliverability = %+v", d)
+		}
+		if d := p.Deliverability; d.LastNotSpam == nil || !d.LastNotSpam.Equal(notSpam) || d.LastComplaint != nil {
+			t.Errorf("a not-spam report exported as %+v; want lastNotSpam %s and no complaint", d, notSpam)
 		}
 		if len(p.ConfirmLinks) != 1 || !slices.Equal(p.ConfirmLinks[0].Purposes, []string{"offers"}) || !p.ConfirmLinks[0].Issued.Equal(t0.Add(time.Hour)) {
 			t.Errorf("confirm links = %+v; want the offers link", p.ConfirmLinks)

@@ -111,6 +111,7 @@ type reachItem struct {
 	LastBounce    string   `dynamodbav:"lb,omitempty"`
 	LastComplaint string   `dynamodbav:"lc,omitempty"`
 	LastDelivery  string   `dynamodbav:"ld,omitempty"`
+	LastNotSpam   string   `dynamodbav:"lns,omitempty"`
 }
 
 func newReachItem(d people.Deliverability) *reachItem {
@@ -118,7 +119,8 @@ func newReachItem(d people.Deliverability) *reachItem {
 		return nil
 	}
 	r := &reachItem{State: string(d.State), Since: optionalStamp(d.Since), Until: optionalStamp(d.Until), ClearedAt: optionalStamp(d.ClearedAt),
-		LastBounce: optionalStamp(d.LastBounce), LastComplaint: optionalStamp(d.LastComplaint), LastDelivery: optionalStamp(d.LastDelivery)}
+		LastBounce: optionalStamp(d.LastBounce), LastComplaint: optionalStamp(d.LastComplaint), LastDelivery: optionalStamp(d.LastDelivery),
+		LastNotSpam: optionalStamp(d.LastNotSpam)}
 	for _, t := range d.Transient {
 		r.Transient = append(r.Transient, stamp(t))
 	}
@@ -130,7 +132,8 @@ func (r *reachItem) deliverability() people.Deliverability {
 		return people.Deliverability{}
 	}
 	d := people.Deliverability{State: people.Reach(r.State), Since: parseStamp(r.Since), Until: parseStamp(r.Until), ClearedAt: parseStamp(r.ClearedAt),
-		LastBounce: parseStamp(r.LastBounce), LastComplaint: parseStamp(r.LastComplaint), LastDelivery: parseStamp(r.LastDelivery)}
+		LastBounce: parseStamp(r.LastBounce), LastComplaint: parseStamp(r.LastComplaint), LastDelivery: parseStamp(r.LastDelivery),
+		LastNotSpam: parseStamp(r.LastNotSpam)}
 	for _, t := range r.Transient {
 		d.Transient = append(d.Transient, parseStamp(t))
 	}

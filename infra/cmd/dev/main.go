@@ -52,6 +52,9 @@ pledge is running on emulators (logs in %s).
 
 Sign up on the page, open the confirmation mail in the viewer, follow its link.
 Then send the sample newsletter and try its unsubscribe link (or one-click POST).
+To see SES's feedback, sign up as bounce@, suppressionlist@ (hard bounces), complaint@
+(reported as spam), ooto@ or success@ (delivered) simulator.amazonses.com: the local SES
+answers as SES's mailbox simulator does, and the preferences page then says what it heard.
 In another shell, "make sweep" runs the retention sweep (DRY_RUN=true to change nothing),
 and "make publish-policy VERSION=2027-02 EFFECTIVE=<30+ days ahead>" announces a policy
 change to everyone confirmed ("make notice-status VERSION=2027-02" shows how far it got).
