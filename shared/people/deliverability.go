@@ -259,8 +259,11 @@ func (r BounceRule) settle(d Deliverability) Deliverability {
 }
 
 // complaint stops all marketing at once, as one ledger withdrawal whose
-// source is the complaint; a "not-spam" feedback, or a complaint about a
-// policy notice (owed by law, policy section 15), is recorded only. The
+// source is the complaint, whatever mail it was about: someone who reports
+// a policy notice as spam wants no more of our mail than the law requires.
+// The notices themselves go on (owed by law, policy section 15: nothing
+// here makes the person unreachable). A "not-spam" feedback is recorded
+// only. The
 // withdrawal is idempotent (nothing left to withdraw: no entry), and
 // marketing comes back only through a confirmed sign-up, which clears what
 // was heard before it: so any complaint, whenever it arrives, stops it.
@@ -271,9 +274,6 @@ func (f *Feedbacks) complaint(p Person, e Feedback, now time.Time) Change {
 		return unlessSame(p, d, now)
 	}
 	d.LastComplaint = later(d.LastComplaint, e.At)
-	if e.MailKind == "notice" {
-		return unlessSame(p, d, now)
-	}
 	s := &Subscriptions{Retention: f.Retention, NewID: f.NewID}
 	ch := s.stopMarketing(p, now, Context{Source: ComplaintSource})
 	if ch.After == nil {
