@@ -155,3 +155,15 @@ func CompleteCorrection(r Request, now time.Time) *Request {
 	q.Outcome = Corrected
 	return &q
 }
+
+// RefuseTaken refuses an open correction whose new address came to belong
+// to someone else after verification (the move found it taken and moved
+// nothing); anything else changes nothing.
+func RefuseTaken(r Request, now time.Time) *Request {
+	if r.Kind != Correct || !r.Status.Open() {
+		return nil
+	}
+	q := r.close(Refused, now)
+	q.Reason, q.ReasonText = Other, AddressTakenText
+	return &q
+}
