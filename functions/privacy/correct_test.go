@@ -186,4 +186,3 @@ func TestBadCorrectionsAreAClear400NamingTheFieldAndChangeNothing(t *testing.T) 
 		})
 	}
 }
-
