@@ -160,7 +160,7 @@ func (h *handler) move(ctx context.Context, req web.Request) (web.Response, erro
 		return h.show(req, r, http.StatusOK, ""), nil
 	}
 	to := r.Correction
-	err = h.correct.MovePerson(ctx, store.Move{From: r.PersonID, To: to.PersonID, Email: to.Email, RequestID: r.ID, At: to.Confirmed, EntryID: r.ID})
+	err = h.correct.MovePerson(ctx, store.Move{From: to.From, To: to.PersonID, Email: to.Email, RequestID: r.ID, At: to.Confirmed, EntryID: r.ID})
 	if errors.Is(err, privacy.ErrAddressTaken) {
 		// Taken since verification: the request is refused, nothing moved.
 		r, _, err = h.requests.UpdateRequest(ctx, r.ID, func(r privacy.Request) (*privacy.Request, error) { return privacy.RefuseTaken(r, now), nil })

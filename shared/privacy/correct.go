@@ -22,6 +22,10 @@ type Correction struct {
 	Name     string // the new name, cleaned (people.CleanName); "" keeps the name
 	Email    string // the new normalised address; "" keeps the address
 	PersonID string // the keyed id of Email: where the person moves
+	// From is the keyed id of the address in force when the person asked,
+	// for a new address: where the person moves from (the request itself
+	// names the new key once the move has re-pointed it).
+	From string
 	// Nonce is what the live link to the new mailbox carries, from
 	// verification until that link is pressed; "" otherwise.
 	Nonce     string
@@ -64,7 +68,7 @@ func NewCorrection(name, email, current string, keyed func(string) string) (Corr
 		if addr == current {
 			return Correction{}, people.Errorf(people.Invalid, "new_email", "the new address is the one you have now")
 		}
-		c.Email, c.PersonID = addr, keyed(addr)
+		c.Email, c.PersonID, c.From = addr, keyed(addr), keyed(current)
 	}
 	if c.Name == "" && c.Email == "" {
 		return Correction{}, people.Errorf(people.Invalid, "new_name", "give the corrected name, the new address, or both")

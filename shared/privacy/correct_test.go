@@ -12,7 +12,7 @@ func keyed(s string) string { return "k(" + s + ")" }
 
 func TestNewCorrectionValidatesEachFieldAsAtSignUp(t *testing.T) {
 	c, err := NewCorrection("  Jo Smith ", "Jo.New@Example.com", "jo@example.com", keyed)
-	if err != nil || c.Name != "Jo Smith" || c.Email != "jo.new@example.com" || c.PersonID != "k(jo.new@example.com)" || !c.MovesAddress() {
+	if err != nil || c.Name != "Jo Smith" || c.Email != "jo.new@example.com" || c.PersonID != "k(jo.new@example.com)" || c.From != "k(jo@example.com)" || !c.MovesAddress() {
 		t.Fatalf("NewCorrection = %+v, %v", c, err)
 	}
 	if c, err := NewCorrection("Jo", "", "jo@example.com", keyed); err != nil || c.MovesAddress() || c.PersonID != "" {

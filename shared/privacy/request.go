@@ -190,7 +190,7 @@ func (r Request) Summary() Summary {
 func (r Request) close(s Status, now time.Time) Request {
 	q := r.touch(now)
 	q.Status, q.ClosedAt, q.Email, q.Nonce = s, now.UTC(), "", ""
-	q.Correction = Correction{PersonID: r.Correction.PersonID, Confirmed: r.Correction.Confirmed} // the new name and address go too
+	q.Correction = Correction{PersonID: r.Correction.PersonID, From: r.Correction.From, Confirmed: r.Correction.Confirmed} // the new name and address go
 	return q
 }
 

@@ -334,6 +334,7 @@ type correctionItem struct {
 	Name      string `dynamodbav:"name,omitempty"`
 	Email     string `dynamodbav:"email,omitempty"`
 	Person    string `dynamodbav:"person,omitempty"`
+	From      string `dynamodbav:"from,omitempty"`
 	Nonce     string `dynamodbav:"nonce,omitempty"`
 	Confirmed string `dynamodbav:"confirmed,omitempty"`
 }
@@ -342,12 +343,12 @@ func newCorrectionItem(c privacy.Correction) *correctionItem {
 	if c == (privacy.Correction{}) {
 		return nil
 	}
-	return &correctionItem{Name: c.Name, Email: c.Email, Person: c.PersonID, Nonce: c.Nonce, Confirmed: optionalStamp(c.Confirmed)}
+	return &correctionItem{Name: c.Name, Email: c.Email, Person: c.PersonID, From: c.From, Nonce: c.Nonce, Confirmed: optionalStamp(c.Confirmed)}
 }
 
 func (c *correctionItem) correction() privacy.Correction {
 	if c == nil {
 		return privacy.Correction{}
 	}
-	return privacy.Correction{Name: c.Name, Email: c.Email, PersonID: c.Person, Nonce: c.Nonce, Confirmed: parseStamp(c.Confirmed)}
+	return privacy.Correction{Name: c.Name, Email: c.Email, PersonID: c.Person, From: c.From, Nonce: c.Nonce, Confirmed: parseStamp(c.Confirmed)}
 }
