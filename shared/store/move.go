@@ -215,13 +215,13 @@ func (s *Store) transactAll(ctx context.Context, items []types.TransactWriteItem
 // forEachBatch reads every item of the person keyed from — their
 // partition (profile included), their request markers, and their list
 // memberships and notice records — and hands them to do in batches of at
-// most 50 (a batch of history entries becomes up to 100 writes: the entry
-// and its request).
+// most 100 (a batch's writes go in transactions of at most 100: a history
+// entry and the update of its request may fall in two, each idempotent).
 func (s *Store) forEachBatch(ctx context.Context, from, to string, do func(context.Context, []map[string]types.AttributeValue) error) error {
 	var batch []map[string]types.AttributeValue
 	flush := func(all bool) error {
-		for len(batch) >= transactMax/2 || all && len(batch) > 0 {
-			n := min(len(batch), transactMax/2)
+		for len(batch) >= transactMax || all && len(batch) > 0 {
+			n := min(len(batch), transactMax)
 			if err := do(ctx, batch[:n]); err != nil {
 				return err
 			}
