@@ -39,7 +39,7 @@ func (s *Sender) SendCorrection(ctx context.Context, m CorrectionMail) error {
 	if err != nil {
 		return err
 	}
-	return s.send(ctx, m.To, m.PersonID, subject, KindRequest, body{requestHTML(b), b.text()}, nil)
+	return s.send(ctx, m.To, m.PersonID, subject, KindRequest, body{correctionHTML(subject, b), b.text()}, nil)
 }
 
 func (s *Sender) correction(m CorrectionMail) (string, requestBody, error) {
