@@ -20,7 +20,9 @@ import (
 	"github.com/smartprotect/pledge/shared/export"
 	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/privacy"
 	"github.com/smartprotect/pledge/shared/store"
+	"github.com/smartprotect/pledge/shared/token"
 )
 
 // correcting is a stack of its own for corrections: they publish a policy
@@ -288,6 +290,46 @@ func TestCorrectionsThroughTheLocalStack(t *testing.T) {
 		}
 	})
 
+	t.Run("a move cut off and left is finished by the clock", func(t *testing.T) {
+		id := c.signedUp(t, "left@example.com")
+		c.told(t, id, "left@example.com", pol.Version)
+		c.ledger(t, id, 120)
+		link := c.askAddress(t, "left@example.com", "found@example.com", "")
+		was, err := c.st.Holdings(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The press that went in progress and began the move, then ended:
+		// the request in progress, both profiles marked.
+		tokens := config.TokenKeys(ctx, env, nil)
+		claims, err := tokens.Verify(tokenOf(t, link), token.PrivacyMove, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := c.st.UpdateRequest(ctx, claims.Subject, func(r privacy.Request) (*privacy.Request, error) {
+			q, _ := privacy.ConfirmMove(r, claims.Nonce, time.Now())
+			return q, nil
+		})
+		if err != nil || r.Status != privacy.InProgress {
+			t.Fatalf("in progress = %+v, %v", r, err)
+		}
+		cut := store.New(cutAfterOneWrite{DynamoDB: own.DynamoDB.DynamoDBClient(), left: new(int)}, own.Table)
+		m := store.Move{From: r.Correction.From, To: r.Correction.PersonID, Email: r.Correction.Email, RequestID: r.ID, At: r.Correction.Confirmed, EntryID: r.ID}
+		if err := cut.MovePerson(ctx, m); err == nil || !marked(t, c, id) || !marked(t, c, r.Correction.PersonID) {
+			t.Fatalf("the cut move = %v; want both profiles marked", err)
+		}
+		if got := privacyClock(t, own, time.Now()); got.Completed != 0 {
+			t.Fatalf("the clock finished a move that may still run: %+v", got)
+		}
+		if got := privacyClock(t, own, time.Now().Add(2*time.Minute)); got.Completed != 1 || got.Failed != 0 {
+			t.Fatalf("the clock = %+v", got)
+		}
+		c.checkMoved(t, "left@example.com", "found@example.com", was)
+		if got := c.press(t, "/privacy/correct", link); got.Status != 200 || !strings.Contains(got.Body, `"status":"completed"`) {
+			t.Fatalf("a press after the clock = %d %s", got.Status, got.Body)
+		}
+	})
+
 	t.Run("a move killed mid-way is finished by the next press", func(t *testing.T) {
 		id := c.signedUp(t, "killed@example.com")
 		c.told(t, id, "killed@example.com", pol.Version)
@@ -350,4 +392,42 @@ func marked(t *testing.T, c *correcting, id string) bool {
 	}
 	_, ok := out.Item["moving"]
 	return ok
+}
+
+// cutAfterOneWrite lets one transaction through, then fails the rest.
+type cutAfterOneWrite struct {
+	DynamoDB store.API
+	left     *int
+}
+
+func (c cutAfterOneWrite) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return c.DynamoDB.GetItem(ctx, in, o...)
+}
+
+func (c cutAfterOneWrite) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return nil, errors.New("cut off")
+}
+
+func (c cutAfterOneWrite) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return c.DynamoDB.Query(ctx, in, o...)
+}
+
+func (c cutAfterOneWrite) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if *c.left > 0 {
+		return nil, errors.New("cut off")
+	}
+	*c.left++
+	return c.DynamoDB.TransactWriteItems(ctx, in, o...)
+}
+
+func (c cutAfterOneWrite) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return nil, errors.New("cut off")
+}
+
+func (c cutAfterOneWrite) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	return nil, errors.New("cut off")
+}
+
+func (c cutAfterOneWrite) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return c.DynamoDB.BatchGetItem(ctx, in, o...)
 }
