@@ -81,6 +81,10 @@ func checkMoved(t *testing.T, s *store.Store, table string, was heldBefore) {
 	if text := scanText(t, table); strings.Contains(text, "P#old") || strings.Contains(text, "R#old") || strings.Contains(text, "person=old ") || strings.Contains(text, "moving") {
 		t.Fatalf("left under the old key, or a mark left:\n%s", text)
 	}
+	// Their export holds the correction and validates against its schema.
+	if doc, _ := exportJSON(t, s, "new", t0.Add(6*time.Hour)); doc.Profile == nil || doc.Profile.Email != "new@example.com" {
+		t.Fatalf("the export after the move = %+v", doc.Profile)
+	}
 	// The person changes again as anyone does.
 	if _, err := s.UpdatePerson(ctx, "new", people.Rename("Jo Moved", "req-x", t0.Add(6*time.Hour), people.RandomID)); err != nil {
 		t.Fatal(err)
