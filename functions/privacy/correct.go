@@ -198,6 +198,10 @@ func correctionStep(r privacy.Request) string {
 		return "We are moving your data to your new address."
 	case privacy.Completed:
 		return "Your details were corrected on " + mail.Date(r.ClosedAt) + "."
+	case privacy.Expired:
+		if !r.VerifiedAt.IsZero() {
+			return "The new address was not confirmed within 24 hours, so nothing moved. You can make the request again."
+		}
 	case privacy.Refused:
 		if r.Reason == privacy.Other && r.ReasonText == privacy.AddressTakenText {
 			return "We could not use the new address: it belongs to another person we hold. Nothing was changed. Write to us if both addresses are yours."

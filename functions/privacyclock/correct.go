@@ -25,6 +25,29 @@ func cutOff(r privacy.Request, now time.Time) bool {
 	return r.Kind == privacy.Correct && r.Status == privacy.InProgress && now.Sub(r.UpdatedAt) > moveSettle
 }
 
+// correction moves a correction along before the other steps: a move cut
+// off is finished (finishMove), one whose new mailbox never confirmed
+// lapses (privacy.LapseMove).
+func (h *handler) correction(ctx context.Context, r privacy.Request, now time.Time, res *Result) (privacy.Request, error) {
+	switch {
+	case cutOff(r, now):
+		q, err := h.finishMove(ctx, r, now)
+		if err == nil && q.Status == privacy.Completed {
+			res.Completed++
+		}
+		return q, err
+	case privacy.LapseMove(r, privacy.DefaultTiming.LinkTTL, now) != nil:
+		q, changed, err := h.requests.UpdateRequest(ctx, r.ID, func(q privacy.Request) (*privacy.Request, error) {
+			return privacy.LapseMove(q, privacy.DefaultTiming.LinkTTL, now), nil
+		})
+		if err == nil && changed {
+			res.Expired++
+		}
+		return q, err
+	}
+	return r, nil
+}
+
 // finishMove finishes the move of r (store.MovePerson resumes where the
 // cut-off run stopped) and completes r; a new address that came to belong
 // to someone else before the move began refuses r, nothing moved. The

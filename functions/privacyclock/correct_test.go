@@ -57,3 +57,19 @@ func TestTheClockFinishesAMoveCutOffAndLeavesOneInFlightAlone(t *testing.T) {
 		t.Fatalf("a move to a taken address = %+v", r)
 	}
 }
+
+func TestACorrectionWhoseNewMailboxNeverConfirmedLapsesAfterItsLink(t *testing.T) {
+	f := newFixture()
+	f.h.moves = &recordingMover{}
+	r := privacy.DefaultTiming.New("waiting", "old", privacy.Correct, "old@example.com", t0, "n")
+	r.Correction = privacy.Correction{Email: "new@example.com", PersonID: "new", From: "old"}
+	q, _ := privacy.DefaultTiming.VerifyCorrection(r, "n", true, false, "m", t0)
+	f.st.requests["waiting"] = *q
+	if res := f.run(t, t0.Add(23*time.Hour)); res.Expired != 0 || f.st.requests["waiting"].Status != privacy.Verified {
+		t.Fatalf("within the link's day: %+v, %+v", res, f.st.requests["waiting"])
+	}
+	res := f.run(t, t0.Add(25*time.Hour))
+	if got := f.st.requests["waiting"]; res.Expired != 1 || got.Status != privacy.Expired || got.Correction.Email != "" || got.Email != "" {
+		t.Fatalf("after the link's day: %+v, %+v", res, got)
+	}
+}

@@ -98,14 +98,14 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 	res := Result{Open: len(open)}
 	var announce []Announcement
 	for _, r := range open {
-		if cutOff(r, now) {
-			q, err := h.finishMove(ctx, r, now)
+		if r.Kind == privacy.Correct {
+			q, err := h.correction(ctx, r, now, &res)
 			if err != nil {
 				res.Failed++
-				h.log.ErrorContext(ctx, "privacy request: finishing a move failed, retried next run", "request", r.ID, "code", errorCode(err))
+				h.log.ErrorContext(ctx, "privacy request: a correction's step failed, retried next run", "request", r.ID, "code", errorCode(err))
 				continue
 			}
-			r, res.Completed = q, res.Completed+1
+			r = q
 		}
 		// The decisions run first on the request as listed (a consistent
 		// read): only a request with something due is read and written

@@ -171,3 +171,15 @@ func RefuseTaken(r Request, now time.Time) *Request {
 	q.Reason, q.ReasonText = Other, AddressTakenText
 	return &q
 }
+
+// LapseMove closes as expired, at now, a correction whose new mailbox did
+// not confirm within ttl of verification (the life of its link: after it
+// nothing can move the person); nil for anything else. A new name given
+// with the address was applied at verification and stays.
+func LapseMove(r Request, ttl time.Duration, now time.Time) *Request {
+	if r.Kind != Correct || r.Status != Verified || now.Before(r.VerifiedAt.Add(ttl)) {
+		return nil
+	}
+	q := r.close(Expired, now)
+	return &q
+}

@@ -99,3 +99,18 @@ func TestTheNewMailboxsLinkMovesOnceThenResumesThenIsDone(t *testing.T) {
 		t.Fatalf("another kind = %+v, %v", q, s)
 	}
 }
+
+func TestACorrectionLapsesOnlyWhenItsNewMailboxLinkHas(t *testing.T) {
+	r, _ := DefaultTiming.VerifyCorrection(correction(Correction{Email: "new@example.com", PersonID: "k(new)"}), "n1", true, false, "m1", t0)
+	if LapseMove(*r, DefaultTiming.LinkTTL, t0.Add(23*time.Hour)) != nil {
+		t.Fatal("lapsed while its link works")
+	}
+	q := LapseMove(*r, DefaultTiming.LinkTTL, t0.Add(24*time.Hour))
+	if q == nil || q.Status != Expired || q.Correction.Email != "" || q.Email != "" {
+		t.Fatalf("LapseMove = %+v", q)
+	}
+	moving, _ := ConfirmMove(*r, "m1", t0.Add(time.Hour))
+	if LapseMove(*moving, DefaultTiming.LinkTTL, t0.Add(48*time.Hour)) != nil || LapseMove(correction(Correction{Name: "Jo"}), DefaultTiming.LinkTTL, t0.Add(48*time.Hour)) != nil {
+		t.Fatal("a move in progress, or an unverified request, lapsed as a new mailbox's")
+	}
+}
