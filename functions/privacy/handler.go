@@ -45,19 +45,21 @@ type admitter interface {
 // request's export. GET and HEAD never change anything; the signed token
 // in a link is the only credential, each of its own purpose.
 type handler struct {
-	requests requestStore
-	people   personReader
-	mail     mailer
-	limits   admitter
-	export   Exporter
-	keys     *token.Keys
-	keyed    func(string) string // people.KeyedID
-	timing   privacy.Timing
-	base     *url.URL // the base of links in mail; nil: the request's domain
-	site     *page.Site
-	now      func() time.Time
-	newID    func() string
-	log      *slog.Logger
+	requests    requestStore
+	people      personReader
+	mail        mailer
+	limits      admitter
+	export      Exporter
+	correct     corrector        // a correction's changes to the person (correct.go)
+	correctMail correctionMailer // a correction's own mails
+	keys        *token.Keys
+	keyed       func(string) string // people.KeyedID
+	timing      privacy.Timing
+	base        *url.URL // the base of links in mail; nil: the request's domain
+	site        *page.Site
+	now         func() time.Time
+	newID       func() string
+	log         *slog.Logger
 }
 
 func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, error) {
@@ -78,6 +80,10 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 		return h.cancel(ctx, req)
 	case "GET /privacy/export":
 		return h.exportDoc(ctx, req)
+	case "GET /privacy/correct":
+		return h.movePage(ctx, req)
+	case "POST /privacy/correct":
+		return h.move(ctx, req)
 	}
 	return h.site.Fail(req, people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
 }
@@ -90,11 +96,12 @@ type formAnswer struct {
 
 func (h *handler) form(req web.Request) web.Response {
 	if !web.WantsHTML(req) {
-		return web.JSON(http.StatusOK, formAnswer{Kinds: privacy.Kinds, Post: `{"kind": "access"|"delete", "email": "..."}`})
+		return web.JSON(http.StatusOK, formAnswer{Kinds: privacy.Kinds, Post: `{"kind": "access"|"delete"|"correct", "email": "...", "new_name": "... (correct)", "new_email": "... (correct)"}`})
 	}
 	explain := map[privacy.Kind]string{
-		privacy.Access: "everything we hold about your address, as a page and as a file.",
-		privacy.Delete: "we erase your address and everything tied to it, after 72 hours in which you can still cancel.",
+		privacy.Access:  "everything we hold about your address, as a page and as a file.",
+		privacy.Delete:  "we erase your address and everything tied to it, after 72 hours in which you can still cancel.",
+		privacy.Correct: "we change your name, or move everything to a new address once you confirm it from there.",
 	}
 	var choices []page.PrivacyChoice
 	for _, k := range privacy.Kinds {
@@ -108,6 +115,9 @@ type askRequest struct {
 	Kind  string `json:"kind"`
 	Email string `json:"email"`
 	Trap  string `json:"extra_comment"` // the honeypot (page.TrapField)
+	// What a correction changes (kind correct; ignored for the others).
+	NewName  string `json:"new_name"`
+	NewEmail string `json:"new_email"`
 }
 
 // asked is a POST /privacy as decoded.
@@ -115,6 +125,8 @@ type asked struct {
 	Kind    privacy.Kind
 	Email   string // normalised, valid
 	Trapped bool
+	// NewName and NewEmail are a correction's, as typed (privacy.NewCorrection reads them).
+	NewName, NewEmail string
 }
 
 // decodeAsk reads POST /privacy: a kind of the list and a valid address.
@@ -132,7 +144,7 @@ func decodeAsk(req web.Request) (asked, error) {
 	if err := people.ValidateEmail(email); err != nil {
 		return asked{}, err
 	}
-	return asked{Kind: kind, Email: email, Trapped: in.Trap != ""}, nil
+	return asked{Kind: kind, Email: email, Trapped: in.Trap != "", NewName: in.NewName, NewEmail: in.NewEmail}, nil
 }
 
 // askAnswer is the JSON answer to a script: the same whether the address
@@ -150,6 +162,12 @@ func (h *handler) ask(ctx context.Context, req web.Request) (web.Response, error
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
+	var correction privacy.Correction
+	if in.Kind == privacy.Correct {
+		if correction, err = privacy.NewCorrection(in.NewName, in.NewEmail, in.Email, h.keyed); err != nil {
+			return h.site.Fail(req, err)
+		}
+	}
 	permit, err := h.limits.Admit(ctx, in.Email, web.ClientIP(req))
 	if err != nil {
 		if e, ok := people.AsError(err); ok && e.Code == people.RateLimited {
@@ -163,7 +181,9 @@ func (h *handler) ask(ctx context.Context, req web.Request) (web.Response, error
 	}
 	now := h.now().UTC()
 	personID := h.keyed(in.Email)
-	r, created, err := h.requests.OpenRequest(ctx, h.timing.New(h.newID(), personID, in.Kind, in.Email, now, h.newID()))
+	fresh := h.timing.New(h.newID(), personID, in.Kind, in.Email, now, h.newID())
+	fresh.Correction = correction
+	r, created, err := h.requests.OpenRequest(ctx, fresh)
 	if err != nil {
 		return h.site.Fail(req, errors.Join(err, permit.Release(ctx)))
 	}
@@ -301,6 +321,9 @@ func (h *handler) verify(ctx context.Context, req web.Request) (web.Response, er
 	if err != nil {
 		return h.site.Fail(req, err)
 	}
+	if read.Kind == privacy.Correct {
+		return h.verifyCorrection(ctx, req, c, read, p)
+	}
 	held := p.Exists()
 	now := h.now().UTC()
 	var outcome privacy.Verification
@@ -430,6 +453,9 @@ var statusWords = map[privacy.Status]string{
 
 // nextStep says what happens next with r, as of now.
 func nextStep(r privacy.Request, now time.Time) string {
+	if next := correctionStep(r); r.Kind == privacy.Correct && next != "" {
+		return next
+	}
 	switch r.Status {
 	case privacy.Unverified:
 		return "Press the button in the mail we sent to confirm this request. Unconfirmed requests lapse on " + mail.Date(r.Expires) + "."

@@ -209,13 +209,13 @@ func tokenOf(t *testing.T, link string) string {
 func TestTheFormOffersEachKindAndAnswersScriptsInJSON(t *testing.T) {
 	f := newFixture(t)
 	resp := f.do(t, get("/privacy", true))
-	for _, want := range []string{`value="access"`, `value="delete"`, `name="email"`, `name="` + page.TrapField + `"`, `action="/privacy"`} {
+	for _, want := range []string{`value="access"`, `value="delete"`, `value="correct"`, `name="new_name"`, `name="new_email"`, `name="email"`, `name="` + page.TrapField + `"`, `action="/privacy"`} {
 		if !strings.Contains(resp.Body, want) {
 			t.Errorf("the form lacks %s", want)
 		}
 	}
 	resp = f.do(t, get("/privacy", false))
-	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"kinds":["access","delete"]`) {
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"kinds":["access","delete","correct"]`) {
 		t.Fatalf("a script got %d %s", resp.StatusCode, resp.Body)
 	}
 }
@@ -265,7 +265,7 @@ func TestBadInputIsAClear4xxThatChangesAndMailsNothing(t *testing.T) {
 		status                  int
 		code                    string
 	}{
-		{"an unknown kind", "application/x-www-form-urlencoded", "kind=correct&email=jo@example.com", 400, "invalid"},
+		{"an unknown kind", "application/x-www-form-urlencoded", "kind=correction&email=jo@example.com", 400, "invalid"},
 		{"no kind", "application/json", `{"email":"jo@example.com"}`, 400, "invalid"},
 		{"a bad address", "application/json", `{"kind":"access","email":"jo@"}`, 400, "invalid"},
 		{"an unknown field", "application/json", `{"kind":"access","email":"jo@example.com","admin":true}`, 400, "invalid"},

@@ -41,6 +41,6 @@ func main() {
 		limits: &people.Limiter{Counters: st, Limits: limits, Keyed: keyed, Now: time.Now},
 		export: accessExport{now: time.Now, Exporter: export.Exporter{Store: st, Facts: export.Facts{
 			Controller: export.Controller{Name: company.Name, PostalAddress: company.PostalAddress}, Retention: retention}}},
-		now: time.Now, newID: people.RandomID, log: log}
+		correct: st, correctMail: sender, now: time.Now, newID: people.RandomID, log: log}
 	lambda.Start(web.ServeHead(h.handle))
 }

@@ -69,6 +69,7 @@ type announcer interface {
 // repeats (Scheduler retries, two overlapping runs) changes nothing twice.
 type handler struct {
 	requests      requestStore
+	moves         mover // finishes corrections whose move was cut off (correct.go)
 	mail          mailer
 	events        announcer
 	retention     people.Retention
@@ -97,6 +98,15 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 	res := Result{Open: len(open)}
 	var announce []Announcement
 	for _, r := range open {
+		if r.Kind == privacy.Correct {
+			q, err := h.correction(ctx, r, now, &res)
+			if err != nil {
+				res.Failed++
+				h.log.ErrorContext(ctx, "privacy request: a correction's step failed, retried next run", "request", r.ID, "code", errorCode(err))
+				continue
+			}
+			r = q
+		}
 		// The decisions run first on the request as listed (a consistent
 		// read): only a request with something due is read and written
 		// again, so a run costs what is open to list and what is due to do.

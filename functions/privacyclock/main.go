@@ -25,7 +25,7 @@ func main() {
 	sender, err := mail.NewSender(config.SESv2(awsCfg), from, company.Name, company.PostalAddress, company.Contact)
 	config.Must(log, err)
 	sender.ConfigurationSet = mailEvents
-	h := &handler{requests: st, mail: sender, events: bus{eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = config.Endpoint("EVENTBRIDGE") })}, retention: retention, now: time.Now,
+	h := &handler{requests: st, moves: st, mail: sender, events: bus{eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = config.Endpoint("EVENTBRIDGE") })}, retention: retention, now: time.Now,
 		allowOverride: override, log: log, metrics: emf(os.Stdout, lambdacontext.FunctionName)}
 	lambda.Start(h.handle)
 }

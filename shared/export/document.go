@@ -100,8 +100,8 @@ const (
 type Consent struct {
 	ID            string    `json:"id"`
 	At            time.Time `json:"at"`
-	Purpose       string    `json:"purpose"` // a purpose's id, or all-marketing
-	Action        string    `json:"action"`  // grant, confirm, withdraw
+	Purpose       string    `json:"purpose"` // a purpose's id, or all-marketing; for a correction, what was corrected (name, address)
+	Action        string    `json:"action"`  // grant, confirm, withdraw, or correct
 	Source        string    `json:"source"`
 	PolicyVersion string    `json:"policyVersion,omitempty"`
 	TextHash      string    `json:"textHash,omitempty"`

@@ -184,7 +184,7 @@ func TestKindsAndStatusesAreParsedStrictly(t *testing.T) {
 	if k, err := ParseKind("delete"); err != nil || k != Delete {
 		t.Fatal(k, err)
 	}
-	for _, bad := range []string{"", "Access", "correct", "delete "} {
+	for _, bad := range []string{"", "Access", "correction", "delete "} {
 		if _, err := ParseKind(bad); err == nil {
 			t.Errorf("kind %q accepted", bad)
 		}

@@ -24,14 +24,14 @@ const (
 )
 
 // Kinds lists the kinds a person may ask for, in the order a form shows them.
-var Kinds = []Kind{Access, Delete}
+var Kinds = []Kind{Access, Delete, Correct}
 
 // ParseKind reads a kind as typed; an unknown kind is an Invalid *people.Error
 // on field "kind".
 func ParseKind(s string) (Kind, error) {
 	k := Kind(s)
 	if !slices.Contains(Kinds, k) {
-		return "", people.Errorf(people.Invalid, "kind", "choose what you ask for: access or delete")
+		return "", people.Errorf(people.Invalid, "kind", "choose what you ask for: access, delete or correct")
 	}
 	return k, nil
 }
@@ -43,6 +43,8 @@ func (k Kind) Label() string {
 		return "A copy of your data"
 	case Delete:
 		return "Deletion of your data"
+	case Correct:
+		return "Correction of your name or address"
 	}
 	return string(k)
 }
@@ -130,9 +132,10 @@ type Request struct {
 	CoolOffEnds time.Time // a verified deletion is carried out from then on
 	ClosedAt    time.Time
 
-	Reason     Reason  // a refusal's
-	ReasonText string  // a refusal's, for Other
-	Outcome    Outcome // a completion's
+	Reason     Reason     // a refusal's
+	ReasonText string     // a refusal's, for Other
+	Outcome    Outcome    // a completion's
+	Correction Correction // a correction's (kind Correct): what it changes
 	Reminded   []Reminder
 	UpdatedAt  time.Time
 	Version    int64 // bumped by every write; 0: not stored
@@ -187,6 +190,7 @@ func (r Request) Summary() Summary {
 func (r Request) close(s Status, now time.Time) Request {
 	q := r.touch(now)
 	q.Status, q.ClosedAt, q.Email, q.Nonce = s, now.UTC(), "", ""
+	q.Correction = Correction{PersonID: r.Correction.PersonID, From: r.Correction.From, Confirmed: r.Correction.Confirmed} // the new name and address go
 	return q
 }
 

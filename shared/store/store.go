@@ -96,8 +96,9 @@ type personItem struct {
 	Version       int64      `dynamodbav:"version"`
 	DuePK         string     `dynamodbav:"duePK,omitempty"` // the retention clock, see due.go
 	DueSK         string     `dynamodbav:"dueSK,omitempty"`
-	Recipient     string     `dynamodbav:"rcpt,omitempty"`  // shard of the recipients index, see notices.go
-	Reach         *reachItem `dynamodbav:"reach,omitempty"` // what SES's feedback says, see people.Deliverability
+	Recipient     string     `dynamodbav:"rcpt,omitempty"`   // shard of the recipients index, see notices.go
+	Reach         *reachItem `dynamodbav:"reach,omitempty"`  // what SES's feedback says, see people.Deliverability
+	Moving        string     `dynamodbav:"moving,omitempty"` // the mark of a move to another key, see move.go
 }
 
 // reachItem is a person's people.Deliverability; absent while nothing was
@@ -278,21 +279,22 @@ func (s *Store) appendOnly(events []people.ConsentEvent) ([]types.TransactWriteI
 
 // Person reads a person with a strongly consistent read.
 func (s *Store) Person(ctx context.Context, personID string) (p people.Person, err error) {
+	p, _, err = s.readPerson(ctx, personID)
+	return p, err
+}
+
+// readPerson is Person with the mark of a move the person is in ("" when
+// none: see move.go).
+func (s *Store) readPerson(ctx context.Context, personID string) (p people.Person, moving string, err error) {
 	defer wrap(&err, "store.Person(%s)", personID)
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(personPK(personID), profileSK), ConsistentRead: aws.Bool(true),
-	})
+	it, moving, err := s.profileItem(ctx, personID)
 	if err != nil {
-		return people.Person{}, err
+		return people.Person{}, "", err
 	}
-	if out.Item == nil {
-		return people.Person{}, people.ErrNotFound
+	if it == nil {
+		return people.Person{}, "", people.ErrNotFound
 	}
-	var it personItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return people.Person{}, err
-	}
-	return it.person(), nil
+	return it.person(), moving, nil
 }
 
 // leave deletes the person's memberships of the lists of purposes.

@@ -58,8 +58,12 @@ func (s *Store) UpdatePerson(ctx context.Context, personID string, decide people
 				break
 			}
 		}
-		p, err := s.Person(calls, personID)
+		p, moving, err := s.readPerson(calls, personID)
 		switch {
+		case err == nil && moving != "":
+			// The person is moving to the key of a corrected address
+			// (move.go): no change until it is done.
+			return people.Change{}, people.ErrBusy
 		case errors.Is(err, people.ErrNotFound):
 			p = people.Person{ID: personID}
 		case retryable(err):
@@ -278,7 +282,7 @@ func assumed(a people.Assumption) expression.ConditionBuilder {
 	for _, q := range a.AnyOf {
 		anyOf = append(anyOf, expression.Contains(active, string(q)), expression.Contains(pending, string(q)))
 	}
-	cond := expression.And(expression.AttributeExists(expression.Name("pk")),
+	cond := expression.And(expression.AttributeExists(expression.Name("pk")), expression.AttributeNotExists(expression.Name(movingAttr)),
 		expression.Name("updatedAt").LessThan(expression.Value(stamp(a.WrittenBefore))), or(anyOf))
 	for _, q := range a.NoneActive {
 		cond = expression.And(cond, expression.Not(expression.Contains(active, string(q))))

@@ -31,10 +31,12 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, feedback, pages or privacy")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, correct, feedback, pages or privacy")
 	exportEntries := flag.Int("export-entries", 1000, "ledger entries of the person in the access-export benchmark (besides their sign-up's two)")
 	exportNotices := flag.Int("export-notices", 3, "policy versions the person of the access-export benchmark was sent a notice of")
 	exportRuns := flag.Int("export-runs", 5, "exports timed in the access-export benchmark (the median is printed)")
+	correctEntries := flag.Int("correct-entries", 1000, "ledger entries of each person moved in the address-correction benchmark (besides their sign-up's two)")
+	correctRuns := flag.Int("correct-runs", 5, "moves timed in the address-correction benchmark (the median is printed)")
 	privacySizes := flag.String("privacy-sizes", "10000,200000", "table sizes (people) for listing open privacy requests")
 	privacyOpen := flag.Int("privacy-open", 50, "open privacy requests in each table of the listing benchmark")
 	raceRequests := flag.Int("race-n", 200, "concurrent requests on one person in the race benchmark")
@@ -80,6 +82,13 @@ func main() {
 			err = noticeKills(context.Background(), *noticeKillPeople, *noticeKillCount, *noticeRate, *noticeLostAnswers)
 		}
 		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *only == "correct" {
+		if err := correctFigures(context.Background(), *correctEntries, *correctRuns); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -140,7 +149,7 @@ func main() {
 	}
 	want := func(section string) bool { return *only == "" || *only == section }
 	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") && !want("requests") && !want("races") {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, feedback, pages or privacy\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, correct, feedback, pages or privacy\n", *only)
 		os.Exit(2)
 	}
 	var err error
