@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -94,7 +95,7 @@ func (h *handler) form(req web.Request) web.Response {
 	}
 	explain := map[privacy.Kind]string{
 		privacy.Access: "everything we hold about your address, as a page and as a file.",
-		privacy.Delete: "we erase your address and everything tied to it, after 72 hours in which you can still cancel.",
+		privacy.Delete: fmt.Sprintf("we erase your address and everything tied to it, after %d hours in which you can still cancel.", int(h.timing.CoolOff.Hours())),
 	}
 	var choices []page.PrivacyChoice
 	for _, k := range privacy.Kinds {

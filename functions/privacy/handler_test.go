@@ -495,3 +495,12 @@ func FuzzDecodeAsk(f *testing.F) {
 		}
 	})
 }
+
+func TestTheFormStatesTheCoolOffTheFunctionRunsWith(t *testing.T) {
+	f := newFixture(t)
+	f.h.timing.CoolOff = 48 * time.Hour // RequestCoolOff set lower than its default
+	resp := f.do(t, get("/privacy", true))
+	if !strings.Contains(resp.Body, "after 48 hours in which you can still cancel") || strings.Contains(resp.Body, "72 hours") {
+		t.Fatalf("the form does not state the cool-off of 48 hours:\n%s", resp.Body)
+	}
+}
