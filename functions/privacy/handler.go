@@ -165,6 +165,17 @@ func (h *handler) ask(ctx context.Context, req web.Request) (web.Response, error
 	now := h.now().UTC()
 	personID := h.keyed(in.Email)
 	r, created, err := h.requests.OpenRequest(ctx, h.timing.New(h.newID(), personID, in.Kind, in.Email, now, h.newID()))
+	if err == nil && r.Status == privacy.Unverified && !now.Before(r.Expires) {
+		// The open request lapsed and the hourly clock has not closed it
+		// yet: its link could no longer verify it. It is expired now (the
+		// clock's own decision) and a new request takes its place.
+		if _, _, err = h.requests.UpdateRequest(ctx, r.ID, func(r privacy.Request) (*privacy.Request, error) {
+			q, _ := privacy.Advance(r, now)
+			return q, nil
+		}); err == nil {
+			r, created, err = h.requests.OpenRequest(ctx, h.timing.New(h.newID(), personID, in.Kind, in.Email, now, h.newID()))
+		}
+	}
 	if err != nil {
 		return h.site.Fail(req, errors.Join(err, permit.Release(ctx)))
 	}
