@@ -98,3 +98,24 @@ func TestAnErasedPersonsExportPageSaysTheProfileIsGone(t *testing.T) {
 		}
 	}
 }
+
+func TestTheExportPageWritesADatedPolicyVersionAsADayAndScrollsItsTablesInPlace(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	d := exportOf("Jo")
+	d.Profile.PolicyVersion = "2015-03-22"
+	for i := range d.Consents {
+		d.Consents[i].PolicyVersion = "2015-03-22"
+	}
+	d.Notices[0].Version = "2015-03-22"
+	body := site.Page(200, "Your data", Export(d)).Body
+	shown := webtest.VisibleText(t, body)
+	if !strings.Contains(shown, "22 March 2015") || strings.Contains(shown, "2015-03-22") {
+		t.Errorf("a policy version named by its date is not written as a day:\n%s", shown)
+	}
+	// A wide table scrolls inside a labelled, focusable region, so the page
+	// itself fits a 320 px phone (WCAG 2.1 1.4.10) and a keyboard can scroll it.
+	tables, regions := strings.Count(body, "<table"), strings.Count(body, `<div role="region" tabindex="0" style="overflow-x:auto" aria-label=`)
+	if tables == 0 || regions != tables {
+		t.Errorf("%d tables, %d scrolling regions; want one around each table", tables, regions)
+	}
+}
