@@ -101,7 +101,15 @@ func (h *handler) form(req web.Request) web.Response {
 	for _, k := range privacy.Kinds {
 		choices = append(choices, page.PrivacyChoice{Value: string(k), Label: k.Label(), Explain: explain[k]})
 	}
-	return h.site.Page(http.StatusOK, "Your data", page.PrivacyFormPage(page.PrivacyForm{Company: h.site.Company, Choices: choices}))
+	return h.site.Page(http.StatusOK, "Your data", page.PrivacyFormPage(page.PrivacyForm{Company: h.site.Company, Choices: choices, Within: within(h.timing.Deadline)}))
+}
+
+// within says a deadline as the form does: whole days ("30 days"), else hours.
+func within(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	}
+	return fmt.Sprintf("%d hours", int(d.Hours()))
 }
 
 // askRequest is the body of POST /privacy, as a form or as JSON.

@@ -520,3 +520,12 @@ func TestAskingAgainAfterTheOpenRequestLapsedStartsANewOneWhoseLinkWorks(t *test
 		t.Fatalf("the new link's button answered %d %s", resp.StatusCode, resp.Body)
 	}
 }
+
+func TestTheFormStatesTheDeadlineTheFunctionRunsWith(t *testing.T) {
+	f := newFixture(t)
+	f.h.timing.Deadline = 20 * 24 * time.Hour // RequestDeadline set shorter than its default
+	resp := f.do(t, get("/privacy", true))
+	if !strings.Contains(resp.Body, "We answer within 20 days.") || strings.Contains(resp.Body, "30 days") {
+		t.Fatalf("the form does not state the deadline of 20 days:\n%s", resp.Body)
+	}
+}
