@@ -1003,9 +1003,9 @@ func Export(d export.Document) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var58 string
-					templ_7745c5c3_Var58, templ_7745c5c3_Err = templ.JoinStringErrs(r.Outcome)
+					templ_7745c5c3_Var58, templ_7745c5c3_Err = templ.JoinStringErrs(outcomeInWords(r.Outcome))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `shared/page/export.templ`, Line: 177, Col: 22}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `shared/page/export.templ`, Line: 177, Col: 38}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var58))
 					if templ_7745c5c3_Err != nil {
@@ -1537,6 +1537,8 @@ func sourceInWords(s string) string {
 	switch s {
 	case "signup-form":
 		return "Sign-up form"
+	case "api":
+		return "Sign-up through our API"
 	case "confirm-link":
 		return "Confirm button"
 	case "one-click":
@@ -1571,6 +1573,21 @@ func accountInWords(a export.Account) string {
 		return "Closed on " + day(a.At) + ", as our product last told us."
 	}
 	return a.State
+}
+
+// outcomeInWords is what a request came to (its outcome, or the reason
+// of a refusal), as a person reads it; an unknown code with its dashes as
+// spaces.
+func outcomeInWords(o string) string {
+	switch o {
+	case "export-sent":
+		return "Your data was sent"
+	case "erased":
+		return "Your data was deleted"
+	case "no-data":
+		return "We held no data about you"
+	}
+	return strings.ReplaceAll(o, "-", " ")
 }
 
 func requestKind(k string) string {

@@ -119,3 +119,19 @@ func TestTheExportPageWritesADatedPolicyVersionAsADayAndScrollsItsTablesInPlace(
 		t.Errorf("%d tables, %d scrolling regions; want one around each table", tables, regions)
 	}
 }
+
+func TestTheExportPageSaysInWordsWhereAConsentCameFromAndWhatARequestCameTo(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	d := exportOf("Jo")
+	d.Consents[0].Source = "api" // a sign-up a program posted as JSON
+	d.Requests[0].Kind, d.Requests[0].Outcome = "access", "export-sent"
+	shown := webtest.VisibleText(t, site.Page(200, "Your data", Export(d)).Body)
+	for _, want := range []string{"Sign-up through our API", "Your data was sent"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the export page does not say %q:\n%s", want, shown)
+		}
+	}
+	if strings.Contains(shown, "export-sent") || strings.Contains(shown, "\tapi\t") {
+		t.Errorf("the export page shows a code:\n%s", shown)
+	}
+}
