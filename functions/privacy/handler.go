@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/smartprotect/pledge/shared/mail"
@@ -438,7 +439,7 @@ func (h *handler) show(req web.Request, r privacy.Request, status int, note stri
 		s.ExportLink = h.exportLink("", r.ID, r.ClosedAt)
 	}
 	if r.Status == privacy.Refused && r.Reason != "" {
-		s.Status += " (" + string(r.Reason) + ")"
+		s.Status += ": " + reasonInWords(r.Reason)
 	}
 	return h.site.Page(status, "Your privacy request", page.PrivacyStatusPage(s))
 }
@@ -446,6 +447,21 @@ func (h *handler) show(req web.Request, r privacy.Request, status int, note stri
 var statusWords = map[privacy.Status]string{
 	privacy.Unverified: "waiting for your confirmation", privacy.Verified: "confirmed", privacy.InProgress: "in progress",
 	privacy.Completed: "completed", privacy.Refused: "refused", privacy.Expired: "expired", privacy.Cancelled: "cancelled",
+}
+
+// reasonInWords is why a request was refused, as the status page says it.
+func reasonInWords(r privacy.Reason) string {
+	switch r {
+	case privacy.NoData:
+		return "we hold no data about this address"
+	case privacy.IdentityNotVerified:
+		return "we could not verify that the address is yours"
+	case privacy.LegalHold:
+		return "the law requires us to keep the data"
+	case privacy.TooManyRequests:
+		return "too many requests"
+	}
+	return strings.ReplaceAll(string(r), "-", " ")
 }
 
 // nextStep says what happens next with r, as of now.

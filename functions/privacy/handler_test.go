@@ -529,3 +529,12 @@ func TestTheFormStatesTheDeadlineTheFunctionRunsWith(t *testing.T) {
 		t.Fatalf("the form does not state the deadline of 20 days:\n%s", resp.Body)
 	}
 }
+
+func TestTheStatusPageSaysWhyARequestWasRefusedInWords(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, post("/privacy", "kind=access&email=nobody@example.com", false))
+	resp := f.do(t, post("/privacy/verify", "t="+url.QueryEscape(tokenOf(t, f.mail.sent[0].Link)), true))
+	if !strings.Contains(resp.Body, "refused: we hold no data about this address") || strings.Contains(resp.Body, "no-data") {
+		t.Fatalf("the status page of a refused request:\n%s", resp.Body)
+	}
+}
