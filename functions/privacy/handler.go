@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/smartprotect/pledge/shared/mail"
@@ -100,14 +102,22 @@ func (h *handler) form(req web.Request) web.Response {
 	}
 	explain := map[privacy.Kind]string{
 		privacy.Access:  "everything we hold about your address, as a page and as a file.",
-		privacy.Delete:  "we erase your address and everything tied to it, after 72 hours in which you can still cancel.",
+		privacy.Delete:  fmt.Sprintf("we erase your address and everything tied to it, after %d hours in which you can still cancel.", int(h.timing.CoolOff.Hours())),
 		privacy.Correct: "we change your name, or move everything to a new address once you confirm it from there.",
 	}
 	var choices []page.PrivacyChoice
 	for _, k := range privacy.Kinds {
 		choices = append(choices, page.PrivacyChoice{Value: string(k), Label: k.Label(), Explain: explain[k]})
 	}
-	return h.site.Page(http.StatusOK, "Your data", page.PrivacyFormPage(page.PrivacyForm{Company: h.site.Company, Choices: choices}))
+	return h.site.Page(http.StatusOK, "Your data", page.PrivacyFormPage(page.PrivacyForm{Company: h.site.Company, Choices: choices, Within: within(h.timing.Deadline)}))
+}
+
+// within says a deadline as the form does: whole days ("30 days"), else hours.
+func within(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	}
+	return fmt.Sprintf("%d hours", int(d.Hours()))
 }
 
 // askRequest is the body of POST /privacy, as a form or as JSON.
@@ -184,6 +194,19 @@ func (h *handler) ask(ctx context.Context, req web.Request) (web.Response, error
 	fresh := h.timing.New(h.newID(), personID, in.Kind, in.Email, now, h.newID())
 	fresh.Correction = correction
 	r, created, err := h.requests.OpenRequest(ctx, fresh)
+	if err == nil && r.Status == privacy.Unverified && !now.Before(r.Expires) {
+		// The open request lapsed and the hourly clock has not closed it
+		// yet: its link could no longer verify it. It is expired now (the
+		// clock's own decision) and a new request takes its place.
+		if _, _, err = h.requests.UpdateRequest(ctx, r.ID, func(r privacy.Request) (*privacy.Request, error) {
+			q, _ := privacy.Advance(r, now)
+			return q, nil
+		}); err == nil {
+			fresh = h.timing.New(h.newID(), personID, in.Kind, in.Email, now, h.newID())
+			fresh.Correction = correction
+			r, created, err = h.requests.OpenRequest(ctx, fresh)
+		}
+	}
 	if err != nil {
 		return h.site.Fail(req, errors.Join(err, permit.Release(ctx)))
 	}
@@ -441,7 +464,7 @@ func (h *handler) show(req web.Request, r privacy.Request, status int, note stri
 		s.ExportLink = h.exportLink("", r.ID, r.ClosedAt)
 	}
 	if r.Status == privacy.Refused && r.Reason != "" {
-		s.Status += " (" + string(r.Reason) + ")"
+		s.Status += ": " + reasonInWords(r.Reason)
 	}
 	return h.site.Page(status, "Your privacy request", page.PrivacyStatusPage(s))
 }
@@ -449,6 +472,21 @@ func (h *handler) show(req web.Request, r privacy.Request, status int, note stri
 var statusWords = map[privacy.Status]string{
 	privacy.Unverified: "waiting for your confirmation", privacy.Verified: "confirmed", privacy.InProgress: "in progress",
 	privacy.Completed: "completed", privacy.Refused: "refused", privacy.Expired: "expired", privacy.Cancelled: "cancelled",
+}
+
+// reasonInWords is why a request was refused, as the status page says it.
+func reasonInWords(r privacy.Reason) string {
+	switch r {
+	case privacy.NoData:
+		return "we hold no data about this address"
+	case privacy.IdentityNotVerified:
+		return "we could not verify that the address is yours"
+	case privacy.LegalHold:
+		return "the law requires us to keep the data"
+	case privacy.TooManyRequests:
+		return "too many requests"
+	}
+	return strings.ReplaceAll(string(r), "-", " ")
 }
 
 // nextStep says what happens next with r, as of now.

@@ -495,3 +495,46 @@ func FuzzDecodeAsk(f *testing.F) {
 		}
 	})
 }
+
+func TestTheFormStatesTheCoolOffTheFunctionRunsWith(t *testing.T) {
+	f := newFixture(t)
+	f.h.timing.CoolOff = 48 * time.Hour // RequestCoolOff set lower than its default
+	resp := f.do(t, get("/privacy", true))
+	if !strings.Contains(resp.Body, "after 48 hours in which you can still cancel") || strings.Contains(resp.Body, "72 hours") {
+		t.Fatalf("the form does not state the cool-off of 48 hours:\n%s", resp.Body)
+	}
+}
+
+func TestAskingAgainAfterTheOpenRequestLapsedStartsANewOneWhoseLinkWorks(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, post("/privacy", "kind=access&email=jo@example.com", false))
+	// Seven days on, before the hourly clock has expired the request.
+	f.now = t0.Add(privacy.DefaultTiming.VerifyWindow + time.Minute)
+	f.do(t, post("/privacy", "kind=access&email=jo@example.com", false))
+	first, _ := f.h.keys.Verify(tokenOf(t, f.mail.sent[0].Link), token.PrivacyVerify, t0)
+	second, err := f.h.keys.Verify(tokenOf(t, f.mail.sent[1].Link), token.PrivacyVerify, f.now)
+	if err != nil || second.Subject == first.Subject || len(f.reqs.byID) != 2 || f.reqs.byID[first.Subject].Status != privacy.Expired {
+		t.Fatalf("asking after the lapse mailed the lapsed request's link: %+v / %+v, %v; requests %+v", first, second, err, f.reqs.byID)
+	}
+	if resp := f.do(t, post("/privacy/verify", "t="+tokenOf(t, f.mail.sent[1].Link), false)); resp.StatusCode != 200 || !strings.Contains(resp.Body, `"status":"completed"`) {
+		t.Fatalf("the new link's button answered %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestTheFormStatesTheDeadlineTheFunctionRunsWith(t *testing.T) {
+	f := newFixture(t)
+	f.h.timing.Deadline = 20 * 24 * time.Hour // RequestDeadline set shorter than its default
+	resp := f.do(t, get("/privacy", true))
+	if !strings.Contains(resp.Body, "We answer within 20 days.") || strings.Contains(resp.Body, "30 days") {
+		t.Fatalf("the form does not state the deadline of 20 days:\n%s", resp.Body)
+	}
+}
+
+func TestTheStatusPageSaysWhyARequestWasRefusedInWords(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, post("/privacy", "kind=access&email=nobody@example.com", false))
+	resp := f.do(t, post("/privacy/verify", "t="+url.QueryEscape(tokenOf(t, f.mail.sent[0].Link)), true))
+	if !strings.Contains(resp.Body, "refused: we hold no data about this address") || strings.Contains(resp.Body, "no-data") {
+		t.Fatalf("the status page of a refused request:\n%s", resp.Body)
+	}
+}

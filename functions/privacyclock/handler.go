@@ -147,10 +147,18 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 	}
 	if len(announce) > 0 {
 		if err := h.events.Announce(ctx, announce); err != nil {
-			// The reminders are recorded: a failed publication is logged
-			// and counted, not repeated (the overdue metric still holds).
+			// The reminders were recorded before the publication: they are
+			// taken back, so the next run announces them again (at least
+			// once; a batch EventBridge took in part is announced twice).
 			res.Failed++
-			h.log.ErrorContext(ctx, "privacy request: publishing reminders failed", "reminders", len(announce), "code", errorCode(err))
+			h.log.ErrorContext(ctx, "privacy request: publishing reminders failed, retried next run", "reminders", len(announce), "code", errorCode(err))
+			for _, a := range announce {
+				if _, _, err := h.requests.UpdateRequest(ctx, a.Request, func(r privacy.Request) (*privacy.Request, error) {
+					return privacy.Unremind(r, a.Stage, now), nil
+				}); err != nil {
+					h.log.ErrorContext(ctx, "privacy request: a reminder not announced stays recorded", "request", a.Request, "code", errorCode(err))
+				}
+			}
 		} else {
 			res.Reminders = len(announce)
 		}

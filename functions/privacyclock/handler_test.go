@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -236,5 +237,39 @@ func TestTheBusPublishesTenEventsToACallWithoutThePerson(t *testing.T) {
 	if *e[0].Source != "pledge.privacy" || *e[0].DetailType != detailTypeRemind || *e[1].DetailType != detailTypeDue ||
 		!strings.Contains(*e[0].Detail, `"requestId":"r"`) || strings.Contains(*e[0].Detail, "@") {
 		t.Fatalf("entry %+v %s", e[0], *e[0].Detail)
+	}
+}
+
+// flakyBus refuses the first fails publications, then records.
+type flakyBus struct {
+	fails int
+	recordingBus
+}
+
+func (b *flakyBus) Announce(ctx context.Context, as []Announcement) error {
+	if b.fails > 0 {
+		b.fails--
+		return errors.New("privacyclock: PutEvents: ThrottlingException")
+	}
+	return b.recordingBus.Announce(ctx, as)
+}
+
+func TestAReminderEventBridgeRefusedIsAnnouncedByTheNextRun(t *testing.T) {
+	f := newFixture()
+	bus := &flakyBus{fails: 1}
+	f.h.events = bus
+	f.add("d1", "p1", privacy.Delete, true)
+	r := f.st.requests["d1"]
+	r.Kind, r.Status = privacy.Access, privacy.InProgress // open and verified when its reminder comes
+	f.st.requests["d1"] = r
+	if res := f.run(t, r.Due.Add(-7*24*time.Hour)); res.Failed != 1 || res.Reminders != 0 {
+		t.Fatalf("a refused publication = %+v", res)
+	}
+	if res := f.run(t, r.Due.Add(-7*24*time.Hour+time.Hour)); res.Reminders != 1 || res.Failed != 0 {
+		t.Fatalf("the next run = %+v; want the reminder announced", res)
+	}
+	f.run(t, r.Due.Add(-7*24*time.Hour+2*time.Hour))
+	if len(bus.got) != 1 || bus.got[0].Stage != privacy.DueIn7Days {
+		t.Fatalf("announced %+v; want the 7-day reminder once", bus.got)
 	}
 }

@@ -206,14 +206,25 @@ func TestAnAccessRequestIsVerifiedOnceAndAnsweredWithTheExport(t *testing.T) {
 }
 
 func TestAnUnknownAddressGetsTheSameAnswerAndIsToldNothingIsHeld(t *testing.T) {
-	const email = "stranger@example.com"
+	const email, known = "stranger@example.com", "known-asker@example.com"
+	signedUp(t, known)
 	asked := postForm(t, "/privacy", url.Values{"kind": {"access"}, "email": {email}})
 	if asked.Status != http.StatusSeeOther || asked.Header.Get("Location") != "/privacy/sent" {
 		t.Fatalf("ask = %d %v", asked.Status, asked.Header)
 	}
+	// A known address gets the same answer and the same mail, but for its link.
+	if k := postForm(t, "/privacy", url.Values{"kind": {"access"}, "email": {known}}); k.Status != asked.Status ||
+		k.Header.Get("Location") != asked.Header.Get("Location") || k.Body != asked.Body {
+		t.Fatalf("a known address got %d %v %q; an unknown one %d %v %q", k.Status, k.Header, k.Body, asked.Status, asked.Header, asked.Body)
+	}
 	link := privacyLink(t, email, "confirm your privacy request", "/privacy/verify")
+	knownMail, unknownMail := newestMail(t, known, "confirm your privacy request"), newestMail(t, email, "confirm your privacy request")
+	knownLink := privacyLink(t, known, "confirm your privacy request", "/privacy/verify")
+	if knownMail.Subject != unknownMail.Subject || strings.ReplaceAll(knownMail.Body.Text, knownLink, "LINK") != strings.ReplaceAll(unknownMail.Body.Text, link, "LINK") {
+		t.Fatalf("the verification mails differ:\n%s\n%s", knownMail.Body.Text, unknownMail.Body.Text)
+	}
 	got := postForm(t, "/privacy/verify", url.Values{"t": {tokenOf(t, link)}})
-	if got.Status != 200 || !strings.Contains(got.Body, "refused (no-data)") || !strings.Contains(got.Body, "We hold no personal data") {
+	if got.Status != 200 || !strings.Contains(got.Body, "refused: we hold no data about this address") || !strings.Contains(got.Body, "We hold no personal data") {
 		t.Fatalf("verify = %d\n%s", got.Status, got.Body)
 	}
 	m := newestMail(t, email, "Your privacy request")

@@ -35,6 +35,7 @@ type RequestMail struct {
 // requestBody is a privacy request's mail, as both parts show it.
 type requestBody struct {
 	letterhead
+	Subject    string // the mail's, as the HTML part's title
 	Paragraphs []string
 	Links      []namedLink
 	Closing    string
@@ -89,6 +90,7 @@ func (s *Sender) request(m RequestMail) (string, requestBody, error) {
 	default:
 		return "", requestBody{}, fmt.Errorf("mail: unknown privacy request mail %d", m.Topic)
 	}
+	b.Subject = subject
 	for _, l := range b.Links {
 		if !strings.HasPrefix(l.URL, "https://") && !strings.HasPrefix(l.URL, "http://") {
 			return "", requestBody{}, fmt.Errorf("mail: a privacy request mail needs its links")

@@ -59,3 +59,13 @@ func TestRequestMailsSayTheirDatesAsPeopleWriteThemAndRefuseMissingLinks(t *test
 		t.Fatal("an unknown topic was rendered")
 	}
 }
+
+func TestEveryRequestMailHasTheFrameOfEveryMail(t *testing.T) {
+	for name, m := range requestMails(t, "SmartProtect, Inc.") {
+		for _, want := range []string{`<html lang="en">`, `<title>`, `name="viewport"`, `href="mailto:privacy@example.com"`} {
+			if !strings.Contains(m.HTML, want) {
+				t.Errorf("the %s mail lacks %s (language, title, viewport and contact address, as every mail has):\n%s", name, want, m.HTML)
+			}
+		}
+	}
+}

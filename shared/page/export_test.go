@@ -98,3 +98,40 @@ func TestAnErasedPersonsExportPageSaysTheProfileIsGone(t *testing.T) {
 		}
 	}
 }
+
+func TestTheExportPageWritesADatedPolicyVersionAsADayAndScrollsItsTablesInPlace(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	d := exportOf("Jo")
+	d.Profile.PolicyVersion = "2015-03-22"
+	for i := range d.Consents {
+		d.Consents[i].PolicyVersion = "2015-03-22"
+	}
+	d.Notices[0].Version = "2015-03-22"
+	body := site.Page(200, "Your data", Export(d)).Body
+	shown := webtest.VisibleText(t, body)
+	if !strings.Contains(shown, "22 March 2015") || strings.Contains(shown, "2015-03-22") {
+		t.Errorf("a policy version named by its date is not written as a day:\n%s", shown)
+	}
+	// A wide table scrolls inside a labelled, focusable region, so the page
+	// itself fits a 320 px phone (WCAG 2.1 1.4.10) and a keyboard can scroll it.
+	tables, regions := strings.Count(body, "<table"), strings.Count(body, `<div role="region" tabindex="0" style="overflow-x:auto" aria-label=`)
+	if tables == 0 || regions != tables {
+		t.Errorf("%d tables, %d scrolling regions; want one around each table", tables, regions)
+	}
+}
+
+func TestTheExportPageSaysInWordsWhereAConsentCameFromAndWhatARequestCameTo(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	d := exportOf("Jo")
+	d.Consents[0].Source = "api" // a sign-up a program posted as JSON
+	d.Requests[0].Kind, d.Requests[0].Outcome = "access", "export-sent"
+	shown := webtest.VisibleText(t, site.Page(200, "Your data", Export(d)).Body)
+	for _, want := range []string{"Sign-up through our API", "Your data was sent"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the export page does not say %q:\n%s", want, shown)
+		}
+	}
+	if strings.Contains(shown, "export-sent") || strings.Contains(shown, "\tapi\t") {
+		t.Errorf("the export page shows a code:\n%s", shown)
+	}
+}

@@ -17,7 +17,7 @@ func privacyPages(t *testing.T, v string) map[string]web.Response {
 		t.Fatal(err)
 	}
 	return map[string]web.Response{
-		"the request form":      site.Page(200, v, PrivacyFormPage(PrivacyForm{Company: v, Choices: []PrivacyChoice{{Value: v, Label: v, Explain: v}, {Value: "delete", Label: v, Explain: v}}})),
+		"the request form":      site.Page(200, v, PrivacyFormPage(PrivacyForm{Company: v, Choices: []PrivacyChoice{{Value: v, Label: v, Explain: v}, {Value: "delete", Label: v, Explain: v}}, Within: v})),
 		"the sent page":         site.Page(200, v, PrivacySentPage()),
 		"the verification page": site.Page(200, v, PrivacyVerifyPage(PrivacyVerify{Token: v, Kind: v})),
 		"the status page":       site.Page(200, v, PrivacyStatusPage(PrivacyStatus{Kind: v, Status: v, Received: v, Due: v, Next: v, CancelAction: v, ExportLink: v, Note: v})),

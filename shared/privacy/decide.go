@@ -191,3 +191,16 @@ func Remind(r Request, now time.Time) (*Request, Reminder) {
 func (r Request) IsOverdue(now time.Time) bool {
 	return r.Status.Open() && r.Status != Unverified && !now.Before(r.Due)
 }
+
+// Unremind decides that stage was not announced after all (EventBridge
+// refused it): r without it, so the next tick announces it again (at least
+// once); nil when r does not record it.
+func Unremind(r Request, stage Reminder, now time.Time) *Request {
+	i := slices.Index(r.Reminded, stage)
+	if i < 0 {
+		return nil
+	}
+	q := r.touch(now)
+	q.Reminded = slices.Delete(q.Reminded, i, i+1)
+	return &q
+}

@@ -196,3 +196,20 @@ func TestKindsAndStatusesAreParsedStrictly(t *testing.T) {
 		t.Fatal("status open accepted")
 	}
 }
+
+func TestAReminderNotAnnouncedAfterAllIsDueAgain(t *testing.T) {
+	r := DefaultTiming.New("r1", "p1", Delete, "jo@example.com", t0, "n1")
+	v, _ := DefaultTiming.Verify(r, "n1", true, t0)
+	at := v.Due.Add(-2 * 24 * time.Hour)
+	reminded, stage := Remind(*v, at)
+	back := Unremind(*reminded, stage, at)
+	if back == nil || slices.Contains(back.Reminded, DueIn2Days) || !slices.Contains(back.Reminded, DueIn7Days) {
+		t.Fatalf("unremind %s = %+v", stage, back)
+	}
+	if again, s := Remind(*back, at); again == nil || s != DueIn2Days {
+		t.Fatalf("after unremind the clock reminds %q", s)
+	}
+	if Unremind(*back, DueIn2Days, at) != nil {
+		t.Fatal("unremind of a stage not recorded changed the request")
+	}
+}
