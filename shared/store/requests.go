@@ -43,28 +43,29 @@ func closedRequestsPK(month string) string { return "RQ#closed#" + month }
 // requestItem is a privacy request as stored. It carries the address only
 // while the request is open (privacy.Request.Email).
 type requestItem struct {
-	PK          string   `dynamodbav:"pk"`
-	SK          string   `dynamodbav:"sk"`
-	Person      string   `dynamodbav:"person"`
-	Kind        string   `dynamodbav:"kind"`
-	Status      string   `dynamodbav:"status"`
-	Email       string   `dynamodbav:"email,omitempty"`
-	Channel     string   `dynamodbav:"channel,omitempty"`
-	Received    string   `dynamodbav:"received"`
-	Due         string   `dynamodbav:"due"`
-	Expires     string   `dynamodbav:"expires"`
-	Nonce       string   `dynamodbav:"nonce,omitempty"`
-	VerifiedAt  string   `dynamodbav:"verifiedAt,omitempty"`
-	CoolOffEnds string   `dynamodbav:"coolOffEnds,omitempty"`
-	ClosedAt    string   `dynamodbav:"closedAt,omitempty"`
-	Reason      string   `dynamodbav:"reason,omitempty"`
-	ReasonText  string   `dynamodbav:"reasonText,omitempty"`
-	Outcome     string   `dynamodbav:"outcome,omitempty"`
-	Reminded    []string `dynamodbav:"reminded,omitempty"`
-	UpdatedAt   string   `dynamodbav:"updatedAt"`
-	Version     int64    `dynamodbav:"version"`
-	DuePK       string   `dynamodbav:"duePK,omitempty"`
-	DueSK       string   `dynamodbav:"dueSK,omitempty"`
+	PK          string     `dynamodbav:"pk"`
+	SK          string     `dynamodbav:"sk"`
+	Person      string     `dynamodbav:"person"`
+	Kind        string     `dynamodbav:"kind"`
+	Status      string     `dynamodbav:"status"`
+	Email       string     `dynamodbav:"email,omitempty"`
+	Channel     string     `dynamodbav:"channel,omitempty"`
+	Received    string     `dynamodbav:"received"`
+	Due         string     `dynamodbav:"due"`
+	Expires     string     `dynamodbav:"expires"`
+	Nonce       string     `dynamodbav:"nonce,omitempty"`
+	VerifiedAt  string     `dynamodbav:"verifiedAt,omitempty"`
+	CoolOffEnds string     `dynamodbav:"coolOffEnds,omitempty"`
+	ClosedAt    string     `dynamodbav:"closedAt,omitempty"`
+	Reason      string     `dynamodbav:"reason,omitempty"`
+	ReasonText  string     `dynamodbav:"reasonText,omitempty"`
+	Outcome     string     `dynamodbav:"outcome,omitempty"`
+	Reminded    []string   `dynamodbav:"reminded,omitempty"`
+	Staff       *staffItem `dynamodbav:"staff,omitempty"` // systems.go
+	UpdatedAt   string     `dynamodbav:"updatedAt"`
+	Version     int64      `dynamodbav:"version"`
+	DuePK       string     `dynamodbav:"duePK,omitempty"`
+	DueSK       string     `dynamodbav:"dueSK,omitempty"`
 }
 
 func newRequestItem(r privacy.Request, version int64) requestItem {
@@ -73,6 +74,7 @@ func newRequestItem(r privacy.Request, version int64) requestItem {
 		Channel: r.Channel, Received: stamp(r.Received), Due: stamp(r.Due), Expires: stamp(r.Expires), Nonce: r.Nonce,
 		VerifiedAt: optionalStamp(r.VerifiedAt), CoolOffEnds: optionalStamp(r.CoolOffEnds), ClosedAt: optionalStamp(r.ClosedAt),
 		Reason: string(r.Reason), ReasonText: r.ReasonText, Outcome: string(r.Outcome), UpdatedAt: stamp(r.UpdatedAt), Version: version,
+		Staff: newStaffItem(r.Staff),
 	}
 	for _, s := range r.Reminded {
 		it.Reminded = append(it.Reminded, string(s))
@@ -91,7 +93,7 @@ func (it requestItem) request() privacy.Request {
 		Channel: it.Channel, Received: parseStamp(it.Received), Due: parseStamp(it.Due), Expires: parseStamp(it.Expires), Nonce: it.Nonce,
 		VerifiedAt: parseStamp(it.VerifiedAt), CoolOffEnds: parseStamp(it.CoolOffEnds), ClosedAt: parseStamp(it.ClosedAt),
 		Reason: privacy.Reason(it.Reason), ReasonText: it.ReasonText, Outcome: privacy.Outcome(it.Outcome),
-		UpdatedAt: parseStamp(it.UpdatedAt), Version: it.Version,
+		UpdatedAt: parseStamp(it.UpdatedAt), Version: it.Version, Staff: it.Staff.record(),
 	}
 	for _, s := range it.Reminded {
 		r.Reminded = append(r.Reminded, privacy.Reminder(s))
