@@ -25,7 +25,9 @@ func TestAStaffEntryKeepsItsRecordThroughItsLife(t *testing.T) {
 	}
 	steps := []privacy.Decide{
 		func(r privacy.Request) (*privacy.Request, error) { return privacy.Notified(r, t0), nil },
-		func(r privacy.Request) (*privacy.Request, error) { return privacy.Acknowledge(r, "billing", true, "", t0.Add(time.Minute)) },
+		func(r privacy.Request) (*privacy.Request, error) {
+			return privacy.Acknowledge(r, "billing", true, "", t0.Add(time.Minute))
+		},
 		func(r privacy.Request) (*privacy.Request, error) {
 			return privacy.Extend(r, 1, "the page is archived in three places", t0.Add(2*time.Minute))
 		},
