@@ -18,9 +18,10 @@ func requestMails(t *testing.T, v string) map[string]noticeData {
 		t.Fatal(err)
 	}
 	out := map[string]noticeData{}
-	for name, topic := range map[string]RequestTopic{"verify": RequestVerify, "status": RequestStatus, "export": RequestExport, "no data": RequestNoData, "erased": RequestErased} {
+	for name, topic := range map[string]RequestTopic{"verify": RequestVerify, "status": RequestStatus, "export": RequestExport, "no data": RequestNoData, "erased": RequestErased,
+		"refused": RequestRefused, "extended": RequestExtended, "done": RequestDone} {
 		_, b, err := sender.request(RequestMail{PersonID: "p", To: "jo@example.com", Topic: topic, Kind: v, Link: "https://x.example/" + v,
-			StatusLink: "https://x.example/s?" + v, Until: time.Date(2027, 1, 7, 9, 0, 0, 0, time.UTC), Due: time.Date(2027, 2, 3, 9, 0, 0, 0, time.UTC)})
+			StatusLink: "https://x.example/s?" + v, Until: time.Date(2027, 1, 7, 9, 0, 0, 0, time.UTC), Due: time.Date(2027, 2, 3, 9, 0, 0, 0, time.UTC), Words: v})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,5 +58,17 @@ func TestRequestMailsSayTheirDatesAsPeopleWriteThemAndRefuseMissingLinks(t *test
 	}
 	if _, _, err := sender.request(RequestMail{Topic: 99}); err == nil {
 		t.Fatal("an unknown topic was rendered")
+	}
+}
+
+func TestStaffMailsSayWhyAndByWhen(t *testing.T) {
+	sender, _ := NewSender(nil, "from@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	_, b, err := sender.request(RequestMail{Topic: RequestRefused, Kind: "Removal of your testimonial or forum posts", Words: "The post is evidence in a court case."})
+	if err != nil || !strings.Contains(b.text(), "The post is evidence in a court case.") || !strings.Contains(b.text(), "Removal of your testimonial") {
+		t.Fatalf("refused:\n%s\n%v", b.text(), err)
+	}
+	_, b, err = sender.request(RequestMail{Topic: RequestExtended, Kind: "A copy of your data", Words: "Three archives.", Due: time.Date(2027, 4, 3, 9, 0, 0, 0, time.UTC)})
+	if err != nil || !strings.Contains(b.text(), "Three archives.") || !strings.Contains(b.text(), "by 3 April 2027") {
+		t.Fatalf("extended:\n%s\n%v", b.text(), err)
 	}
 }

@@ -329,3 +329,17 @@ func ackWords(s SystemAck) string {
 	}
 	return fmt.Sprintf("did not act: %s", truncate(s.Reason, 60))
 }
+
+// refusalWords say each reason to the person.
+var refusalWords = map[Reason]string{
+	IdentityNotVerified: "We could not verify that the request came from the person this address belongs to.",
+	NoData:              "We hold no personal data of this kind about this address, so there is nothing to do.",
+	LegalHold:           "The law requires us to keep this data for now.",
+	TooManyRequests:     "You made this request many times recently; the law lets us refuse requests that are manifestly excessive.",
+}
+
+// RefusalWords is why r was refused, as the person's mail says it: the
+// reason's sentence, then staff's text.
+func (r Request) RefusalWords() string {
+	return strings.TrimSpace(refusalWords[r.Reason] + " " + strings.TrimSpace(r.ReasonText))
+}

@@ -214,3 +214,14 @@ func TestANoticeIsPublishedOnceForVerifiedRequests(t *testing.T) {
 		t.Fatalf("notified = %+v", n)
 	}
 }
+
+func TestARefusalIsMailedInWordsWithStaffsText(t *testing.T) {
+	q, _ := Refuse(entered(RemoveContent, t0), LegalHold, "A court ordered us to keep the post.", t0)
+	if w := q.RefusalWords(); w != "The law requires us to keep this data for now. A court ordered us to keep the post." {
+		t.Fatal(w)
+	}
+	q, _ = Refuse(entered(RemoveContent, t0), Other, "The post was written by someone else.", t0)
+	if w := q.RefusalWords(); w != "The post was written by someone else." {
+		t.Fatal(w)
+	}
+}
