@@ -86,12 +86,13 @@ type fixture struct {
 	st      *memStore
 	mail    *recordingMailer
 	bus     *recordingBus
+	systems recordingSystems // systems_test.go
 	metrics bytes.Buffer
 }
 
 func newFixture() *fixture {
 	f := &fixture{st: &memStore{requests: map[string]privacy.Request{}, people: map[string]people.Person{}}, mail: &recordingMailer{}, bus: &recordingBus{}}
-	f.h = &handler{requests: f.st, mail: f.mail, events: f.bus, retention: people.DefaultRetention, now: func() time.Time { return t0 },
+	f.h = &handler{requests: f.st, mail: f.mail, events: f.bus, downstream: &f.systems, retention: people.DefaultRetention, now: func() time.Time { return t0 },
 		allowOverride: true, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	f.h.metrics = emf(&f.metrics, "pledge-privacyclock")
 	return f
@@ -101,7 +102,7 @@ func (f *fixture) add(id, person string, kind privacy.Kind, verified bool) {
 	r := privacy.DefaultTiming.New(id, person, kind, person+"@example.com", t0, "n-"+id)
 	if verified {
 		q, _ := privacy.DefaultTiming.Verify(r, r.Nonce, true, t0)
-		r = *q
+		r = *privacy.Notified(*q, t0) // the privacy function published it when it was verified
 	}
 	f.st.requests[id] = r
 	f.st.people[person] = people.Person{ID: person, Email: person + "@example.com", Status: people.Confirmed, Version: 1}
