@@ -133,13 +133,14 @@ var (
 )
 
 type fixture struct {
-	h      *handler
-	reqs   *memRequests
-	people memPeople
-	mail   *recordingMailer
-	door   *openDoor
-	now    time.Time
-	ids    int
+	h       *handler
+	reqs    *memRequests
+	people  memPeople
+	mail    *recordingMailer
+	door    *openDoor
+	systems recordingSystems // systems_test.go
+	now     time.Time
+	ids     int
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -157,7 +158,7 @@ func newFixture(t *testing.T) *fixture {
 	known := pepper("jo@example.com")
 	f.people[known] = people.Person{ID: known, Email: "jo@example.com", Status: people.Confirmed, Active: []people.Purpose{people.Newsletter}, Version: 2}
 	base, _ := url.Parse("https://pledge.example.com")
-	f.h = &handler{requests: f.reqs, people: f.people, mail: f.mail, limits: f.door, export: accessExport{now: func() time.Time { return f.now }, Exporter: export.Exporter{Store: memHoldings(f.people), Facts: facts}},
+	f.h = &handler{requests: f.reqs, people: f.people, mail: f.mail, systems: &f.systems, limits: f.door, export: accessExport{now: func() time.Time { return f.now }, Exporter: export.Exporter{Store: memHoldings(f.people), Facts: facts}},
 		keys: keys, keyed: pepper, timing: privacy.DefaultTiming, base: base, site: site,
 		now: func() time.Time { return f.now }, newID: func() string { f.ids++; return "id" + string(rune('a'+f.ids)) },
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -209,13 +210,13 @@ func tokenOf(t *testing.T, link string) string {
 func TestTheFormOffersEachKindAndAnswersScriptsInJSON(t *testing.T) {
 	f := newFixture(t)
 	resp := f.do(t, get("/privacy", true))
-	for _, want := range []string{`value="access"`, `value="delete"`, `name="email"`, `name="` + page.TrapField + `"`, `action="/privacy"`} {
+	for _, want := range []string{`value="access"`, `value="delete"`, `value="remove-content"`, `name="email"`, `name="` + page.TrapField + `"`, `action="/privacy"`} {
 		if !strings.Contains(resp.Body, want) {
 			t.Errorf("the form lacks %s", want)
 		}
 	}
 	resp = f.do(t, get("/privacy", false))
-	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"kinds":["access","delete"]`) {
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"kinds":["access","delete","remove-content"]`) {
 		t.Fatalf("a script got %d %s", resp.StatusCode, resp.Body)
 	}
 }
@@ -335,7 +336,8 @@ func TestVerifyingAnAccessRequestMailsTheExportOnceAndTheExportIsThePersons(t *t
 		t.Fatalf("after the button = %d\n%s", resp.StatusCode, resp.Body)
 	}
 	again := f.do(t, post("/privacy/verify", "t="+url.QueryEscape(tok), false))
-	if again.StatusCode != 200 || len(f.mail.sent) != 2 || f.reqs.writes != 2 {
+	// Three writes: opened, verified, its downstream event recorded (published once).
+	if again.StatusCode != 200 || len(f.mail.sent) != 2 || f.reqs.writes != 3 || len(f.systems.published) != 1 {
 		t.Fatalf("a double click: %d, %d mails, %d writes; want the status, no second mail or write", again.StatusCode, len(f.mail.sent), f.reqs.writes)
 	}
 	m := f.mail.sent[1]
