@@ -24,6 +24,7 @@ func (s *recordingSystems) Publish(_ context.Context, rs []privacy.Request) erro
 // product), and is announced to the downstream systems once.
 func TestAVerifiedContentRemovalWaitsForStaffAndIsAnnounced(t *testing.T) {
 	f := newFixture(t)
+	f.h.timing.Systems = []string{"billing", "support"}
 	f.do(t, post("/privacy", "kind=remove-content&email=stranger@example.com", false))
 	tok := tokenOf(t, f.mail.sent[0].Link)
 	resp := f.do(t, post("/privacy/verify", "t="+url.QueryEscape(tok), true))

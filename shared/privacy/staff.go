@@ -189,10 +189,10 @@ func (t Timing) Enter(id, personID string, in Intake, now time.Time) Request {
 }
 
 // NeedsNotice reports whether r's event is still to be published to the
-// downstream systems: it is verified (by its mailbox or by staff) and not
-// refused, lapsed or cancelled, and has not been published.
+// downstream systems: it waits for some, is verified (by its mailbox or by
+// staff) and not refused, lapsed or cancelled, and has not been published.
 func (r Request) NeedsNotice() bool {
-	return r.Staff.Notified.IsZero() && !r.VerifiedAt.IsZero() &&
+	return len(r.Staff.Systems) > 0 && r.Staff.Notified.IsZero() && !r.VerifiedAt.IsZero() &&
 		(r.Status == Verified || r.Status == InProgress || r.Status == Completed)
 }
 

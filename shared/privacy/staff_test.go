@@ -225,3 +225,14 @@ func TestARefusalIsMailedInWordsWithStaffsText(t *testing.T) {
 		t.Fatal(w)
 	}
 }
+
+func TestWithoutDownstreamSystemsThereIsNothingToPublishOrWaitFor(t *testing.T) {
+	r := DefaultTiming.Enter("s1", "pid", Intake{Channel: Email, Kind: Delete, Email: "jo@example.com", Received: t0, VerifiedBy: "amy", VerifiedHow: "x"}, t0)
+	if r.NeedsNotice() || !r.SystemsDone() {
+		t.Fatalf("%+v", r)
+	}
+	q, _ := Advance(r, t0.Add(73*time.Hour))
+	if c := Complete(*q, t0.Add(73*time.Hour)); c == nil || c.Status != Completed {
+		t.Fatalf("complete = %+v", c)
+	}
+}
