@@ -12,14 +12,14 @@ type RequestTopic int
 
 // The mails of a privacy request.
 const (
-	RequestVerify RequestTopic = iota + 1 // the verification link, to prove the mailbox asked
-	RequestStatus                         // the status page's link (a deletion in its cool-off, or asking again)
-	RequestExport                         // an access request's export link, and the status link
-	RequestNoData                         // pledge holds nothing about the address
-	RequestErased                         // the last mail of a deletion: it is done
-	RequestRefused                        // staff refused the request: Words say why (policy §12)
-	RequestExtended                       // staff extended the due date: Words say why (GDPR Art. 12(3))
-	RequestDone                           // staff completed the request (content removed, or answered)
+	RequestVerify   RequestTopic = iota + 1 // the verification link, to prove the mailbox asked
+	RequestStatus                           // the status page's link (a deletion in its cool-off, or asking again)
+	RequestExport                           // an access request's export link, and the status link
+	RequestNoData                           // pledge holds nothing about the address
+	RequestErased                           // the last mail of a deletion: it is done
+	RequestRefused                          // staff refused the request: Words say why (policy §12)
+	RequestExtended                         // staff extended the due date: Words say why (GDPR Art. 12(3))
+	RequestDone                             // staff completed the request (content removed, or answered)
 )
 
 // RequestMail is one mail of a privacy request. It carries nothing the
