@@ -133,14 +133,15 @@ var (
 )
 
 type fixture struct {
-	h       *handler
-	reqs    *memRequests
-	people  memPeople
-	mail    *recordingMailer
-	door    *openDoor
+	h      *handler
+	reqs   *memRequests
+	people memPeople
+	mail   *recordingMailer
+	door   *openDoor
+	now    time.Time
+	ids    int
+
 	systems recordingSystems // systems_test.go
-	now     time.Time
-	ids     int
 }
 
 func newFixture(t *testing.T) *fixture {

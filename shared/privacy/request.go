@@ -139,10 +139,11 @@ type Request struct {
 	ReasonText string  // a refusal's, for Other
 	Outcome    Outcome // a completion's
 	Reminded   []Reminder
+	UpdatedAt  time.Time
+	Version    int64 // bumped by every write; 0: not stored
+
 	// Staff is part 2's record: staff intake, extension, downstream systems (staff.go).
-	Staff     StaffRecord
-	UpdatedAt time.Time
-	Version   int64 // bumped by every write; 0: not stored
+	Staff StaffRecord
 }
 
 // Timing is the clock's parameters.

@@ -43,29 +43,30 @@ func closedRequestsPK(month string) string { return "RQ#closed#" + month }
 // requestItem is a privacy request as stored. It carries the address only
 // while the request is open (privacy.Request.Email).
 type requestItem struct {
-	PK          string     `dynamodbav:"pk"`
-	SK          string     `dynamodbav:"sk"`
-	Person      string     `dynamodbav:"person"`
-	Kind        string     `dynamodbav:"kind"`
-	Status      string     `dynamodbav:"status"`
-	Email       string     `dynamodbav:"email,omitempty"`
-	Channel     string     `dynamodbav:"channel,omitempty"`
-	Received    string     `dynamodbav:"received"`
-	Due         string     `dynamodbav:"due"`
-	Expires     string     `dynamodbav:"expires"`
-	Nonce       string     `dynamodbav:"nonce,omitempty"`
-	VerifiedAt  string     `dynamodbav:"verifiedAt,omitempty"`
-	CoolOffEnds string     `dynamodbav:"coolOffEnds,omitempty"`
-	ClosedAt    string     `dynamodbav:"closedAt,omitempty"`
-	Reason      string     `dynamodbav:"reason,omitempty"`
-	ReasonText  string     `dynamodbav:"reasonText,omitempty"`
-	Outcome     string     `dynamodbav:"outcome,omitempty"`
-	Reminded    []string   `dynamodbav:"reminded,omitempty"`
-	Staff       *staffItem `dynamodbav:"staff,omitempty"` // systems.go
-	UpdatedAt   string     `dynamodbav:"updatedAt"`
-	Version     int64      `dynamodbav:"version"`
-	DuePK       string     `dynamodbav:"duePK,omitempty"`
-	DueSK       string     `dynamodbav:"dueSK,omitempty"`
+	PK          string   `dynamodbav:"pk"`
+	SK          string   `dynamodbav:"sk"`
+	Person      string   `dynamodbav:"person"`
+	Kind        string   `dynamodbav:"kind"`
+	Status      string   `dynamodbav:"status"`
+	Email       string   `dynamodbav:"email,omitempty"`
+	Channel     string   `dynamodbav:"channel,omitempty"`
+	Received    string   `dynamodbav:"received"`
+	Due         string   `dynamodbav:"due"`
+	Expires     string   `dynamodbav:"expires"`
+	Nonce       string   `dynamodbav:"nonce,omitempty"`
+	VerifiedAt  string   `dynamodbav:"verifiedAt,omitempty"`
+	CoolOffEnds string   `dynamodbav:"coolOffEnds,omitempty"`
+	ClosedAt    string   `dynamodbav:"closedAt,omitempty"`
+	Reason      string   `dynamodbav:"reason,omitempty"`
+	ReasonText  string   `dynamodbav:"reasonText,omitempty"`
+	Outcome     string   `dynamodbav:"outcome,omitempty"`
+	Reminded    []string `dynamodbav:"reminded,omitempty"`
+	UpdatedAt   string   `dynamodbav:"updatedAt"`
+	Version     int64    `dynamodbav:"version"`
+	DuePK       string   `dynamodbav:"duePK,omitempty"`
+	DueSK       string   `dynamodbav:"dueSK,omitempty"`
+
+	Staff *staffItem `dynamodbav:"staff,omitempty"` // part 2's record (systems.go)
 }
 
 func newRequestItem(r privacy.Request, version int64) requestItem {
