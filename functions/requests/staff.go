@@ -234,8 +234,8 @@ func (d *desk) extend(ctx context.Context, req web.Request, id string) (web.Resp
 		return web.FailAPI(err)
 	}
 	now := d.now().UTC()
-	if _, err := privacy.Extend(privacy.Request{Status: privacy.Verified, Due: now.Add(time.Hour)}, in.Months, in.Reason, now); err != nil {
-		return web.FailAPI(err) // months and reason are checked before the request is read
+	if err := privacy.CheckExtension(in.Months, in.Reason); err != nil {
+		return web.FailAPI(err)
 	}
 	return d.change(ctx, req, id, now, func(r privacy.Request) (*privacy.Request, error) { return privacy.Extend(r, in.Months, in.Reason, now) },
 		func(q privacy.Request, email string) mail.RequestMail {

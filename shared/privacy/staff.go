@@ -269,10 +269,7 @@ func Refuse(r Request, reason Reason, text string, now time.Time) (*Request, err
 // closed or unverified request is a Conflict; months other than 1 or 2 or
 // a blank reason are Invalid.
 func Extend(r Request, months int, reason string, now time.Time) (*Request, error) {
-	if months != 1 && months != 2 {
-		return nil, people.Errorf(people.Invalid, "months", "months is 1 or 2")
-	}
-	if err := CheckText("reason", reason, true, maxStaffText); err != nil {
+	if err := CheckExtension(months, reason); err != nil {
 		return nil, err
 	}
 	switch {
@@ -292,6 +289,16 @@ func Extend(r Request, months int, reason string, now time.Time) (*Request, erro
 	q.Due = r.Due.AddDate(0, months, 0)
 	q.Reminded = nil // the reminders count down to the new due date
 	return &q, nil
+}
+
+// CheckExtension checks an extension's words before any request is read:
+// months is 1 or 2 and a reason is given. Errors: Invalid *people.Error on
+// field "months" or "reason".
+func CheckExtension(months int, reason string) error {
+	if months != 1 && months != 2 {
+		return people.Errorf(people.Invalid, "months", "months is 1 or 2 (GDPR Art. 12(3): up to two further months)")
+	}
+	return CheckText("reason", reason, true, maxStaffText)
 }
 
 // Acknowledge records downstream system name's answer to r at now: it
