@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"mime"
 	"net/http"
 	"slices"
 	"time"
@@ -116,29 +118,21 @@ func decodeIntake(req web.Request, t privacy.Timing, now time.Time) (privacy.Int
 	return out, t.CheckIntake(out, now)
 }
 
-// decodeJSON is web.Decode for JSON bodies only: staff's routes take
-// nothing else.
+// decodeJSON is web.Decode for JSON bodies only (a body without a
+// Content-Type is read as JSON): staff's routes take nothing else.
 func decodeJSON(req web.Request, dst any) error {
-	if ct := web.Header(req, "Content-Type"); ct != "" && !isJSON(ct) {
+	ct := web.Header(req, "Content-Type")
+	if ct == "" {
+		h := maps.Clone(req.Headers)
+		if h == nil {
+			h = map[string]string{}
+		}
+		h["content-type"] = "application/json"
+		req.Headers = h
+	} else if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 		return people.Errorf(people.UnsupportedMedia, "", "send application/json")
 	}
-	return web.Decode(withJSONType(req), dst)
-}
-
-func isJSON(ct string) bool {
-	return len(ct) >= 16 && ct[:16] == "application/json"
-}
-
-func withJSONType(req web.Request) web.Request {
-	h := make(map[string]string, len(req.Headers)+1)
-	for k, v := range req.Headers {
-		h[k] = v
-	}
-	if web.Header(req, "Content-Type") == "" {
-		h["content-type"] = "application/json"
-	}
-	req.Headers = h
-	return req
+	return web.Decode(req, dst)
 }
 
 // enter takes a request staff received by mail or phone: verified from
