@@ -39,6 +39,7 @@ func TestStaffAndTheDownstreamSystems(t *testing.T) {
 		{"a request is extended once before its due date and the person told", extendedOnce},
 		{"bad staff input is a 4xx naming the field and changes nothing", badStaffInput},
 		{"the clock publishes what was not announced", clockPublishes},
+		{"an access request verified on the web is announced and its export reads the notice records", webAccessAnnounced},
 	} {
 		if !t.Run(c.name, func(t *testing.T) { c.run(t, s) }) {
 			return
@@ -367,5 +368,58 @@ func clockPublishes(t *testing.T, s *localstack.Stack) {
 	}
 	if got := requestOn(t, s, r.ID); got.Staff.Notified.IsZero() {
 		t.Fatal("the publication was not recorded")
+	}
+}
+
+// An access request verified on the web is announced to the systems by
+// the privacy function; its export, on a stack holding a policy version,
+// reads the person's notice record of that version (the N# grant).
+func webAccessAnnounced(t *testing.T, s *localstack.Stack) {
+	ctx := context.Background()
+	const addr = "web-access@example.com"
+	policy := fmt.Sprintf(`{"version":"2027-09","effective":%q,"material":false,"summary":"Clearer words.","url":"https://smartprotect.example/privacy/2027-09"}`,
+		time.Now().Add(40*24*time.Hour).UTC().Format("2006-01-02"))
+	if got := admin(t, s, http.MethodPost, "/admin/policies", "application/json", policy, true); got.Status != http.StatusCreated {
+		t.Fatalf("publish = %d %s", got.Status, got.Body)
+	}
+	post := func(path string, form url.Values) {
+		req, _ := http.NewRequest(http.MethodPost, s.GatewayURL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode >= 400 {
+			t.Fatalf("POST %s = %v %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	newest := func(path string) string {
+		ms, err := s.Mailbox.To(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := len(ms) - 1; i >= 0; i-- {
+			if l := regexp.MustCompile(`https?://[^\s"<>]+` + regexp.QuoteMeta(path) + `\?t=[A-Za-z0-9_.%-]+`).FindString(ms[i].Body.Text); l != "" {
+				return l
+			}
+		}
+		t.Fatalf("no %s link to %s", path, addr)
+		return ""
+	}
+	post("/signup", signupForm(addr, "newsletter"))
+	post("/privacy", url.Values{"kind": {"access"}, "email": {addr}})
+	post("/privacy/verify", url.Values{"t": {tokenOf(t, newest("/privacy/verify"))}})
+	req, _ := http.NewRequest(http.MethodGet, s.GatewayURL+pathOf(t, newest("/privacy/export")), nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("export = %v %v", resp, err)
+	}
+	var doc struct{ Requests []struct{ ID, Status string } }
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || len(doc.Requests) != 1 || doc.Requests[0].Status != "completed" {
+		t.Fatalf("export requests = %+v %v", doc.Requests, err)
+	}
+	if e, n := eventFor(t, s, doc.Requests[0].ID); n != 1 || e.Function != "PrivacyFunction" {
+		t.Fatalf("%d events, %+v", n, e)
 	}
 }
