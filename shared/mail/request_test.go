@@ -72,3 +72,20 @@ func TestStaffMailsSayWhyAndByWhen(t *testing.T) {
 		t.Fatalf("extended:\n%s\n%v", b.text(), err)
 	}
 }
+
+func TestStaffMailsHaveNoSlipsOfCopy(t *testing.T) {
+	sender, _ := NewSender(nil, "from@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	for _, m := range []RequestMail{
+		{Topic: RequestRefused, Kind: "Removal of your testimonial or forum posts", Words: "The law requires us to keep this data for now. A court ordered us to keep the post."},
+		{Topic: RequestExtended, Kind: "A copy of your data", Words: "Your data spans three archives.", Due: time.Date(2027, 4, 3, 9, 0, 0, 0, time.UTC)},
+		{Topic: RequestDone, Kind: "Removal of your testimonial or forum posts"},
+	} {
+		subject, b, err := sender.request(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slips := webtest.Slips(subject + "\n" + b.text()); len(slips) != 0 {
+			t.Errorf("mail %d: %v\n%s", m.Topic, slips, b.text())
+		}
+	}
+}
