@@ -37,7 +37,7 @@ help:
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up, abuse limits (make bench-abuse alone)"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
 	@echo "make screenshots - desktop and phone PNGs of every page and mail in .build/screenshots/"
-	@echo "make fuzz   - fuzz the body decoder, the token verifier, account events, the address parser, SES events and privacy requests (FUZZTIME=30s each)"
+	@echo "make fuzz   - fuzz the body decoder, the token verifier, account events, the address parser, SES events, privacy requests and staff entries (FUZZTIME=30s each)"
 	@echo "make fuzz-api - schemathesis against the local stack with api/openapi.yaml, long and stateful (API_EXAMPLES=500)"
 
 # ---- tools, pinned in the repository --------------------------------------
@@ -185,6 +185,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzEmail -fuzztime=$(FUZZTIME) ./shared/people
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./shared/mail
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAsk -fuzztime=$(FUZZTIME) ./functions/privacy
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeIntake -fuzztime=$(FUZZTIME) ./functions/requests
 
 # schemathesis (pinned in infra/requirements.txt) against a local stack with
 # api/openapi.yaml, as a script and as a browser: `make test` runs it briefly

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smartprotect/pledge/shared/downstream"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/page"
 	"github.com/smartprotect/pledge/shared/people"
@@ -62,6 +63,7 @@ type handler struct {
 	now         func() time.Time
 	newID       func() string
 	log         *slog.Logger
+	systems     downstream.Publisher // a verified request's event to the downstream systems
 }
 
 func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, error) {
@@ -98,12 +100,13 @@ type formAnswer struct {
 
 func (h *handler) form(req web.Request) web.Response {
 	if !web.WantsHTML(req) {
-		return web.JSON(http.StatusOK, formAnswer{Kinds: privacy.Kinds, Post: `{"kind": "access"|"delete"|"correct", "email": "...", "new_name": "... (correct)", "new_email": "... (correct)"}`})
+		return web.JSON(http.StatusOK, formAnswer{Kinds: privacy.Kinds, Post: `{"kind": "access"|"delete"|"correct"|"remove-content", "email": "...", "new_name": "... (correct)", "new_email": "... (correct)"}`})
 	}
 	explain := map[privacy.Kind]string{
-		privacy.Access:  "everything we hold about your address, as a page and as a file.",
-		privacy.Delete:  fmt.Sprintf("we erase your address and everything tied to it, after %d hours in which you can still cancel.", int(h.timing.CoolOff.Hours())),
-		privacy.Correct: "we change your name, or move everything to a new address once you confirm it from there.",
+		privacy.Access:        "everything we hold about your address, as a page and as a file.",
+		privacy.Delete:        fmt.Sprintf("we erase your address and everything tied to it, after %d hours in which you can still cancel.", int(h.timing.CoolOff.Hours())),
+		privacy.Correct:       "we change your name, or move everything to a new address once you confirm it from there.",
+		privacy.RemoveContent: "we take down your testimonial or forum posts, or tell you why we cannot. Our staff may write to ask which.",
 	}
 	var choices []page.PrivacyChoice
 	for _, k := range privacy.Kinds {
@@ -383,6 +386,12 @@ func (h *handler) verify(ctx context.Context, req web.Request) (web.Response, er
 			// says where it stands, and Lambda reports the failure.
 			h.log.ErrorContext(ctx, "privacy request mail failed", "person", r.PersonID, "request", r.ID, "code", mail.ErrorCode(err))
 		}
+		if q, err := downstream.Notify(ctx, h.requests, h.systems, r, now); err != nil {
+			// The clock publishes it on its next run.
+			h.log.ErrorContext(ctx, "privacy request: downstream event failed", "request", r.ID, "code", mail.ErrorCode(err))
+		} else {
+			r = q
+		}
 		h.log.InfoContext(ctx, "privacy request verified", "person", r.PersonID, "request", r.ID, "kind", r.Kind, "status", r.Status, "mailed", sent)
 		note = "Thank you: your request is confirmed."
 	}
@@ -494,6 +503,9 @@ func nextStep(r privacy.Request, now time.Time) string {
 	if next := correctionStep(r); r.Kind == privacy.Correct && next != "" {
 		return next
 	}
+	if r.Kind != privacy.Delete && r.Kind != privacy.Correct && (r.Status == privacy.Verified || r.Status == privacy.InProgress) {
+		return "Our staff will carry out your request, or tell you why they cannot, by " + mail.Date(r.Due) + "."
+	}
 	switch r.Status {
 	case privacy.Unverified:
 		return "Press the button in the mail we sent to confirm this request. Unconfirmed requests lapse on " + mail.Date(r.Expires) + "."
@@ -511,10 +523,16 @@ func nextStep(r privacy.Request, now time.Time) string {
 			}
 			return "The link to your data has expired. Make a new request for a fresh copy."
 		}
+		if r.Kind == privacy.RemoveContent {
+			return "Your testimonial or forum posts were taken down on " + mail.Date(r.ClosedAt) + "."
+		}
 		return "Your data was deleted on " + mail.Date(r.ClosedAt) + ". We keep only a record that we did so, without your address, and the proof of consents for the period the law requires."
 	case privacy.Refused:
 		if r.Reason == privacy.NoData {
 			return "We hold no personal data about this address, so there was nothing to send or delete."
+		}
+		if words := r.RefusalWords(); words != "" && r.Reason != privacy.Other {
+			return "We could not carry out this request. " + words + " Write to us if you want to know more."
 		}
 		return "We could not carry out this request. Write to us if you want to know more."
 	case privacy.Expired:

@@ -140,6 +140,8 @@ type fixture struct {
 	door   *openDoor
 	now    time.Time
 	ids    int
+
+	systems recordingSystems // systems_test.go
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -157,7 +159,7 @@ func newFixture(t *testing.T) *fixture {
 	known := pepper("jo@example.com")
 	f.people[known] = people.Person{ID: known, Email: "jo@example.com", Status: people.Confirmed, Active: []people.Purpose{people.Newsletter}, Version: 2}
 	base, _ := url.Parse("https://pledge.example.com")
-	f.h = &handler{requests: f.reqs, people: f.people, mail: f.mail, limits: f.door, export: accessExport{now: func() time.Time { return f.now }, Exporter: export.Exporter{Store: memHoldings(f.people), Facts: facts}},
+	f.h = &handler{requests: f.reqs, people: f.people, mail: f.mail, systems: &f.systems, limits: f.door, export: accessExport{now: func() time.Time { return f.now }, Exporter: export.Exporter{Store: memHoldings(f.people), Facts: facts}},
 		keys: keys, keyed: pepper, timing: privacy.DefaultTiming, base: base, site: site,
 		now: func() time.Time { return f.now }, newID: func() string { f.ids++; return "id" + string(rune('a'+f.ids)) },
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -209,13 +211,13 @@ func tokenOf(t *testing.T, link string) string {
 func TestTheFormOffersEachKindAndAnswersScriptsInJSON(t *testing.T) {
 	f := newFixture(t)
 	resp := f.do(t, get("/privacy", true))
-	for _, want := range []string{`value="access"`, `value="delete"`, `value="correct"`, `name="new_name"`, `name="new_email"`, `name="email"`, `name="` + page.TrapField + `"`, `action="/privacy"`} {
+	for _, want := range []string{`value="access"`, `value="delete"`, `value="correct"`, `value="remove-content"`, `name="new_name"`, `name="new_email"`, `name="email"`, `name="` + page.TrapField + `"`, `action="/privacy"`} {
 		if !strings.Contains(resp.Body, want) {
 			t.Errorf("the form lacks %s", want)
 		}
 	}
 	resp = f.do(t, get("/privacy", false))
-	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"kinds":["access","delete","correct"]`) {
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"kinds":["access","delete","correct","remove-content"]`) {
 		t.Fatalf("a script got %d %s", resp.StatusCode, resp.Body)
 	}
 }

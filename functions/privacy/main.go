@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/smartprotect/pledge/shared/config"
+	"github.com/smartprotect/pledge/shared/downstream"
 	"github.com/smartprotect/pledge/shared/export"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/page"
@@ -27,6 +29,7 @@ func main() {
 	company, st := config.Company(env), store.New(config.DynamoDB(awsCfg), config.Table(env))
 	from, base, limits, timing := config.Sender(env), config.BaseURL(env), config.Limits(env), config.PrivacyRequests(env)
 	mailEvents := config.MailConfigurationSet(env) // every mail's events, tagged with its person
+	systems := config.Downstream(env)              // the systems every request is announced to
 	keys, pepper := config.TokenKeys(ctx, env, fetch), config.AddressPepper(ctx, env, fetch)
 	retention := config.Retention(env) // the export states the periods the functions run with
 	retention.NoticeRecords = config.NoticeRecordsKept(env)
@@ -37,7 +40,9 @@ func main() {
 	config.Must(log, err)
 	sender.ConfigurationSet = mailEvents
 	keyed := people.KeyedID(pepper)
-	h := &handler{requests: st, people: st, mail: sender, keys: keys, keyed: keyed, timing: timing, base: base, site: site,
+	timing.Systems = systems.Systems
+	bus := downstream.Bus{Name: systems.Bus, API: eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = config.Endpoint("EVENTBRIDGE") })}
+	h := &handler{requests: st, people: st, mail: sender, systems: bus, keys: keys, keyed: keyed, timing: timing, base: base, site: site,
 		limits: &people.Limiter{Counters: st, Limits: limits, Keyed: keyed, Now: time.Now},
 		export: accessExport{now: time.Now, Exporter: export.Exporter{Store: st, Facts: export.Facts{
 			Controller: export.Controller{Name: company.Name, PostalAddress: company.PostalAddress}, Retention: retention}}},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+	"github.com/smartprotect/pledge/shared/downstream"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/privacy"
@@ -27,6 +28,7 @@ type Result struct {
 	Erased    int `json:"erased"`
 	Completed int `json:"completed"`
 	Reminders int `json:"reminders"`
+	Notified  int `json:"notified"` // events published to the downstream systems
 	Overdue   int `json:"overdue"`
 	Failed    int `json:"failed"`
 }
@@ -53,6 +55,8 @@ type Announcement struct {
 	Status  privacy.Status   `json:"status"`
 	Due     time.Time        `json:"due"`
 	Stage   privacy.Reminder `json:"stage"`
+	// WaitingOn names the downstream systems that have not answered yet.
+	WaitingOn []string `json:"waitingOn,omitempty"`
 }
 
 // announcer publishes announcements to EventBridge (events.go).
@@ -72,6 +76,7 @@ type handler struct {
 	moves         mover // finishes corrections whose move was cut off (correct.go)
 	mail          mailer
 	events        announcer
+	downstream    downstream.Publisher // the systems' bus: requests not yet announced to them (notify.go)
 	retention     people.Retention
 	now           func() time.Time
 	allowOverride bool
@@ -107,6 +112,7 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 			}
 			r = q
 		}
+		r = h.notify(ctx, r, now, &res)
 		// The decisions run first on the request as listed (a consistent
 		// read): only a request with something due is read and written
 		// again, so a run costs what is open to list and what is due to do.
@@ -139,7 +145,7 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 			continue
 		}
 		if changed {
-			announce = append(announce, Announcement{Request: q.ID, Kind: q.Kind, Status: q.Status, Due: q.Due, Stage: stage})
+			announce = append(announce, Announcement{Request: q.ID, Kind: q.Kind, Status: q.Status, Due: q.Due, Stage: stage, WaitingOn: q.Waiting()})
 		}
 		if q.IsOverdue(now) {
 			res.Overdue++
@@ -214,6 +220,12 @@ func (h *handler) erase(ctx context.Context, r privacy.Request, now time.Time, r
 	})
 	if err != nil || !changed {
 		return q, err
+	}
+	if q.Status.Open() {
+		// Erased; the downstream systems' last answer completes it
+		// (privacy.Acknowledge) and the requests function sends the last mail.
+		h.log.InfoContext(ctx, "privacy request: erased, waiting for downstream systems", "person", q.PersonID, "request", q.ID, "waiting", len(q.Waiting()))
+		return q, nil
 	}
 	res.Completed++
 	h.log.InfoContext(ctx, "privacy request: deletion completed", "person", q.PersonID, "request", q.ID, "erased", ch.Erase != nil)

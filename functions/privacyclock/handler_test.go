@@ -87,12 +87,13 @@ type fixture struct {
 	st      *memStore
 	mail    *recordingMailer
 	bus     *recordingBus
+	systems recordingSystems // systems_test.go
 	metrics bytes.Buffer
 }
 
 func newFixture() *fixture {
 	f := &fixture{st: &memStore{requests: map[string]privacy.Request{}, people: map[string]people.Person{}}, mail: &recordingMailer{}, bus: &recordingBus{}}
-	f.h = &handler{requests: f.st, mail: f.mail, events: f.bus, retention: people.DefaultRetention, now: func() time.Time { return t0 },
+	f.h = &handler{requests: f.st, mail: f.mail, events: f.bus, downstream: &f.systems, retention: people.DefaultRetention, now: func() time.Time { return t0 },
 		allowOverride: true, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	f.h.metrics = emf(&f.metrics, "pledge-privacyclock")
 	return f

@@ -25,6 +25,7 @@ type requestReader interface {
 // closed status), and one request. Answers carry no address.
 type handler struct {
 	store requestReader
+	staff *desk // staff.go: intake, completion, refusal, extension, systems' answers
 	now   func() time.Time
 	log   *slog.Logger
 }
@@ -35,6 +36,9 @@ func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, er
 		return h.list(ctx, req)
 	case "GET /admin/requests/{id}":
 		return h.one(ctx, req)
+	case "POST /admin/requests", "POST /admin/requests/{id}/complete", "POST /admin/requests/{id}/refuse",
+		"POST /admin/requests/{id}/extend", "POST /admin/requests/{id}/systems/{name}":
+		return h.staff.handle(ctx, req)
 	}
 	return web.FailAPI(people.Errorf(people.NotFound, "", "no route %s", req.RouteKey))
 }
@@ -111,6 +115,14 @@ type detailAnswer struct {
 	ReasonText  string             `json:"reason_text,omitempty"`
 	Reminded    []privacy.Reminder `json:"reminded,omitempty"`
 	Overdue     bool               `json:"overdue"`
+	staffView                      // staff.go
+}
+
+// detail is r's answer at now.
+func detail(r privacy.Request, now time.Time) detailAnswer {
+	return detailAnswer{Summary: r.Summary(), Person: r.PersonID, Channel: r.Channel, Expires: r.Expires,
+		VerifiedAt: r.VerifiedAt, CoolOffEnds: r.CoolOffEnds, ReasonText: r.ReasonText, Reminded: r.Reminded, Overdue: r.IsOverdue(now),
+		staffView: newStaffView(r)}
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -127,6 +139,5 @@ func (h *handler) one(ctx context.Context, req web.Request) (web.Response, error
 	if err != nil {
 		return web.FailAPI(err)
 	}
-	return web.JSON(http.StatusOK, detailAnswer{Summary: r.Summary(), Person: r.PersonID, Channel: r.Channel, Expires: r.Expires,
-		VerifiedAt: r.VerifiedAt, CoolOffEnds: r.CoolOffEnds, ReasonText: r.ReasonText, Reminded: r.Reminded, Overdue: r.IsOverdue(h.now())}), nil
+	return web.JSON(http.StatusOK, detail(r, h.now())), nil
 }

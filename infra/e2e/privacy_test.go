@@ -359,7 +359,7 @@ func TestTheClockExpiresRemindsAndReportsOverdueRequests(t *testing.T) {
 	defer cancel()
 	// A deadline shorter than the cool-off: a verified deletion is open
 	// when its reminders and its due date come.
-	own, err := startStack(ctx, localstack.Options{Name: "e2e-privacy-clock", Parameters: map[string]string{"RequestDeadline": "48h"}})
+	own, err := startStack(ctx, localstack.Options{Name: "e2e-privacy-clock", Parameters: map[string]string{"RequestDeadline": "48h", "DownstreamSystems": ""}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,14 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 )
 
 // BusEvent is one event a function put on the local EventBridge bus.
 type BusEvent struct {
 	Function   string // the caller's logical id
+	Bus        string // the bus's name ("default" when the entry names none)
 	Source     string
 	DetailType string
 	Detail     json.RawMessage
@@ -58,7 +60,7 @@ func (s *Stack) putEvents(w http.ResponseWriter, r *http.Request) {
 	}{}
 	s.bus.mu.Lock()
 	for _, e := range in.Entries {
-		s.bus.events = append(s.bus.events, BusEvent{Function: caller(r), Source: e.Source, DetailType: e.DetailType, Detail: json.RawMessage(e.Detail)})
+		s.bus.events = append(s.bus.events, BusEvent{Function: caller(r), Bus: busName(e.EventBusName), Source: e.Source, DetailType: e.DetailType, Detail: json.RawMessage(e.Detail)})
 		out.Entries = append(out.Entries, result{EventId: "local"})
 	}
 	s.bus.mu.Unlock()
@@ -66,10 +68,39 @@ func (s *Stack) putEvents(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(out)
 }
 
-// Events checks a PutEvents call: every event goes to the default bus
-// (the only one the functions use), which the caller must be granted.
+// Events checks a PutEvents call: the caller must be granted the bus of
+// every entry (by name or ARN; none names the default bus).
 func (m *IAM) Events(w http.ResponseWriter, r *http.Request) bool {
-	return m.check(w, r, "events", func([]byte) ([]need, error) {
-		return []need{{action: "events:PutEvents", resource: "arn:aws:events:" + Region + ":" + Account + ":event-bus/default"}}, nil
+	return m.check(w, r, "events", func(body []byte) ([]need, error) {
+		var in struct {
+			Entries []struct{ EventBusName string }
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, err
+		}
+		var ns []need
+		seen := map[string]bool{}
+		for _, e := range in.Entries {
+			if arn := busARN(busName(e.EventBusName)); !seen[arn] {
+				seen[arn] = true
+				ns = append(ns, need{action: "events:PutEvents", resource: arn})
+			}
+		}
+		return ns, nil
 	}, denyREST)
+}
+
+// busName is the name of the bus an entry names by name or ARN.
+func busName(nameOrARN string) string {
+	if nameOrARN == "" {
+		return "default"
+	}
+	if _, name, ok := strings.Cut(nameOrARN, ":event-bus/"); ok {
+		return name
+	}
+	return nameOrARN
+}
+
+func busARN(name string) string {
+	return "arn:aws:events:" + Region + ":" + Account + ":event-bus/" + name
 }

@@ -118,7 +118,7 @@ func TestTheTemplateDeclaresWhatTheLocalStackServes(t *testing.T) {
 		}
 	}
 	slices.Sort(senders)
-	if !slices.Equal(senders, []string{"NewsletterFunction", "NoticesFunction", "PrivacyClockFunction", "PrivacyFunction", "SignupFunction", "UnsubscribeFunction"}) {
+	if !slices.Equal(senders, []string{"NewsletterFunction", "NoticesFunction", "PrivacyClockFunction", "PrivacyFunction", "RequestsFunction", "SignupFunction", "UnsubscribeFunction"}) {
 		t.Errorf("the functions that send mail are %v", senders)
 	}
 	all := []string{"Email Sent", "Email Delivered", "Email Bounced", "Email Complaint Received", "Email Delivery Delayed", "Email Rejected"}

@@ -126,6 +126,8 @@ func (t *Template) resourceARN(logicalID string, refs Refs) string {
 		return tableARN(name)
 	case "AWS::Serverless::Function":
 		return "arn:aws:lambda:" + Region + ":" + Account + ":function:" + name
+	case "AWS::Events::EventBus":
+		return busARN(name)
 	}
 	return ""
 }

@@ -133,8 +133,8 @@ func (t *Template) resolve(n yaml.Node, refs Refs) (string, error) {
 		if v, ok := refs.Resources[n.Value]; ok {
 			return v, nil
 		}
-		if r, ok := t.Resources[n.Value]; ok && (r.Type == "AWS::Serverless::Function" || r.Type == "AWS::SES::ConfigurationSet") {
-			return n.Value, nil // locally functions and configuration sets are named by their logical ids
+		if r, ok := t.Resources[n.Value]; ok && (r.Type == "AWS::Serverless::Function" || r.Type == "AWS::SES::ConfigurationSet" || r.Type == "AWS::Events::EventBus") {
+			return n.Value, nil // locally functions, configuration sets and event buses are named by their logical ids
 		}
 		return "", fmt.Errorf("!Ref %s has no local value", n.Value)
 	case n.Kind == yaml.ScalarNode && !strings.HasPrefix(n.Tag, "!"):

@@ -24,7 +24,7 @@ func env(over map[string]string) *Env {
 	base := map[string]string{
 		"AWS_REGION": "us-east-1", "TABLE_NAME": "pledge", "FROM_ADDRESS": "SmartProtect <no-reply@example.com>", "MAIL_CONFIGURATION_SET": "pledge-mail",
 		"COMPANY_NAME": "SmartProtect, Inc.", "COMPANY_ADDRESS": "514 S. Stratford Road", "CONTACT_ADDRESS": "privacy@example.com",
-		"POLICY_VERSION": "2015-03-22", "POLICY_URL": "https://example.com/privacy", "NOTICES_FUNCTION": "notices",
+		"POLICY_VERSION": "2015-03-22", "POLICY_URL": "https://example.com/privacy", "NOTICES_FUNCTION": "notices", "DOWNSTREAM_BUS": "pledge-requests",
 		"TOKEN_KEYS": "k1:" + key32, "TOKEN_ACTIVE_KEY_ID": "k1", "ADDRESS_PEPPER": key32,
 	}
 	maps.Copy(base, over)
@@ -51,6 +51,7 @@ var loaders = map[string]func(context.Context, *Env, SecretFetcher){
 	"Publishing":           func(_ context.Context, e *Env, _ SecretFetcher) { Publishing(e) },
 	"PrivacyRequests":      func(_ context.Context, e *Env, _ SecretFetcher) { PrivacyRequests(e) },
 	"ClockOverride":        func(_ context.Context, e *Env, _ SecretFetcher) { ClockOverride(e) },
+	"Downstream":           func(_ context.Context, e *Env, _ SecretFetcher) { Downstream(e) },
 	"NoticeSending":        func(_ context.Context, e *Env, _ SecretFetcher) { NoticeSending(e) },
 	"TokenKeys":            func(ctx context.Context, e *Env, f SecretFetcher) { TokenKeys(ctx, e, f) },
 	"AddressPepper":        func(ctx context.Context, e *Env, f SecretFetcher) { AddressPepper(ctx, e, f) },
@@ -312,5 +313,22 @@ func TestPrivacyRequestsReadTheDeadlineAndCoolOff(t *testing.T) {
 	e = env(map[string]string{"REQUEST_DEADLINE": "30 days"})
 	if PrivacyRequests(e); e.Err() == nil {
 		t.Fatal("a deadline that is no duration was accepted")
+	}
+}
+
+func TestDownstreamSystemsAreListedOnceEachAndMayBeNone(t *testing.T) {
+	e := env(map[string]string{"DOWNSTREAM_BUS": "pledge-requests", "DOWNSTREAM_SYSTEMS": " billing, support "})
+	if s := Downstream(e); e.Err() != nil || s.Bus != "pledge-requests" || !slices.Equal(s.Systems, []string{"billing", "support"}) {
+		t.Fatalf("%+v %v", s, e.Err())
+	}
+	e = env(map[string]string{"DOWNSTREAM_BUS": "b", "DOWNSTREAM_SYSTEMS": ""})
+	if s := Downstream(e); e.Err() != nil || len(s.Systems) != 0 {
+		t.Fatalf("none: %+v %v", s, e.Err())
+	}
+	for _, bad := range []string{"billing,billing", "Billing", "a b"} {
+		e = env(map[string]string{"DOWNSTREAM_BUS": "b", "DOWNSTREAM_SYSTEMS": bad})
+		if Downstream(e); e.Err() == nil {
+			t.Errorf("%q was accepted", bad)
+		}
 	}
 }

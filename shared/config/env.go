@@ -111,6 +111,7 @@ var Loaders = map[string]Loader{
 	"Sweep":                {Vars: []string{"SWEEP_EPOCH", "DRY_RUN"}, Local: []string{"CLOCK_OVERRIDE"}},
 	"PrivacyRequests":      {Vars: []string{"REQUEST_DEADLINE", "REQUEST_COOL_OFF"}},
 	"ClockOverride":        {Local: []string{"CLOCK_OVERRIDE"}},
+	"Downstream":           {Vars: []string{"DOWNSTREAM_BUS", "DOWNSTREAM_SYSTEMS"}},
 	"Publishing":           {Vars: []string{"NOTICE_MINIMUM", "NOTICES_FUNCTION"}},
 	"NoticeSending": {Vars: []string{"NOTICE_MAX_RATE", "NOTICE_LEASE", "NOTICE_SETTLE_GRACE",
 		"NOTICE_CATCH_UP_EVERY"}},

@@ -12,11 +12,14 @@ type RequestTopic int
 
 // The mails of a privacy request.
 const (
-	RequestVerify RequestTopic = iota + 1 // the verification link, to prove the mailbox asked
-	RequestStatus                         // the status page's link (a deletion in its cool-off, or asking again)
-	RequestExport                         // an access request's export link, and the status link
-	RequestNoData                         // pledge holds nothing about the address
-	RequestErased                         // the last mail of a deletion: it is done
+	RequestVerify   RequestTopic = iota + 1 // the verification link, to prove the mailbox asked
+	RequestStatus                           // the status page's link (a deletion in its cool-off, or asking again)
+	RequestExport                           // an access request's export link, and the status link
+	RequestNoData                           // pledge holds nothing about the address
+	RequestErased                           // the last mail of a deletion: it is done
+	RequestRefused                          // staff refused the request: Words say why (policy §12)
+	RequestExtended                         // staff extended the due date: Words say why (GDPR Art. 12(3))
+	RequestDone                             // staff completed the request (content removed, or answered)
 )
 
 // RequestMail is one mail of a privacy request. It carries nothing the
@@ -29,7 +32,8 @@ type RequestMail struct {
 	Link       string    // the verification link (RequestVerify) or the export link (RequestExport)
 	StatusLink string    // the status page (all but RequestVerify and RequestErased)
 	Until      time.Time // when Link stops working, or (RequestStatus of a deletion) when the cool-off ends
-	Due        time.Time // the request's due date
+	Due        time.Time // the request's due date (RequestExtended: the new one)
+	Words      string    // RequestRefused, RequestExtended: why, as staff gave it; RequestDone: staff's note
 }
 
 // requestBody is a privacy request's mail, as both parts show it.
@@ -87,6 +91,20 @@ func (s *Sender) request(m RequestMail) (string, requestBody, error) {
 		b.Paragraphs = []string{"As you asked, we have deleted your data. We keep only a record that we did so, without your address, " +
 			"and, for the period the law requires, the proof of consents you gave and withdrew.",
 			"This is the last mail we send to this address."}
+	case RequestRefused:
+		subject = "Your privacy request to " + s.company
+		b.Paragraphs = []string{"You asked for this: " + m.Kind + ". We cannot do it, for this reason:", m.Words,
+			"If you disagree, reply to this mail. You may also complain to a data protection authority."}
+	case RequestExtended:
+		subject = "Your privacy request to " + s.company + " needs more time"
+		b.Paragraphs = []string{"You asked for this: " + m.Kind + ". We need more time to answer it, for this reason:", m.Words,
+			"We will answer by " + Date(m.Due) + "."}
+	case RequestDone:
+		subject = "Your privacy request to " + s.company + " is done"
+		b.Paragraphs = []string{"You asked for this: " + m.Kind + ". It is done."}
+		if m.Words != "" {
+			b.Paragraphs = append(b.Paragraphs, m.Words)
+		}
 	default:
 		return "", requestBody{}, fmt.Errorf("mail: unknown privacy request mail %d", m.Topic)
 	}

@@ -18,9 +18,10 @@ func requestMails(t *testing.T, v string) map[string]noticeData {
 		t.Fatal(err)
 	}
 	out := map[string]noticeData{}
-	for name, topic := range map[string]RequestTopic{"verify": RequestVerify, "status": RequestStatus, "export": RequestExport, "no data": RequestNoData, "erased": RequestErased} {
+	for name, topic := range map[string]RequestTopic{"verify": RequestVerify, "status": RequestStatus, "export": RequestExport, "no data": RequestNoData, "erased": RequestErased,
+		"refused": RequestRefused, "extended": RequestExtended, "done": RequestDone} {
 		_, b, err := sender.request(RequestMail{PersonID: "p", To: "jo@example.com", Topic: topic, Kind: v, Link: "https://x.example/" + v,
-			StatusLink: "https://x.example/s?" + v, Until: time.Date(2027, 1, 7, 9, 0, 0, 0, time.UTC), Due: time.Date(2027, 2, 3, 9, 0, 0, 0, time.UTC)})
+			StatusLink: "https://x.example/s?" + v, Until: time.Date(2027, 1, 7, 9, 0, 0, 0, time.UTC), Due: time.Date(2027, 2, 3, 9, 0, 0, 0, time.UTC), Words: v})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,6 +67,35 @@ func TestEveryRequestMailHasTheFrameOfEveryMail(t *testing.T) {
 			if !strings.Contains(m.HTML, want) {
 				t.Errorf("the %s mail lacks %s (language, title, viewport and contact address, as every mail has):\n%s", name, want, m.HTML)
 			}
+		}
+	}
+}
+
+func TestStaffMailsSayWhyAndByWhen(t *testing.T) {
+	sender, _ := NewSender(nil, "from@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	_, b, err := sender.request(RequestMail{Topic: RequestRefused, Kind: "Removal of your testimonial or forum posts", Words: "The post is evidence in a court case."})
+	if err != nil || !strings.Contains(b.text(), "The post is evidence in a court case.") || !strings.Contains(b.text(), "Removal of your testimonial") {
+		t.Fatalf("refused:\n%s\n%v", b.text(), err)
+	}
+	_, b, err = sender.request(RequestMail{Topic: RequestExtended, Kind: "A copy of your data", Words: "Three archives.", Due: time.Date(2027, 4, 3, 9, 0, 0, 0, time.UTC)})
+	if err != nil || !strings.Contains(b.text(), "Three archives.") || !strings.Contains(b.text(), "by 3 April 2027") {
+		t.Fatalf("extended:\n%s\n%v", b.text(), err)
+	}
+}
+
+func TestStaffMailsHaveNoSlipsOfCopy(t *testing.T) {
+	sender, _ := NewSender(nil, "from@example.com", "SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	for _, m := range []RequestMail{
+		{Topic: RequestRefused, Kind: "Removal of your testimonial or forum posts", Words: "The law requires us to keep this data for now. A court ordered us to keep the post."},
+		{Topic: RequestExtended, Kind: "A copy of your data", Words: "Your data spans three archives.", Due: time.Date(2027, 4, 3, 9, 0, 0, 0, time.UTC)},
+		{Topic: RequestDone, Kind: "Removal of your testimonial or forum posts"},
+	} {
+		subject, b, err := sender.request(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slips := webtest.Slips(subject + "\n" + b.text()); len(slips) != 0 {
+			t.Errorf("mail %d: %v\n%s", m.Topic, slips, b.text())
 		}
 	}
 }

@@ -52,12 +52,15 @@ func (t Timing) Verify(r Request, nonce string, held bool, now time.Time) (*Requ
 	}
 	var q Request
 	switch {
-	case !held:
+	case !held && r.Kind != RemoveContent: // content lives in the product, not in pledge
 		q = r.close(Refused, now)
 		q.Reason = NoData
 	case r.Kind == Access:
 		q = r.close(Completed, now)
 		q.Outcome = ExportSent
+	case r.Kind == RemoveContent: // waits for staff (staff.go)
+		q = r.touch(now)
+		q.Status, q.Nonce = InProgress, ""
 	default:
 		q = r.touch(now)
 		q.Status, q.Nonce, q.CoolOffEnds = Verified, "", now.UTC().Add(t.CoolOff)
@@ -112,20 +115,36 @@ func Advance(r Request, now time.Time) (*Request, Step) {
 		q := r.touch(now)
 		q.Status = InProgress
 		return &q, StartErasure
+	case r.Kind == Delete && r.Status == InProgress && !r.Staff.ErasedAt.IsZero() && !r.SystemsDone():
+		return nil, Wait // erased; waiting for the downstream systems (staff.go)
 	case r.Kind == Delete && r.Status == InProgress:
 		return nil, Erase
 	}
 	return nil, Wait
 }
 
-// Complete closes a deletion in progress, once the person is erased: it
-// keeps the outcome and the times, and drops the address. Anything else
-// changes nothing.
+// Complete records that the person of a deletion in progress is erased;
+// once every downstream system pledged has acknowledged too (SystemsDone),
+// it closes the request: it keeps the outcome and the times, and drops
+// the address. Until then the request stays in progress, erased, and the
+// last acknowledgment closes it (Acknowledge). Anything else changes
+// nothing.
 func Complete(r Request, now time.Time) *Request {
 	if r.Kind != Delete || r.Status != InProgress {
 		return nil
 	}
+	if !r.SystemsDone() {
+		if !r.Staff.ErasedAt.IsZero() {
+			return nil
+		}
+		q := r.touch(now)
+		q.Staff.ErasedAt = now.UTC()
+		return &q
+	}
 	q := r.close(Completed, now)
+	if q.Staff.ErasedAt.IsZero() {
+		q.Staff.ErasedAt = now.UTC()
+	}
 	q.Outcome = Erased
 	return &q
 }

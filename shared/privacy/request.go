@@ -21,17 +21,20 @@ type Kind string
 const (
 	Access Kind = "access" // a copy of everything pledge holds about the person (GDPR Art. 15)
 	Delete Kind = "delete" // erasure (GDPR Art. 17), through the retention sweep's erasure
+	// RemoveContent: a testimonial or forum posts taken down (policy §12);
+	// staff complete or refuse it (staff.go).
+	RemoveContent Kind = "remove-content"
 )
 
 // Kinds lists the kinds a person may ask for, in the order a form shows them.
-var Kinds = []Kind{Access, Delete, Correct}
+var Kinds = []Kind{Access, Delete, Correct, RemoveContent}
 
 // ParseKind reads a kind as typed; an unknown kind is an Invalid *people.Error
 // on field "kind".
 func ParseKind(s string) (Kind, error) {
 	k := Kind(s)
 	if !slices.Contains(Kinds, k) {
-		return "", people.Errorf(people.Invalid, "kind", "choose what you ask for: access, delete or correct")
+		return "", people.Errorf(people.Invalid, "kind", "choose what you ask for: access, delete, correct or remove-content")
 	}
 	return k, nil
 }
@@ -45,6 +48,8 @@ func (k Kind) Label() string {
 		return "Deletion of your data"
 	case Correct:
 		return "Correction of your name or address"
+	case RemoveContent:
+		return "Removal of your testimonial or forum posts"
 	}
 	return string(k)
 }
@@ -139,6 +144,9 @@ type Request struct {
 	Reminded   []Reminder
 	UpdatedAt  time.Time
 	Version    int64 // bumped by every write; 0: not stored
+
+	// Staff is part 2's record: staff intake, extension, downstream systems (staff.go).
+	Staff StaffRecord
 }
 
 // Timing is the clock's parameters.
@@ -147,6 +155,7 @@ type Timing struct {
 	CoolOff      time.Duration // REQUEST_COOL_OFF, 72h: a deletion can be cancelled this long after verification
 	VerifyWindow time.Duration // unverified requests expire after this (7 days)
 	LinkTTL      time.Duration // a verification link works this long (24 h)
+	Systems      []string      // DOWNSTREAM_SYSTEMS: the systems each new request must hear back from (staff.go)
 }
 
 // DefaultTiming is the issue's: 30 days, 72 h, 7 days, 24 h.
@@ -164,7 +173,8 @@ const (
 func (t Timing) New(id, personID string, kind Kind, email string, now time.Time, nonce string) Request {
 	now = now.UTC()
 	return Request{ID: id, PersonID: personID, Kind: kind, Status: Unverified, Email: email, Channel: "web",
-		Received: now, Due: now.Add(t.Deadline), Expires: now.Add(t.VerifyWindow), Nonce: nonce, UpdatedAt: now}
+		Received: now, Due: now.Add(t.Deadline), Expires: now.Add(t.VerifyWindow), Nonce: nonce, UpdatedAt: now,
+		Staff: StaffRecord{Systems: pledged(t.Systems)}}
 }
 
 // Summary is what a request's record says without the address: what the
@@ -191,12 +201,14 @@ func (r Request) close(s Status, now time.Time) Request {
 	q := r.touch(now)
 	q.Status, q.ClosedAt, q.Email, q.Nonce = s, now.UTC(), "", ""
 	q.Correction = Correction{PersonID: r.Correction.PersonID, From: r.Correction.From, Confirmed: r.Correction.Confirmed} // the new name and address go
+	q.Staff.Details = ""                                                                                                   // what staff noted of the content goes with the address
 	return q
 }
 
 func (r Request) touch(now time.Time) Request {
 	q := r
 	q.Reminded = slices.Clone(r.Reminded)
+	q.Staff.Systems = slices.Clone(r.Staff.Systems)
 	q.UpdatedAt = now.UTC()
 	return q
 }

@@ -66,6 +66,8 @@ type requestItem struct {
 	DuePK       string          `dynamodbav:"duePK,omitempty"`
 	DueSK       string          `dynamodbav:"dueSK,omitempty"`
 	Correction  *correctionItem `dynamodbav:"corr,omitempty"` // a correction's, see correct.go
+
+	Staff *staffItem `dynamodbav:"staff,omitempty"` // part 2's record (systems.go)
 }
 
 func newRequestItem(r privacy.Request, version int64) requestItem {
@@ -74,6 +76,7 @@ func newRequestItem(r privacy.Request, version int64) requestItem {
 		Channel: r.Channel, Received: stamp(r.Received), Due: stamp(r.Due), Expires: stamp(r.Expires), Nonce: r.Nonce,
 		VerifiedAt: optionalStamp(r.VerifiedAt), CoolOffEnds: optionalStamp(r.CoolOffEnds), ClosedAt: optionalStamp(r.ClosedAt),
 		Reason: string(r.Reason), ReasonText: r.ReasonText, Outcome: string(r.Outcome), UpdatedAt: stamp(r.UpdatedAt), Version: version,
+		Staff: newStaffItem(r.Staff),
 	}
 	for _, s := range r.Reminded {
 		it.Reminded = append(it.Reminded, string(s))
@@ -93,7 +96,7 @@ func (it requestItem) request() privacy.Request {
 		Channel: it.Channel, Received: parseStamp(it.Received), Due: parseStamp(it.Due), Expires: parseStamp(it.Expires), Nonce: it.Nonce,
 		VerifiedAt: parseStamp(it.VerifiedAt), CoolOffEnds: parseStamp(it.CoolOffEnds), ClosedAt: parseStamp(it.ClosedAt),
 		Reason: privacy.Reason(it.Reason), ReasonText: it.ReasonText, Outcome: privacy.Outcome(it.Outcome),
-		UpdatedAt: parseStamp(it.UpdatedAt), Version: it.Version,
+		UpdatedAt: parseStamp(it.UpdatedAt), Version: it.Version, Staff: it.Staff.record(),
 	}
 	for _, s := range it.Reminded {
 		r.Reminded = append(r.Reminded, privacy.Reminder(s))

@@ -31,7 +31,7 @@ func main() {
 	oneClicks := flag.Int("unsub", 300, "one-click unsubscribes in the load test")
 	sweepDue := flag.Int("sweep-due", 100, "people due for erasure in the sweep benchmark")
 	sweepSizes := flag.String("sweep-sizes", "1000,10000", "table sizes (people) for the sweep benchmark")
-	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, correct, feedback, pages or privacy")
+	only := flag.String("only", "", "run one section: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, correct, feedback, pages, privacy or systems")
 	exportEntries := flag.Int("export-entries", 1000, "ledger entries of the person in the access-export benchmark (besides their sign-up's two)")
 	exportNotices := flag.Int("export-notices", 3, "policy versions the person of the access-export benchmark was sent a notice of")
 	exportRuns := flag.Int("export-runs", 5, "exports timed in the access-export benchmark (the median is printed)")
@@ -117,6 +117,13 @@ func main() {
 		}
 		return
 	}
+	if *only == "systems" {
+		if err := systemsFigures(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only == "abuse" {
 		if err := abuseFigures(context.Background(), *pool, *abuseN, *abuseOver, *abuseLatencyN, 4); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -149,7 +156,7 @@ func main() {
 	}
 	want := func(section string) bool { return *only == "" || *only == section }
 	if !want("size") && !want("cold") && !want("signup") && !want("unsubscribe") && !want("requests") && !want("races") {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, correct, feedback, pages or privacy\n", *only)
+		fmt.Fprintf(os.Stderr, "bench: -only %q: size, cold, signup, unsubscribe, requests, races, sweep, notices, abuse, export, correct, feedback, pages, privacy or systems\n", *only)
 		os.Exit(2)
 	}
 	var err error

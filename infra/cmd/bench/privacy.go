@@ -87,7 +87,8 @@ type step struct {
 }
 
 func privacyLives(ctx context.Context) error {
-	s, err := localstack.Start(ctx, localstack.Options{Name: "bench-privacy", Parameters: localstack.LooseLimits})
+	// Part 1's lives: no downstream systems (systems.go counts them).
+	s, err := localstack.Start(ctx, localstack.Options{Name: "bench-privacy", Parameters: localstack.WithDefaults(map[string]string{"DownstreamSystems": ""}, localstack.LooseLimits)})
 	if err != nil {
 		return err
 	}
