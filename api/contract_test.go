@@ -210,6 +210,10 @@ func TestCheckTellsAnAnswerTheSpecDeclaresFromOneItDoesNot(t *testing.T) {
 		{"a script's HEAD of the preferences", Operation{"HEAD", "/unsubscribe"}, Answer{200, jsonHeader, nil}, true},
 		{"a HEAD in a type its GET never answers", Operation{"HEAD", "/signup"}, Answer{200, jsonHeader, nil}, false},
 		{"a route not in the spec", Operation{"GET", "/nowhere"}, Answer{200, html, nil}, false},
+		// Found by schemathesis: a browser's preferences form is sent on
+		// to the page of its link (POST-redirect-GET).
+		{"a browser's saved preferences", Operation{"POST", "/unsubscribe"}, Answer{303, http.Header{"Location": {"/unsubscribe?t=v1.k.p.s&done=stop"}, "Cache-Control": {"no-store"}}, nil}, true},
+		{"a browser sent elsewhere", Operation{"POST", "/unsubscribe"}, Answer{303, http.Header{"Location": {"/signup"}, "Cache-Control": {"no-store"}}, nil}, false},
 		// The $default route, described by x-default-route.
 		{"the root's redirect", Operation{"GET", DefaultKey}, Answer{303, http.Header{"Location": {"/signup"}, "Cache-Control": {"no-store"}}, nil}, true},
 		{"the root redirected elsewhere", Operation{"GET", DefaultKey}, Answer{303, http.Header{"Location": {"/privacy"}, "Cache-Control": {"no-store"}}, nil}, false},
