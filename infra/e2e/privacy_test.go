@@ -148,6 +148,15 @@ func TestAnAccessRequestIsVerifiedOnceAndAnsweredWithTheExport(t *testing.T) {
 		t.Fatalf("a double click = %d, %d export mails", again.Status, countMailsTo(t, email, "Your data at"))
 	}
 
+	// A published version makes the export read the person's notice record
+	// of it (their N# item, granted to the function as such). A version
+	// that is not material, far ahead, tells nobody and changes nothing
+	// else on the shared stack.
+	pub := admin(t, stack, http.MethodPost, "/admin/policies", "application/json",
+		`{"version":"e2e-export","effective":"2099-01-01","material":false,"summary":"A version the export looks up.","url":"https://example.com/privacy"}`, true)
+	if pub.Status != http.StatusCreated && pub.Status != http.StatusOK {
+		t.Fatalf("publish = %d %s", pub.Status, pub.Body)
+	}
 	exportLink := privacyLink(t, email, "Your data at", "/privacy/export")
 	stack.DynamoDBCalls.Reset()
 	doc := do(t, http.MethodGet, pathOf(t, exportLink), "", "application/json", nil)
