@@ -240,3 +240,28 @@ type (
 	openapiOperation = openapi3.Operation
 	openapiSchemaRef = openapi3.SchemaRef
 )
+
+// TestXDefaultRouteIsReadStrictly: x-default-route's responses must be
+// components/responses; a spec without it answers no $default check.
+func TestXDefaultRouteIsReadStrictly(t *testing.T) {
+	c := load(t)
+	if d := c.DefaultRoute(); d == nil || d.ServedBy == "" || d.Operation.Responses.Status(http.StatusNotFound) == nil {
+		t.Fatalf("x-default-route = %+v; want its 404 and who serves it", d)
+	}
+	doc := *c.Doc()
+	for name, ext := range map[string]any{
+		"an inline response": map[string]any{"served-by": "SignupFunction", "summary": "s", "responses": map[string]any{"404": map[string]any{"description": "d"}}},
+		"a missing response": map[string]any{"served-by": "SignupFunction", "summary": "s", "responses": map[string]any{"404": map[string]any{"$ref": "#/components/responses/Nowhere"}}},
+		"no function":        map[string]any{"summary": "s", "responses": map[string]any{"404": map[string]any{"$ref": "#/components/responses/NoRoute"}}},
+		"an unknown key":     map[string]any{"served-by": "SignupFunction", "summary": "s", "method": "GET", "responses": map[string]any{"404": map[string]any{"$ref": "#/components/responses/NoRoute"}}},
+	} {
+		doc.Extensions = map[string]any{"x-default-route": ext}
+		if _, err := loadDefaultRoute(&doc); err == nil {
+			t.Errorf("%s: x-default-route was taken", name)
+		}
+	}
+	bare := &Contract{doc: c.Doc()}
+	if err := bare.Check(Operation{"GET", DefaultKey}, nil, url.Values{}, Answer{404, http.Header{"Content-Type": {"text/html"}}, []byte("<p>")}); err == nil {
+		t.Fatal("a $default answer passed a spec without x-default-route")
+	}
+}
