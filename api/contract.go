@@ -9,10 +9,12 @@ import (
 	"context"
 	_ "embed"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/smartprotect/pledge/shared/export"
 )
 
 // Spec is openapi.yaml as written.
@@ -28,10 +31,91 @@ import (
 //go:embed openapi.yaml
 var Spec []byte
 
+// specPath is where openapi.yaml sits in the repository: its relative
+// references (the export's JSON Schema) resolve from there.
+const specPath = "api/openapi.yaml"
+
+// schemas are the files outside api/ that openapi.yaml refers to, by their
+// path in the repository, embedded by the packages that own them: the spec
+// loads the same from a test binary, a handler's tests and schemathesis
+// (which reads them from disk).
+var schemas = map[string][]byte{
+	"shared/export/schema.json": export.Schema,
+}
+
+// readSchema serves the loader the files of schemas; any other reference
+// is an error (the spec refers to nothing on the network).
+func readSchema(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
+	if b, ok := schemas[path.Clean(u.Path)]; ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("api: openapi.yaml refers to %s, which is not one of the schemas it may (api.schemas)", u)
+}
+
 // Contract is the loaded, validated spec.
 type Contract struct {
-	doc *openapi3.T
+	doc      *openapi3.T
+	fallback *DefaultRoute // x-default-route; nil when the spec has none
 }
+
+// DefaultKey is the route key of API Gateway's $default route, which takes
+// every request no other route matches.
+const DefaultKey = "$default"
+
+// DefaultRoute is the spec's x-default-route: what API Gateway's $default
+// route answers (OpenAPI cannot describe "any other path").
+type DefaultRoute struct {
+	// ServedBy is the template's logical id of the function serving it.
+	ServedBy string
+	// Operation holds its responses, resolved from components/responses.
+	Operation *openapi3.Operation
+}
+
+// defaultRouteExtension is x-default-route as written.
+type defaultRouteExtension struct {
+	ServedBy    string `json:"served-by"`
+	Summary     string `json:"summary"`
+	Description string `json:"description"`
+	Responses   map[string]struct {
+		Ref string `json:"$ref"`
+	} `json:"responses"`
+}
+
+// loadDefaultRoute reads x-default-route: every response must be a
+// reference to components/responses. Nil, nil when the spec has none.
+func loadDefaultRoute(doc *openapi3.T) (*DefaultRoute, error) {
+	raw, ok := doc.Extensions["x-default-route"]
+	if !ok {
+		return nil, nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("api: x-default-route: %w", err)
+	}
+	var ext defaultRouteExtension
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ext); err != nil {
+		return nil, fmt.Errorf("api: x-default-route: %w", err)
+	}
+	if ext.ServedBy == "" || ext.Summary == "" || len(ext.Responses) == 0 {
+		return nil, fmt.Errorf("api: x-default-route needs served-by, a summary and its responses")
+	}
+	responses := openapi3.NewResponses()
+	responses.Delete("default")
+	for code, r := range ext.Responses {
+		name, ok := strings.CutPrefix(r.Ref, "#/components/responses/")
+		if !ok || doc.Components.Responses[name] == nil {
+			return nil, fmt.Errorf("api: x-default-route: response %s must refer to one of components/responses (%q)", code, r.Ref)
+		}
+		responses.Set(code, doc.Components.Responses[name])
+	}
+	return &DefaultRoute{ServedBy: ext.ServedBy, Operation: &openapi3.Operation{
+		Summary: ext.Summary, Description: ext.Description, Responses: responses}}, nil
+}
+
+// DefaultRoute is the spec's x-default-route, or nil.
+func (c *Contract) DefaultRoute() *DefaultRoute { return c.fallback }
 
 // Operation is one method on one path of the spec, as template.yaml names
 // a route: "POST", "/admin/policies/{version}".
@@ -50,14 +134,20 @@ func Load() (*Contract, error) {
 	// check as a string) an HTML answer rather than refuse its type.
 	registerHTML.Do(func() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder) })
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(Spec)
+	loader.IsExternalRefsAllowed = true
+	loader.ReadFromURIFunc = readSchema
+	doc, err := loader.LoadFromDataWithPath(Spec, &url.URL{Path: specPath})
 	if err != nil {
 		return nil, fmt.Errorf("api: loading openapi.yaml: %w", err)
 	}
 	if err := doc.Validate(loader.Context); err != nil {
 		return nil, fmt.Errorf("api: openapi.yaml is not valid: %w", err)
 	}
-	return &Contract{doc: doc}, nil
+	fallback, err := loadDefaultRoute(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &Contract{doc: doc, fallback: fallback}, nil
 }
 
 // MustLoad is Load for tests, which hold handlers' answers to the spec: it
@@ -98,8 +188,22 @@ type Answer struct {
 // declared headers present and well-formed, the content type declared,
 // and a JSON body must match its schema. A HEAD answer must carry no
 // body. The error says which of these failed.
+//
+// An op whose Path is DefaultKey is an answer of the $default route to a
+// request with op.Method, held to x-default-route's responses.
 func (c *Contract) Check(op Operation, pathParams map[string]string, query url.Values, a Answer) error {
 	item := c.doc.Paths.Value(op.Path)
+	if op.Path == DefaultKey {
+		if c.fallback == nil {
+			return fmt.Errorf("api: the $default route answered, and openapi.yaml has no x-default-route")
+		}
+		// Its one operation stands for every method: a HEAD is checked as
+		// a HEAD, any other as the GET its responses describe.
+		if op.Method != http.MethodHead {
+			op.Method = http.MethodGet
+		}
+		item = &openapi3.PathItem{Get: c.fallback.Operation, Head: c.fallback.Operation}
+	}
 	if item == nil || item.GetOperation(op.Method) == nil {
 		return fmt.Errorf("api: %s is not in openapi.yaml", op)
 	}
@@ -125,7 +229,7 @@ func (c *Contract) Check(op Operation, pathParams map[string]string, query url.V
 		}
 		return nil
 	}
-	u := &url.URL{Path: op.Path, RawQuery: query.Encode()}
+	u := &url.URL{Path: strings.TrimPrefix(op.Path, DefaultKey), RawQuery: query.Encode()}
 	for k, v := range pathParams {
 		u.Path = strings.ReplaceAll(u.Path, "{"+k+"}", v)
 	}
@@ -155,6 +259,9 @@ func (c *Contract) Check(op Operation, pathParams map[string]string, query url.V
 // payload 2.0 event whose RouteKey names the route) as Check does.
 func (c *Contract) CheckEvent(req events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse) error {
 	method, path, ok := strings.Cut(req.RouteKey, " ")
+	if req.RouteKey == DefaultKey {
+		method, path, ok = req.RequestContext.HTTP.Method, DefaultKey, req.RequestContext.HTTP.Method != ""
+	}
 	if !ok {
 		return fmt.Errorf("api: the request has no route key (%q)", req.RouteKey)
 	}

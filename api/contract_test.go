@@ -38,8 +38,22 @@ func TestTheSpecHoldsExactlyTheTemplatesRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	inTemplate := map[Operation]localstack.Route{}
+	var fallback *localstack.Route
 	for _, r := range routes {
+		if r.Default() {
+			fallback = &r
+			continue
+		}
 		inTemplate[Operation{Method: strings.ToUpper(r.Method), Path: r.Path}] = r
+	}
+	// The $default route is x-default-route, served by the same function.
+	switch spec := c.DefaultRoute(); {
+	case fallback != nil && spec == nil:
+		t.Errorf("template.yaml has a $default route (served by %s) and api/openapi.yaml no x-default-route: describe what it answers", fallback.Function)
+	case fallback == nil && spec != nil:
+		t.Errorf("api/openapi.yaml has an x-default-route (served by %s) and template.yaml no $default route: remove it, or declare the route", spec.ServedBy)
+	case fallback != nil && spec.ServedBy != fallback.Function:
+		t.Errorf("the $default route is served by %s in template.yaml and by %s in api/openapi.yaml's x-default-route", fallback.Function, spec.ServedBy)
 	}
 	inSpec := map[Operation]bool{}
 	for _, op := range c.Operations() {
@@ -67,7 +81,8 @@ func TestTheSpecHoldsExactlyTheTemplatesRoutes(t *testing.T) {
 	if len(routes) == 0 {
 		t.Fatal("template.yaml declares no HttpApi route: the comparison proves nothing")
 	}
-	t.Logf("%d operations in the spec, %d routes in the template", len(inSpec), len(inTemplate))
+	t.Logf("%d operations in the spec, %d routes in the template, and the $default route: %v in the template, %v in the spec",
+		len(inSpec), len(inTemplate), fallback != nil, c.DefaultRoute() != nil)
 }
 
 // TestEveryOperationIsDescribedForItsCallers: what an integrator reads and
@@ -195,6 +210,21 @@ func TestCheckTellsAnAnswerTheSpecDeclaresFromOneItDoesNot(t *testing.T) {
 		{"a script's HEAD of the preferences", Operation{"HEAD", "/unsubscribe"}, Answer{200, jsonHeader, nil}, true},
 		{"a HEAD in a type its GET never answers", Operation{"HEAD", "/signup"}, Answer{200, jsonHeader, nil}, false},
 		{"a route not in the spec", Operation{"GET", "/nowhere"}, Answer{200, html, nil}, false},
+		// Found by schemathesis: a browser's preferences form is sent on
+		// to the page of its link (POST-redirect-GET).
+		{"a browser's saved preferences", Operation{"POST", "/unsubscribe"}, Answer{303, http.Header{"Location": {"/unsubscribe?t=v1.k.p.s&done=stop"}, "Cache-Control": {"no-store"}}, nil}, true},
+		{"a browser sent elsewhere", Operation{"POST", "/unsubscribe"}, Answer{303, http.Header{"Location": {"/signup"}, "Cache-Control": {"no-store"}}, nil}, false},
+		// The $default route, described by x-default-route.
+		{"the root's redirect", Operation{"GET", DefaultKey}, Answer{303, http.Header{"Location": {"/signup"}, "Cache-Control": {"no-store"}}, nil}, true},
+		{"the root redirected elsewhere", Operation{"GET", DefaultKey}, Answer{303, http.Header{"Location": {"/privacy"}, "Cache-Control": {"no-store"}}, nil}, false},
+		{"an unknown path, for a browser", Operation{"POST", DefaultKey}, Answer{404, html, []byte("<!doctype html><p>not found</p>")}, true},
+		{"an unknown path, for a script", Operation{"DELETE", DefaultKey}, Answer{404, jsonHeader, []byte(`{"error":{"code":"not_found","message":"there is nothing at DELETE /signup"}}`)}, true},
+		{"an unknown path, HEAD", Operation{"HEAD", DefaultKey}, Answer{404, html, nil}, true},
+		{"an unknown path answered 200", Operation{"GET", DefaultKey}, Answer{200, html, []byte("<p>")}, false},
+		{"an unknown path's 404 not in the error shape", Operation{"GET", DefaultKey}, Answer{404, jsonHeader, []byte(`{"message":"Not Found"}`)}, false},
+		// The export's JSON is held to shared/export/schema.json.
+		{"an export that is not one", Operation{"GET", "/privacy/export"}, Answer{200, jsonHeader, []byte(`{"schemaVersion":1}`)}, false},
+		{"an export of another schema version", Operation{"GET", "/privacy/export"}, Answer{200, jsonHeader, []byte(`{"schemaVersion":2}`)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,3 +240,28 @@ type (
 	openapiOperation = openapi3.Operation
 	openapiSchemaRef = openapi3.SchemaRef
 )
+
+// TestXDefaultRouteIsReadStrictly: x-default-route's responses must be
+// components/responses; a spec without it answers no $default check.
+func TestXDefaultRouteIsReadStrictly(t *testing.T) {
+	c := load(t)
+	if d := c.DefaultRoute(); d == nil || d.ServedBy == "" || d.Operation.Responses.Status(http.StatusNotFound) == nil {
+		t.Fatalf("x-default-route = %+v; want its 404 and who serves it", d)
+	}
+	doc := *c.Doc()
+	for name, ext := range map[string]any{
+		"an inline response": map[string]any{"served-by": "SignupFunction", "summary": "s", "responses": map[string]any{"404": map[string]any{"description": "d"}}},
+		"a missing response": map[string]any{"served-by": "SignupFunction", "summary": "s", "responses": map[string]any{"404": map[string]any{"$ref": "#/components/responses/Nowhere"}}},
+		"no function":        map[string]any{"summary": "s", "responses": map[string]any{"404": map[string]any{"$ref": "#/components/responses/NoRoute"}}},
+		"an unknown key":     map[string]any{"served-by": "SignupFunction", "summary": "s", "method": "GET", "responses": map[string]any{"404": map[string]any{"$ref": "#/components/responses/NoRoute"}}},
+	} {
+		doc.Extensions = map[string]any{"x-default-route": ext}
+		if _, err := loadDefaultRoute(&doc); err == nil {
+			t.Errorf("%s: x-default-route was taken", name)
+		}
+	}
+	bare := &Contract{doc: c.Doc()}
+	if err := bare.Check(Operation{"GET", DefaultKey}, nil, url.Values{}, Answer{404, http.Header{"Content-Type": {"text/html"}}, []byte("<p>")}); err == nil {
+		t.Fatal("a $default answer passed a spec without x-default-route")
+	}
+}

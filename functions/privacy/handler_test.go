@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smartprotect/pledge/api"
 	"github.com/smartprotect/pledge/shared/export"
 	"github.com/smartprotect/pledge/shared/export/exporttest"
 	"github.com/smartprotect/pledge/shared/mail"
@@ -195,8 +196,14 @@ func (f *fixture) do(t *testing.T, req web.Request) web.Response {
 	if err != nil {
 		t.Fatalf("%s: %v", req.RouteKey, err)
 	}
+	if err := contract.CheckEvent(req, resp); err != nil {
+		t.Errorf("the answer breaks api/openapi.yaml: %v", err)
+	}
 	return resp
 }
+
+// contract is api/openapi.yaml, which every answer here must match.
+var contract = api.MustLoad()
 
 // tokenOf returns the t= of a link.
 func tokenOf(t *testing.T, link string) string {
@@ -468,6 +475,9 @@ func TestHEADAnswersLikeGETWithoutABody(t *testing.T) {
 	resp, err := web.ServeHead(f.h.handle)(context.Background(), req)
 	if err != nil || resp.StatusCode != 200 || resp.Body != "" || resp.Headers["Content-Type"] != "text/html; charset=utf-8" {
 		t.Fatalf("HEAD /privacy = %d %v %q, %v", resp.StatusCode, resp.Headers, resp.Body, err)
+	}
+	if err := contract.CheckEvent(req, resp); err != nil {
+		t.Errorf("the answer breaks api/openapi.yaml: %v", err)
 	}
 }
 

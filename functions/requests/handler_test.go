@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smartprotect/pledge/api"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/privacy"
 	"github.com/smartprotect/pledge/shared/web"
@@ -46,11 +47,18 @@ func fixture() (*handler, *memRequests) {
 	return &handler{store: m, now: func() time.Time { return t0 }, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, m
 }
 
+// contract is api/openapi.yaml, which every answer here must match.
+var contract = api.MustLoad()
+
 func call(t *testing.T, h *handler, route, query string, params map[string]string) (int, string) {
 	t.Helper()
-	resp, err := h.handle(context.Background(), web.Request{RouteKey: route, RawQueryString: query, PathParameters: params})
+	req := web.Request{RouteKey: route, RawQueryString: query, PathParameters: params}
+	resp, err := h.handle(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := contract.CheckEvent(req, resp); err != nil {
+		t.Errorf("the answer breaks api/openapi.yaml: %v", err)
 	}
 	return resp.StatusCode, resp.Body
 }

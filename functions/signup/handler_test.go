@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smartprotect/pledge/api"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/mail"
 	"github.com/smartprotect/pledge/shared/mail/mailtest"
@@ -272,9 +273,22 @@ func TestARefusedSignUpShowsTheFormAgainAsFilledInWithTheProblemBesideItsField(t
 	}
 }
 
+// contract is api/openapi.yaml, which the $default route's answers must match.
+var contract = api.MustLoad()
+
 func TestEveryUnknownRouteGetsAPageWithTheWaysForwardOrTheJSONError(t *testing.T) {
 	h, _, _ := newHandler(t)
-	serve := web.ServeHead(h.handle)
+	handle := web.ServeHead(h.handle)
+	// Every answer here is also held to api/openapi.yaml's x-default-route.
+	serve := func(ctx context.Context, req web.Request) (web.Response, error) {
+		resp, err := handle(ctx, req)
+		if err == nil {
+			if cerr := contract.CheckEvent(req, resp); cerr != nil {
+				t.Errorf("%s %s: the answer breaks api/openapi.yaml: %v", req.RequestContext.HTTP.Method, req.RawPath, cerr)
+			}
+		}
+		return resp, err
+	}
 	request := func(method, path, accept string) web.Request {
 		req := web.Request{RouteKey: "$default", RawPath: path, Headers: map[string]string{"accept": accept}}
 		req.RequestContext.RouteKey, req.RequestContext.HTTP.Method, req.RequestContext.HTTP.Path = "$default", method, path

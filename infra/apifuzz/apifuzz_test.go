@@ -32,6 +32,7 @@ import (
 	"github.com/smartprotect/pledge/infra/localstack"
 	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
+	"github.com/smartprotect/pledge/shared/privacy"
 	"github.com/smartprotect/pledge/shared/token"
 )
 
@@ -102,7 +103,7 @@ func TestSchemathesisFindsNothingTheSpecDoesNotDeclare(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("schemathesis is not installed in .tools/venv (make tools installs infra/requirements.txt): %v", err)
 	}
-	calmTokens, busyTokens := seedPeople(t, calm), seedPeople(t, busy)
+	calmTokens, busyTokens := seedPeople(t, calm, true), seedPeople(t, busy, false)
 	busy.DynamoDBCalls.InjectFaults(localstack.NewFaults(faultRate, 1))
 	for _, run := range []struct {
 		name   string
@@ -179,11 +180,14 @@ func summary(out string) string {
 }
 
 // seedPeople signs two people up on s the way a script does and confirms
-// one, and returns, as hooks.py reads them from PLEDGE_TOKENS, live and
-// expired confirm and unsubscribe tokens for both, signed with s's keys:
-// the fuzzer puts them in place of the tokens it makes up (which are never
-// valid), and reaches what a real link does, and an expired one.
-func seedPeople(t *testing.T, s *localstack.Stack) []byte {
+// one, makes privacy requests (seedRequests), and returns, as hooks.py
+// reads them from PLEDGE_TOKENS, live and expired confirm and unsubscribe
+// tokens for both and expired privacy tokens of each purpose, signed with
+// s's keys: the fuzzer puts them in place of the tokens it makes up (which
+// are never valid), and reaches what a real link does, and an expired one.
+// The privacy links the requests' mails carry it reads from the mailbox.
+// loose: s has the abuse limits out of reach.
+func seedPeople(t *testing.T, s *localstack.Stack, loose bool) []byte {
 	emails := []string{"fuzz-pending@example.com", "fuzz-confirmed@example.com"}
 	for i, email := range emails {
 		post(t, s, "/signup", fmt.Sprintf(`{"email":%q,"name":"Fuzz %d","purposes":["newsletter","surveys"],"policy_version":"2015-03-22"}`, email, i), http.StatusAccepted)
@@ -214,8 +218,55 @@ func seedPeople(t *testing.T, s *localstack.Stack) []byte {
 			keys.Issue(token.Unsubscribe, id, []string{"newsletter"}, long, 0),
 			keys.Issue(token.Unsubscribe, id, []string{"newsletter"}, expired, 31*24*time.Hour))
 	}
+	// Links of requests that never were: refused as expired before any
+	// request is read.
+	for _, p := range []struct {
+		purpose token.Purpose
+		ttl     time.Duration
+	}{{token.PrivacyVerify, privacy.DefaultTiming.LinkTTL}, {token.PrivacyStatus, privacy.StatusLinkTTL}, {token.PrivacyExport, privacy.ExportLinkTTL}} {
+		tokens[string(p.purpose)] = append(tokens[string(p.purpose)],
+			keys.IssueOnce(p.purpose, "fuzz", "n", nil, time.Now().Add(-p.ttl-time.Hour), p.ttl))
+	}
+	seedRequests(t, s, loose)
 	b, _ := json.Marshal(tokens)
 	return b
+}
+
+// seedRequests makes privacy requests on s as a script does, so that the
+// mailbox holds live links of each purpose for hooks.py: with loose
+// limits, the confirmed person's access request verified (its export and
+// status links), their deletion verified (a status link that can cancel)
+// and the pending person's access request left unverified (its verify
+// link); with the template's limits, which allow one mail per mailbox and
+// were spent by the sign-ups, two addresses pledge holds nothing about:
+// one verified (refused, no data: its status link), one not.
+func seedRequests(t *testing.T, s *localstack.Stack, loose bool) {
+	type ask struct {
+		email, kind string
+		verify      bool
+	}
+	asks := []ask{{"fuzz-nobody-1@example.com", "access", true}, {"fuzz-nobody-2@example.com", "delete", false}}
+	if loose {
+		asks = append(asks, ask{"fuzz-confirmed@example.com", "access", true}, ask{"fuzz-confirmed@example.com", "delete", true},
+			ask{"fuzz-pending@example.com", "access", false})
+	}
+	link := regexp.MustCompile(`/privacy/verify\?t=([A-Za-z0-9_.%-]+)`)
+	for _, a := range asks {
+		post(t, s, "/privacy", fmt.Sprintf(`{"kind":%q,"email":%q}`, a.kind, a.email), http.StatusAccepted)
+		if !a.verify {
+			continue
+		}
+		mails, err := s.Mailbox.To(context.Background(), a.email)
+		if err != nil || len(mails) == 0 {
+			t.Fatalf("no mail reached %s: %v", a.email, err)
+		}
+		sub := link.FindStringSubmatch(mails[len(mails)-1].Body.Text)
+		if sub == nil {
+			t.Fatalf("no verify link in the last mail to %s:\n%s", a.email, mails[len(mails)-1].Body.Text)
+		}
+		tok, _ := url.QueryUnescape(sub[1])
+		post(t, s, "/privacy/verify", fmt.Sprintf(`{"t":%q}`, tok), http.StatusOK)
+	}
 }
 
 func post(t *testing.T, s *localstack.Stack, path, body string, want int) {

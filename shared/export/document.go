@@ -28,7 +28,7 @@ type Document struct {
 type Profile struct {
 	Email          string         `json:"email"`
 	Name           string         `json:"name"`
-	Status         string         `json:"status"` // unconfirmed, confirmed, unsubscribed
+	Status         string         `json:"status"` // unconfirmed, confirmed, unsubscribed; none: never signed up (an account holder)
 	PolicyVersion  string         `json:"policyVersion"`
 	Created        time.Time      `json:"created"`
 	Updated        time.Time      `json:"updated"`
@@ -173,7 +173,11 @@ func Build(h Held, f Facts, now time.Time) Document {
 }
 
 func profile(p people.Person) *Profile {
-	pr := &Profile{Email: p.Email, Name: p.Name, Status: string(p.Status), PolicyVersion: p.PolicyVersion,
+	status := string(p.Status)
+	if status == "" {
+		status = "none" // the address never signed up: pledge holds it from the product's account events
+	}
+	pr := &Profile{Email: p.Email, Name: p.Name, Status: status, PolicyVersion: p.PolicyVersion,
 		Created: p.CreatedAt.UTC(), Updated: p.UpdatedAt.UTC(), Confirmed: optional(p.ConfirmedAt),
 		ConfirmMail: optional(p.ConfirmMailAt), LinkMail: optional(p.LinkMailAt), ConfirmLinks: []ConfirmLink{},
 		KeptUntil: clock(p.Clock), Deliverability: deliverability(p.Deliverability)}

@@ -140,3 +140,21 @@ func TestRequestsLeftNilAreWrittenAsAnEmptyList(t *testing.T) {
 		t.Fatalf("%v\n%s", err, body)
 	}
 }
+
+// Found by schemathesis: the product's account event makes a person of an
+// address that never signed up (no status); their export said "status": ""
+// and broke its own schema.
+func TestAnAccountHolderWhoNeverSignedUpIsExportedWithStatusNone(t *testing.T) {
+	p := people.Person{ID: "p1", Email: "jo@example.com", CreatedAt: t0, UpdatedAt: t0,
+		Account: people.Account{State: people.AccountOpen, At: t0}}
+	body, err := export.JSON(export.Build(export.Held{Person: &p}, facts(people.DefaultRetention), t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exporttest.Validate(body); err != nil {
+		t.Fatalf("%v\n%s", err, body)
+	}
+	if !strings.Contains(string(body), `"status": "none"`) {
+		t.Fatalf("the profile's status is not none:\n%s", body)
+	}
+}

@@ -1462,6 +1462,8 @@ func statusInWords(s string) string {
 		return "Confirmed"
 	case people.Unsubscribed:
 		return "Unsubscribed from all marketing"
+	case "none":
+		return "Never signed up: we hold your address because you have an account with our product"
 	}
 	return s
 }

@@ -135,3 +135,15 @@ func TestTheExportPageSaysInWordsWhereAConsentCameFromAndWhatARequestCameTo(t *t
 		t.Errorf("the export page shows a code:\n%s", shown)
 	}
 }
+
+// An address pledge holds only because the product said it has an account
+// never signed up: the page says so in words, not "none".
+func TestAnAccountHoldersExportPageSaysTheyNeverSignedUp(t *testing.T) {
+	site, _ := NewSite("SmartProtect, Inc.", "514 S. Stratford Road", "privacy@example.com")
+	p := people.Person{ID: "p1", Email: "jo@example.com", CreatedAt: exportAt, UpdatedAt: exportAt, Account: people.Account{State: people.AccountOpen, At: exportAt}}
+	d := export.Build(export.Held{Person: &p}, export.Facts{Controller: export.Controller{Name: "SmartProtect, Inc.", PostalAddress: "street"}, Retention: people.DefaultRetention}, exportAt)
+	body := site.Page(200, "Your data", Export(d)).Body
+	if !strings.Contains(body, "Never signed up: we hold your address because you have an account with our product") {
+		t.Fatalf("the page does not say the person never signed up:\n%s", body)
+	}
+}
