@@ -23,11 +23,6 @@ type sentMarker interface {
 	MarkSent(ctx context.Context, sent notice.Sent, now time.Time) (bool, error)
 }
 
-// mailCounter adds one to a daily aggregate counter (store.CountMail).
-type mailCounter interface {
-	CountMail(ctx context.Context, day time.Time, m mail.Metric) error
-}
-
 // feedbackApplier applies SES's feedback to a person (people.Feedbacks).
 type feedbackApplier interface {
 	Apply(ctx context.Context, personID string, e people.Feedback) (bool, error)
@@ -36,9 +31,11 @@ type feedbackApplier interface {
 type handler struct {
 	store    sentMarker
 	feedback feedbackApplier
-	counts   mailCounter
-	now      func() time.Time
-	log      *slog.Logger
+	// counts records one event under metric m at time at (emf: a log line
+	// CloudWatch turns into a metric; no DynamoDB request).
+	counts func(m mail.Metric, at time.Time)
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 // Result says what an event did, for the invocation's log and tests.
@@ -46,7 +43,7 @@ type Result struct {
 	Marked  bool   `json:"marked,omitempty"`  // a notice record became sent
 	Applied bool   `json:"applied,omitempty"` // a bounce, complaint or delivery changed its person
 	Dropped string `json:"dropped,omitempty"` // why the event was dropped (mail.Drop*, DropGone, "not-ses")
-	// Counted is the daily counter the event added one to, if any.
+	// Counted is the daily mail metric the event added one to, if any.
 	Counted mail.Metric `json:"counted,omitempty"`
 }
 
@@ -104,13 +101,13 @@ func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 		}
 		// Not marked is no duplicate here: the notices run's Settle usually
 		// marked the record sent before SES's event arrived.
-		return Result{Marked: marked, Counted: h.countDaily(ctx, me, true)}, nil
+		return Result{Marked: marked, Counted: h.countDaily(me, true)}, nil
 	}
 	kind, ok := feedbackKinds[me.Type]
 	if !ok {
 		// Other sends, delays and rejections change nobody.
 		h.log.InfoContext(ctx, "mail event", "type", me.Type, "kind", me.Kind, "person", me.PersonID)
-		return Result{Counted: h.countDaily(ctx, me, true)}, nil
+		return Result{Counted: h.countDaily(me, true)}, nil
 	}
 	applied, err := h.feedback.Apply(ctx, me.PersonID, people.Feedback{
 		Kind: kind, MessageID: me.MessageID, At: me.Sent, MailKind: string(me.Kind),
@@ -130,39 +127,38 @@ func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 	// Not applied is not always a duplicate (an older delivery, an
 	// undetermined bounce, a bounce while undeliverable change nothing of
 	// the person but are events all the same): the counts stay at least once.
-	return Result{Applied: applied, Counted: h.countDaily(ctx, me, true)}, nil
+	return Result{Applied: applied, Counted: h.countDaily(me, true)}, nil
 }
 
-// countDaily adds me to its daily aggregate counter (mail.Event.Metric), on
-// the UTC day SES accepted the mail (mail.timestamp; the handling time if
-// the event has none), after the event's person-side write: one UpdateItem
-// more per counted event. It returns the metric counted, "" for none.
+// countDaily adds me to its daily mail metric (mail.Event.Metric) as one
+// embedded-metric-format line on the function's output (emf): CloudWatch
+// sums the lines into the metric, so counting costs no DynamoDB request and
+// an event costs no more than its person-side write. The line is stamped
+// with the time SES accepted the mail (mail.timestamp), so a day's sum is
+// of the mails SES accepted that day, UTC, whenever their events arrive; an
+// event without that time, or with one CloudWatch would refuse (more than
+// metricMaxAge old, or in the future), is stamped with the handling time.
+// It returns the metric counted, "" for none.
 //
-// The counters count ARRIVALS, at least once per distinct event: an event
+// The metrics count ARRIVALS, at least once per distinct event: an event
 // EventBridge delivers twice (or an invocation retried after a store
-// error) counts twice, so a day's counter may run over the true count by
-// the duplicate rate (SES over EventBridge: rare; alarms use SES's own
+// error) counts twice, so a day's sum may run over the true count by the
+// duplicate rate (SES over EventBridge: rare; alarms use SES's own
 // reputation metrics, not these). Counting each event exactly once would
-// cost a conditional write of a marker per event (its message id and
-// type), a second write on every event, for an aggregate: not worth it.
+// cost a conditional write of a marker per event, for an aggregate: not
+// worth it. The person side never counts a duplicate twice.
 // fresh is the hook should a caller know an event for a duplicate: false
 // does not count it; every caller today passes true.
-// A failed counter write is logged by its code and not retried: an
-// aggregate is not worth the invocation's retry, which would run the
-// person side again.
-func (h *handler) countDaily(ctx context.Context, me mail.Event, fresh bool) mail.Metric {
+func (h *handler) countDaily(me mail.Event, fresh bool) mail.Metric {
 	m, ok := me.Metric()
 	if !ok || !fresh {
 		return ""
 	}
-	day := me.Sent
-	if day.IsZero() {
-		day = h.now()
+	at, now := me.Sent, h.now()
+	if at.IsZero() || at.After(now) || now.Sub(at) > metricMaxAge {
+		at = now
 	}
-	if err := h.counts.CountMail(ctx, day, m); err != nil {
-		h.log.WarnContext(ctx, "mail counter not counted", "metric", m, "error", mail.ErrorCode(err))
-		return ""
-	}
+	h.counts(m, at)
 	return m
 }
 

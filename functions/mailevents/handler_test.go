@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func sesEvent(eventType string, tags map[string][]string, extra map[string]any) 
 func TestANoticesSendEventMarksItsRecordByTheTagsAndOtherEventsAreDroppedByKind(t *testing.T) {
 	var got marks
 	var logs bytes.Buffer
-	h := &handler{store: &got, feedback: &applied{}, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	h := &handler{store: &got, feedback: &applied{}, counts: emf(io.Discard, "f"), now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	ours := map[string][]string{"pledge-person": {"p-1"}, "pledge-mail": {"notice"}, "pledge-notice": {"2027_d02"},
 		"ses:configuration-set": {"pledge-mail"}}
 	if res, err := h.handle(context.Background(), sesEvent("Send", ours, nil)); err != nil || !res.Marked {
@@ -116,7 +117,7 @@ func TestANoticesSendEventMarksItsRecordByTheTagsAndOtherEventsAreDroppedByKind(
 func TestBouncesComplaintsAndDeliveriesGoToTheRulesByTheTagsAndSomeoneGoneIsDropped(t *testing.T) {
 	var logs bytes.Buffer
 	rules := &applied{gone: map[string]bool{"p-gone": true}}
-	h := &handler{store: &marks{}, feedback: rules, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	h := &handler{store: &marks{}, feedback: rules, counts: emf(io.Discard, "f"), now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	tags := func(person, kind string) map[string][]string {
 		return map[string][]string{"pledge-person": {person}, "pledge-mail": {kind}}
 	}
@@ -153,7 +154,7 @@ func TestBouncesComplaintsAndDeliveriesGoToTheRulesByTheTagsAndSomeoneGoneIsDrop
 func TestAnEventTaggedForOnePersonButNamingAnotherRecipientIsDropped(t *testing.T) {
 	var logs bytes.Buffer
 	rules := &applied{at: map[string]string{"p-b": "b@example.com"}}
-	h := &handler{store: &marks{}, feedback: rules, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	h := &handler{store: &marks{}, feedback: rules, counts: emf(io.Discard, "f"), now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	forged := map[string][]string{"pledge-person": {"p-b"}, "pledge-mail": {"newsletter"}}
 	for _, ev := range []Event{
 		sesEvent("Bounce", forged, map[string]any{"bounce": map[string]any{"bounceType": "Permanent", "bounceSubType": "General"}}),
@@ -177,7 +178,7 @@ func TestAnEventTaggedForOnePersonButNamingAnotherRecipientIsDropped(t *testing.
 // can never be read.
 func TestAPayloadThatIsNoEventBridgeEnvelopeIsDroppedNotFailed(t *testing.T) {
 	var logs bytes.Buffer
-	h := &handler{store: &marks{}, feedback: &applied{}, counts: &tallies{}, now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	h := &handler{store: &marks{}, feedback: &applied{}, counts: emf(io.Discard, "f"), now: time.Now, log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	for _, p := range []string{`{"source":5}`, `[]`, `"x"`, `{"source":"aws.ses","detail-type":["Email Bounced"]}`} {
 		res, err := h.invoke(context.Background(), json.RawMessage(p))
 		if err != nil || res.Dropped != mail.DropMalformed {

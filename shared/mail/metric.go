@@ -1,7 +1,8 @@
 package mail
 
-// Metric names one of the daily aggregate counters of mail events: counts
-// only, never an address or a person key (issue 12, item 6).
+// Metric names one of the daily aggregate counts of mail events: counts
+// only, never an address or a person key (issue 12, item 6). The
+// mail-events function reports them as CloudWatch metrics of these names.
 type Metric string
 
 // The daily mail metrics. A bounce counts under its SES bounce type.
@@ -18,7 +19,7 @@ const (
 var Metrics = []Metric{MetricSends, MetricDeliveries, MetricBouncesPermanent, MetricBouncesTransient,
 	MetricBouncesUndetermined, MetricComplaints}
 
-// Metric is the daily counter e counts under, and false for an event no
+// Metric is the daily metric e counts under, and false for an event no
 // counter takes: a delivery delay, a rejection, and a "not-spam" feedback
 // (a recipient taking back a complaint is no complaint). A bounce whose
 // type SES left out or is not one of its three counts as undetermined.

@@ -45,7 +45,7 @@ func feedbackFigures(ctx context.Context, n int) error {
 	}
 	fmt.Printf("## SES feedback: %d distinct events for %d people, %d repeats, shuffled (seed %d), one at a time through the table in moto\n\n",
 		n, cfg.People, res.Repeats, cfg.Seed)
-	fmt.Println("DynamoDB requests per event of the person side (people.Feedbacks.Apply); the mail-events function adds one UpdateItem per event for the daily counter (a send is only that).")
+	fmt.Println("DynamoDB requests per event (people.Feedbacks.Apply): all the mail-events function makes for a bounce, complaint or delivery. A send of other mail than a notice makes none, a notice's send one conditional UpdateItem; the daily counts are CloudWatch metrics written as log lines (no request).")
 	fmt.Println()
 	fmt.Println("| event | first copies | reads / event | writes / event | failed conditions | wrote | repeats | reads / repeat | writes / repeat | repeats that wrote |")
 	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

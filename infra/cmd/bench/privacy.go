@@ -93,7 +93,7 @@ func privacyLives(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
-	const mailEvents = "MailEventsFunction" // its counter writes follow SES, not the request
+	const mailEvents = "MailEventsFunction" // its requests follow SES's events, not the request
 	for _, kind := range []privacy.Kind{privacy.Access, privacy.Delete} {
 		addr := "life-" + string(kind) + "@example.com"
 		if _, _, err := send(ctx, s, http.MethodPost, "/signup", url.Values{"email": {addr}, "purposes": {"newsletter"}, "policy_version": {"2015-03-22"}}, false); err != nil {
