@@ -69,7 +69,7 @@ func (h *handler) verifyCorrection(ctx context.Context, req web.Request, c token
 		return h.site.Fail(req, people.Errorf(people.Expired, "t", "This request lapsed: it was not confirmed within 7 days. Make the request again."))
 	}
 	if r.Status == privacy.Refused && r.Reason == privacy.Other {
-		return h.show(req, r, http.StatusConflict, "We cannot use the new address: it belongs to another person we hold. Nothing was changed."), nil
+		return h.taken(req, r), nil
 	}
 	if !changed || outcome != privacy.JustVerified {
 		return h.show(req, r, http.StatusOK, ""), nil
@@ -167,7 +167,7 @@ func (h *handler) move(ctx context.Context, req web.Request) (web.Response, erro
 		if err != nil {
 			return h.site.Fail(req, err)
 		}
-		return h.show(req, r, http.StatusConflict, "We cannot use the new address: it belongs to another person we hold. Nothing was changed."), nil
+		return h.taken(req, r), nil
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "correction move cut off", "request", r.ID, "code", mail.ErrorCode(err))
@@ -187,6 +187,18 @@ func (h *handler) move(ctx context.Context, req web.Request) (web.Response, erro
 	}
 	h.log.InfoContext(ctx, "privacy request corrected", "person", to.PersonID, "request", r.ID, "resumed", step == privacy.ResumeMove)
 	return h.show(req, r, http.StatusOK, "Your address is changed: your data is now kept under the new address."), nil
+}
+
+// taken answers a correction refused because its new address belongs to
+// someone else (r, refused): a browser gets the status page, saying so, a
+// script the JSON error (409, code conflict, field new_email) every client
+// error in JSON has (api/openapi.yaml).
+func (h *handler) taken(req web.Request, r privacy.Request) web.Response {
+	if !web.WantsHTML(req) {
+		resp, _ := web.FailAPI(privacy.ErrAddressTaken)
+		return resp
+	}
+	return h.show(req, r, http.StatusConflict, "We cannot use the new address: it belongs to another person we hold. Nothing was changed.")
 }
 
 // correctionStep says what happens next with a correction.

@@ -167,9 +167,21 @@ func TestACorrectionToAnAddressSomeoneHoldsIsRefusedAndChangesNothing(t *testing
 	other := pepper("ann@example.com")
 	f.people[other] = people.Person{ID: other, Email: "ann@example.com", Name: "Ann", Version: 1}
 	f.do(t, post("/privacy", "kind=correct&email=jo@example.com&new_email=ann@example.com&new_name=Jo+Smith", false))
+	link := tokenOf(t, f.mail.sent[len(f.mail.sent)-1].Link)
+	// A script gets the JSON error every client error in JSON has
+	// (api/openapi.yaml); the request is refused.
 	status, body := f.verifyLast(t)
-	if status != 409 || !strings.Contains(body, `"reason":"other"`) || !strings.Contains(body, "belongs to another person") {
+	if status != 409 || !strings.Contains(body, `"code":"conflict"`) || !strings.Contains(body, `"field":"new_email"`) || !strings.Contains(body, "belongs to another person") {
 		t.Fatalf("verify = %d %s", status, body)
+	}
+	for _, r := range f.reqs.byID {
+		if r.Status != privacy.Refused || r.Reason != privacy.Other || r.ReasonText != privacy.AddressTakenText {
+			t.Fatalf("the request = %s %s %q; want refused, other, the address taken", r.Status, r.Reason, r.ReasonText)
+		}
+	}
+	// A browser pressing again gets the status page, saying why, with the 409.
+	if page := f.do(t, post("/privacy/verify", "t="+link, true)); page.StatusCode != 409 || !strings.Contains(page.Body, "belongs to another person") || !strings.Contains(page.Body, "<html") {
+		t.Fatalf("verify in a browser = %d %s", page.StatusCode, page.Body)
 	}
 	if c.moves != 0 || len(c.events) != 0 || len(m.sent) != 0 || f.people[pepper("jo@example.com")].Name != "" || f.people[other].Name != "Ann" {
 		t.Fatalf("a refused correction changed something: %d moves, %+v, %+v", c.moves, c.events, m.sent)

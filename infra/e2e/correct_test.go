@@ -264,7 +264,7 @@ func TestCorrectionsThroughTheLocalStack(t *testing.T) {
 			t.Fatalf("ask = %d", got.Status)
 		}
 		got := c.press(t, "/privacy/verify", c.link(t, "holder-a@example.com", "confirm your privacy request", "/privacy/verify"))
-		if got.Status != http.StatusConflict || !strings.Contains(got.Body, `"reason":"other"`) {
+		if got.Status != http.StatusConflict || !strings.Contains(got.Body, `"code":"conflict"`) || !strings.Contains(got.Body, `"field":"new_email"`) {
 			t.Fatalf("verify = %d %s", got.Status, got.Body)
 		}
 		qa, _ := c.st.Person(ctx, a)
