@@ -223,7 +223,8 @@ func seedPeople(t *testing.T, s *localstack.Stack, loose bool) []byte {
 	for _, p := range []struct {
 		purpose token.Purpose
 		ttl     time.Duration
-	}{{token.PrivacyVerify, privacy.DefaultTiming.LinkTTL}, {token.PrivacyStatus, privacy.StatusLinkTTL}, {token.PrivacyExport, privacy.ExportLinkTTL}} {
+	}{{token.PrivacyVerify, privacy.DefaultTiming.LinkTTL}, {token.PrivacyStatus, privacy.StatusLinkTTL}, {token.PrivacyExport, privacy.ExportLinkTTL},
+		{token.PrivacyMove, privacy.DefaultTiming.LinkTTL}} {
 		tokens[string(p.purpose)] = append(tokens[string(p.purpose)],
 			keys.IssueOnce(p.purpose, "fuzz", "n", nil, time.Now().Add(-p.ttl-time.Hour), p.ttl))
 	}
@@ -236,23 +237,30 @@ func seedPeople(t *testing.T, s *localstack.Stack, loose bool) []byte {
 // mailbox holds live links of each purpose for hooks.py: with loose
 // limits, the confirmed person's access request verified (its export and
 // status links), their deletion verified (a status link that can cancel)
-// and the pending person's access request left unverified (its verify
-// link); with the template's limits, which allow one mail per mailbox and
+// the pending person's access request left unverified (its verify
+// link), and a third person's correction to a new address verified (the
+// link mailed to the new address, /privacy/correct); with the template's limits, which allow one mail per mailbox and
 // were spent by the sign-ups, two addresses pledge holds nothing about:
 // one verified (refused, no data: its status link), one not.
 func seedRequests(t *testing.T, s *localstack.Stack, loose bool) {
 	type ask struct {
 		email, kind string
 		verify      bool
+		newEmail    string // a correction's
 	}
-	asks := []ask{{"fuzz-nobody-1@example.com", "access", true}, {"fuzz-nobody-2@example.com", "delete", false}}
+	asks := []ask{{"fuzz-nobody-1@example.com", "access", true, ""}, {"fuzz-nobody-2@example.com", "delete", false, ""}}
 	if loose {
-		asks = append(asks, ask{"fuzz-confirmed@example.com", "access", true}, ask{"fuzz-confirmed@example.com", "delete", true},
-			ask{"fuzz-pending@example.com", "access", false})
+		post(t, s, "/signup", `{"email":"fuzz-mover@example.com","purposes":["newsletter"],"policy_version":"2015-03-22"}`, http.StatusAccepted)
+		asks = append(asks, ask{"fuzz-confirmed@example.com", "access", true, ""}, ask{"fuzz-confirmed@example.com", "delete", true, ""},
+			ask{"fuzz-pending@example.com", "access", false, ""}, ask{"fuzz-mover@example.com", "correct", true, "fuzz-moved@example.com"})
 	}
 	link := regexp.MustCompile(`/privacy/verify\?t=([A-Za-z0-9_.%-]+)`)
 	for _, a := range asks {
-		post(t, s, "/privacy", fmt.Sprintf(`{"kind":%q,"email":%q}`, a.kind, a.email), http.StatusAccepted)
+		body := fmt.Sprintf(`{"kind":%q,"email":%q}`, a.kind, a.email)
+		if a.newEmail != "" {
+			body = fmt.Sprintf(`{"kind":%q,"email":%q,"new_email":%q}`, a.kind, a.email, a.newEmail)
+		}
+		post(t, s, "/privacy", body, http.StatusAccepted)
 		if !a.verify {
 			continue
 		}

@@ -8,9 +8,10 @@ about half the cases: one of the links the local SES emulator captured
 (the sign-ups and privacy requests the Go test and the fuzzer make), or
 one the Go test signed (PLEDGE_TOKENS, {"confirm": [...], "unsubscribe":
 [...], "privacy-verify": [...], "privacy-status": [...], "privacy-export":
-[...]}, live and expired), so that the fuzzer also drives sign-up ->
-confirm -> preferences, a privacy request -> verify -> status / cancel /
-export, and expired links, with bodies of its own making.
+[...], "privacy-move": [...]}, live and expired), so that the fuzzer also
+drives sign-up -> confirm -> preferences, a privacy request -> verify ->
+status / cancel / export, a correction's new address -> move, and expired
+links, with bodies of its own making.
 PLEDGE_MAILBOX_URL is the emulator's URL.
 """
 
@@ -32,10 +33,11 @@ KINDS = {
     "/privacy/verify": "privacy-verify",
     "/privacy/status": "privacy-status",
     "/privacy/export": "privacy-export",
+    "/privacy/correct": "privacy-move",
 }
 # The operations that carry the token in their body, not in the query.
-IN_BODY = {("POST", "/confirm"), ("POST", "/privacy/verify")}
-LINK = re.compile(r"(/confirm|/unsubscribe|/privacy/verify|/privacy/status|/privacy/export)\?t=([A-Za-z0-9_.%-]+)")
+IN_BODY = {("POST", "/confirm"), ("POST", "/privacy/verify"), ("POST", "/privacy/correct")}
+LINK = re.compile(r"(/confirm|/unsubscribe|/privacy/verify|/privacy/status|/privacy/export|/privacy/correct)\?t=([A-Za-z0-9_.%-]+)")
 SIGNED = json.loads(os.environ.get("PLEDGE_TOKENS") or "{}")
 _tokens = {k: [] for k in KINDS.values()}
 _read_at = [0.0]
