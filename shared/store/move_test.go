@@ -298,3 +298,30 @@ func avS(v types.AttributeValue) string {
 	}
 	return ""
 }
+
+// Two runs of one move at once (the new mailbox's button pressed twice,
+// or pressed while the clock finishes it): the one that loses the race to
+// begin goes on with the move the other began; it does not take the new
+// key for someone else's and refuse the correction.
+func TestTwoRunsOfOneMoveAtOnceBothSucceed(t *testing.T) {
+	ctx := context.Background()
+	s, table := freshTable(t)
+	r := movable(t, s, 3)
+	was := before(t, s)
+	var other error
+	h := &hookDB{API: db, match: func(in *dynamodb.TransactWriteItemsInput) bool {
+		for _, w := range in.TransactItems {
+			if w.Put != nil && avS(w.Put.Item["pk"]) == "P#new" && avS(w.Put.Item["sk"]) == "PROFILE" {
+				return true
+			}
+		}
+		return false
+	}, hook: func() { other = s.MovePerson(ctx, moveOf(r)) }}
+	if err := store.New(h, table).MovePerson(ctx, moveOf(r)); err != nil {
+		t.Fatalf("the run that lost the race to begin: %v; want the move done", err)
+	}
+	if !h.fired.Load() || other != nil {
+		t.Fatalf("the other run: fired %v, %v", h.fired.Load(), other)
+	}
+	checkMoved(t, s, table, was)
+}
