@@ -95,8 +95,11 @@ func (s *Store) MovePerson(ctx context.Context, m Move) (err error) {
 		case old != nil:
 			return people.ErrBusy // another move of this person
 		case now != nil && nowMark == movingFrom+m.From:
-			if err = s.forEachBatch(ctx, m.From, m.To, s.cleanItems(m.From, m.To)); err == nil {
-				return s.endMove(ctx, m)
+			var clean func(context.Context, []map[string]types.AttributeValue) error
+			if clean, err = s.cleanItems(ctx, m.From, m.To); err == nil {
+				if err = s.forEachBatch(ctx, m.From, m.To, clean); err == nil {
+					return s.endMove(ctx, m)
+				}
 			}
 		case now != nil && nowMark == "":
 			return nil // moved already
@@ -203,23 +206,21 @@ func copyWrites(table string, items []map[string]types.AttributeValue, from, to 
 // its "at" as read, so one changed again between the read and the delete
 // is a lost race, read anew by the next round: nothing written to the old
 // key during a move is lost.
-func (s *Store) cleanItems(from, to string) func(context.Context, []map[string]types.AttributeValue) error {
-	return func(ctx context.Context, items []map[string]types.AttributeValue) error {
-		keys := make([]map[string]types.AttributeValue, 0, len(items))
+func (s *Store) cleanItems(ctx context.Context, from, to string) (func(context.Context, []map[string]types.AttributeValue) error, error) {
+	// What the new key holds, read once as the copy left it (through the
+	// reads the move already makes: its partitions' queries and the notice
+	// records' and memberships' batch reads).
+	copied := map[string]string{} // pk|sk -> at
+	err := s.forEachBatch(ctx, to, "", func(_ context.Context, items []map[string]types.AttributeValue) error {
 		for _, av := range items {
-			if avString(av["sk"]) != profileSK {
-				n := rekeyed(av, from, to)
-				keys = append(keys, key(avString(n["pk"]), avString(n["sk"])))
-			}
-		}
-		held, err := s.batchGet(ctx, keys)
-		if err != nil {
-			return err
-		}
-		copied := make(map[string]string, len(held)) // pk|sk -> at
-		for _, av := range held {
 			copied[avString(av["pk"])+"|"+avString(av["sk"])] = avString(av["at"])
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, items []map[string]types.AttributeValue) error {
 		var carry []map[string]types.AttributeValue
 		writes := make([]types.TransactWriteItem, 0, len(items))
 		for _, av := range items {
@@ -258,7 +259,7 @@ func (s *Store) cleanItems(from, to string) func(context.Context, []map[string]t
 			}
 		}
 		return err
-	}
+	}, nil
 }
 
 // rekeyed is item av of the person from as it is kept for the person to:
