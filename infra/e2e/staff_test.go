@@ -321,6 +321,7 @@ func badStaffInput(t *testing.T, s *localstack.Stack) {
 	}{
 		{"an unknown channel", "/admin/requests", strings.Replace(good, `"email","kind"`, `"fax","kind"`, 1), 400, "channel"},
 		{"an unknown kind", "/admin/requests", strings.Replace(good, `"access"`, `"forget-me"`, 1), 400, "kind"},
+		{"a correction", "/admin/requests", strings.Replace(good, `"access"`, `"correct"`, 1), 400, "kind"},
 		{"a bad address", "/admin/requests", strings.Replace(good, "bad-input-2@example.com", "bad-input-2@", 1), 400, "email"},
 		{"a future time", "/admin/requests", intake("email", "access", "bad-input-2@example.com", time.Now().Add(time.Hour)), 400, "received"},
 		{"an unknown field", "/admin/requests", strings.Replace(good, `"verifiedHow"`, `"verifiedWhy"`, 1), 400, "verifiedWhy"},

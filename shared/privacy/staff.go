@@ -148,14 +148,19 @@ func CheckText(field, s string, required bool, max int) error {
 	return nil
 }
 
-// CheckIntake checks a staff entry against the clock at now: who verified
-// and how are required; received is not in the future (a minute of clock
+// CheckIntake checks a staff entry against the clock at now: the kind is
+// not a correction (the person makes it on the web); who verified and how
+// are required; received is not in the future (a minute of clock
 // skew aside) and not so old that the request would be past its due date
 // on entry (such a request is answered outside pledge and recorded there:
 // pledge's clock cannot promise what is already late). Errors: Invalid
 // *people.Error naming the field.
 func (t Timing) CheckIntake(in Intake, now time.Time) error {
 	switch {
+	case in.Kind == Correct:
+		// Nothing carries a staff-entered correction's new name or address,
+		// and its new mailbox must confirm: the person asks on the web.
+		return people.Errorf(people.Invalid, "kind", "a correction is made by the person on the privacy page (a new address must be confirmed from its mailbox); staff enter access, delete or remove-content")
 	case in.Received.IsZero():
 		return people.Errorf(people.Invalid, "received", "received is required (RFC 3339)")
 	case in.Received.After(now.Add(time.Minute)):

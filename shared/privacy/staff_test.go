@@ -56,6 +56,9 @@ func TestStaffEntriesWithBadTimesOrMissingWordsAreRefusedNamingTheField(t *testi
 		{"nobody who verified", func(in *Intake) { in.VerifiedBy = " " }, "verifiedBy"},
 		{"no way it was verified", func(in *Intake) { in.VerifiedHow = "" }, "verifiedHow"},
 		{"details too long", func(in *Intake) { in.Details = string(make([]byte, 4001)) }, "details"},
+		// A correction entered by staff has no new name or address and
+		// nothing applies it: the clock would lapse it unverified-by-mail.
+		{"a correction", func(in *Intake) { in.Kind = Correct }, "kind"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := ok
