@@ -291,9 +291,20 @@ func Extend(r Request, months int, reason string, now time.Time) (*Request, erro
 	}
 	q := r.touch(now)
 	q.Staff.ExtendedMonths, q.Staff.ExtensionReason, q.Staff.ExtendedAt, q.Staff.OriginalDue = months, reason, now.UTC(), r.Due
-	q.Due = r.Due.AddDate(0, months, 0)
+	q.Due = addMonths(r.Due, months)
 	q.Reminded = nil // the reminders count down to the new due date
 	return &q, nil
+}
+
+// addMonths is t moved by n calendar months, on the same day, or on the
+// last day of the month it lands in when that month is shorter (31
+// December plus two months is 28 or 29 February: time.AddDate would carry
+// it into March, past the two further months of GDPR Art. 12(3)).
+func addMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
 }
 
 // CheckExtension checks an extension's words before any request is read:
