@@ -148,14 +148,19 @@ func CheckText(field, s string, required bool, max int) error {
 	return nil
 }
 
-// CheckIntake checks a staff entry against the clock at now: who verified
-// and how are required; received is not in the future (a minute of clock
+// CheckIntake checks a staff entry against the clock at now: the kind is
+// not a correction (the person makes it on the web); who verified and how
+// are required; received is not in the future (a minute of clock
 // skew aside) and not so old that the request would be past its due date
 // on entry (such a request is answered outside pledge and recorded there:
 // pledge's clock cannot promise what is already late). Errors: Invalid
 // *people.Error naming the field.
 func (t Timing) CheckIntake(in Intake, now time.Time) error {
 	switch {
+	case in.Kind == Correct:
+		// Nothing carries a staff-entered correction's new name or address,
+		// and its new mailbox must confirm: the person asks on the web.
+		return people.Errorf(people.Invalid, "kind", "a correction is made by the person on the privacy page (a new address must be confirmed from its mailbox); staff enter access, delete or remove-content")
 	case in.Received.IsZero():
 		return people.Errorf(people.Invalid, "received", "received is required (RFC 3339)")
 	case in.Received.After(now.Add(time.Minute)):
@@ -286,9 +291,20 @@ func Extend(r Request, months int, reason string, now time.Time) (*Request, erro
 	}
 	q := r.touch(now)
 	q.Staff.ExtendedMonths, q.Staff.ExtensionReason, q.Staff.ExtendedAt, q.Staff.OriginalDue = months, reason, now.UTC(), r.Due
-	q.Due = r.Due.AddDate(0, months, 0)
+	q.Due = addMonths(r.Due, months)
 	q.Reminded = nil // the reminders count down to the new due date
 	return &q, nil
+}
+
+// addMonths is t moved by n calendar months, on the same day, or on the
+// last day of the month it lands in when that month is shorter (31
+// December plus two months is 28 or 29 February: time.AddDate would carry
+// it into March, past the two further months of GDPR Art. 12(3)).
+func addMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
 }
 
 // CheckExtension checks an extension's words before any request is read:

@@ -56,6 +56,9 @@ func TestStaffEntriesWithBadTimesOrMissingWordsAreRefusedNamingTheField(t *testi
 		{"nobody who verified", func(in *Intake) { in.VerifiedBy = " " }, "verifiedBy"},
 		{"no way it was verified", func(in *Intake) { in.VerifiedHow = "" }, "verifiedHow"},
 		{"details too long", func(in *Intake) { in.Details = string(make([]byte, 4001)) }, "details"},
+		// A correction entered by staff has no new name or address and
+		// nothing applies it: the clock would lapse it unverified-by-mail.
+		{"a correction", func(in *Intake) { in.Kind = Correct }, "kind"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := ok
@@ -234,5 +237,29 @@ func TestWithoutDownstreamSystemsThereIsNothingToPublishOrWaitFor(t *testing.T) 
 	q, _ := Advance(r, t0.Add(73*time.Hour))
 	if c := Complete(*q, t0.Add(73*time.Hour)); c == nil || c.Status != Completed {
 		t.Fatalf("complete = %+v", c)
+	}
+}
+
+// Two further months from 31 December end on the last day of February,
+// not in March (time.AddDate would carry 29 February to 2 March): an
+// extension never goes beyond what Art. 12(3) allows.
+func TestAnExtensionFromTheEndOfAMonthEndsInTheMonthItNames(t *testing.T) {
+	for _, c := range []struct {
+		due    time.Time
+		months int
+		want   time.Time
+	}{
+		{time.Date(2026, 12, 31, 9, 30, 0, 0, time.UTC), 2, time.Date(2027, 2, 28, 9, 30, 0, 0, time.UTC)},
+		{time.Date(2027, 12, 31, 9, 30, 0, 0, time.UTC), 2, time.Date(2028, 2, 29, 9, 30, 0, 0, time.UTC)},
+		{time.Date(2027, 1, 31, 9, 30, 0, 0, time.UTC), 1, time.Date(2027, 2, 28, 9, 30, 0, 0, time.UTC)},
+		{time.Date(2027, 3, 31, 9, 30, 0, 0, time.UTC), 1, time.Date(2027, 4, 30, 9, 30, 0, 0, time.UTC)},
+		{time.Date(2027, 1, 15, 9, 30, 0, 0, time.UTC), 2, time.Date(2027, 3, 15, 9, 30, 0, 0, time.UTC)},
+	} {
+		r := entered(Access, t0)
+		r.Due = c.due
+		q, err := Extend(r, c.months, "the export spans three archives", c.due.Add(-time.Hour))
+		if err != nil || !q.Due.Equal(c.want) {
+			t.Fatalf("%d months from %s = %v, %v; want %s", c.months, c.due, q, err, c.want)
+		}
 	}
 }

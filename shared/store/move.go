@@ -38,7 +38,10 @@ import (
 //  3. flip: one transaction puts the full profile under the new key (still
 //     marked), deletes the old profile and appends the correction's
 //     ledger entry. The person now lives under the new key.
-//  4. clean: the old items are deleted, 100 to a transaction.
+//  4. clean: the old items are deleted, 100 to a transaction; what was
+//     written under the old key since the copy (a notice record SES's
+//     send event marked sent, a request opened meanwhile) is carried to
+//     the new key first (cleanItems).
 //  5. end: the new profile's mark is removed.
 //
 // A run cut off anywhere is finished by the next MovePerson of the same
@@ -92,8 +95,11 @@ func (s *Store) MovePerson(ctx context.Context, m Move) (err error) {
 		case old != nil:
 			return people.ErrBusy // another move of this person
 		case now != nil && nowMark == movingFrom+m.From:
-			if err = s.forEachBatch(ctx, m.From, m.To, s.deleteItems); err == nil {
-				return s.endMove(ctx, m)
+			var clean func(context.Context, []map[string]types.AttributeValue) error
+			if clean, err = s.cleanItems(ctx, m.From, m.To); err == nil {
+				if err = s.forEachBatch(ctx, m.From, m.To, clean); err == nil {
+					return s.endMove(ctx, m)
+				}
 			}
 		case now != nil && nowMark == "":
 			return nil // moved already
@@ -158,27 +164,102 @@ func (s *Store) beginMove(ctx context.Context, old personItem, m Move) error {
 // under to (phase 2), 100 to a transaction.
 func (s *Store) copyPerson(ctx context.Context, from, to string) error {
 	return s.forEachBatch(ctx, from, to, func(ctx context.Context, items []map[string]types.AttributeValue) error {
-		var writes []types.TransactWriteItem
-		for _, av := range items {
-			switch {
-			case avString(av["sk"]) == profileSK:
-				continue
-			case strings.HasPrefix(avString(av["pk"]), "R#") && strings.HasPrefix(avString(av["sk"]), historySK):
-				// The request itself names its person: it follows.
-				upd, err := expression.NewBuilder().
-					WithCondition(expression.Name("person").Equal(expression.Value(from)).Or(expression.Name("person").Equal(expression.Value(to)))).
-					WithUpdate(expression.Set(expression.Name("person"), expression.Value(to)).Add(expression.Name("version"), expression.Value(1))).Build()
-				if err != nil {
-					return err
-				}
-				writes = append(writes, types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table),
-					Key: key(requestPK(avString(av["id"])), requestSK), UpdateExpression: upd.Update(), ConditionExpression: upd.Condition(),
-					ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values()}})
-			}
-			writes = append(writes, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: rekeyed(av, from, to)}})
+		writes, err := copyWrites(s.table, items, from, to)
+		if err != nil {
+			return err
 		}
 		return s.transactAll(ctx, writes)
 	})
+}
+
+// copyWrites are the writes that put items of the person from under to:
+// each item rekeyed, and the request a history entry names updated to
+// name to.
+func copyWrites(table string, items []map[string]types.AttributeValue, from, to string) ([]types.TransactWriteItem, error) {
+	var writes []types.TransactWriteItem
+	for _, av := range items {
+		switch {
+		case avString(av["sk"]) == profileSK:
+			continue
+		case strings.HasPrefix(avString(av["pk"]), "R#") && strings.HasPrefix(avString(av["sk"]), historySK):
+			// The request itself names its person: it follows.
+			upd, err := expression.NewBuilder().
+				WithCondition(expression.Name("person").Equal(expression.Value(from)).Or(expression.Name("person").Equal(expression.Value(to)))).
+				WithUpdate(expression.Set(expression.Name("person"), expression.Value(to)).Add(expression.Name("version"), expression.Value(1))).Build()
+			if err != nil {
+				return nil, err
+			}
+			writes = append(writes, types.TransactWriteItem{Update: &types.Update{TableName: aws.String(table),
+				Key: key(requestPK(avString(av["id"])), requestSK), UpdateExpression: upd.Update(), ConditionExpression: upd.Condition(),
+				ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values()}})
+		}
+		writes = append(writes, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: rekeyed(av, from, to)}})
+	}
+	return writes, nil
+}
+
+// cleanItems deletes items of the person from (phase 4), first carrying
+// to the key to what was written under from after the copy: an item the
+// new key lacks (a request opened for the old key meanwhile) and a notice
+// record the notices function or SES's send event changed since (its "at"
+// is later than the copy's). A notice record's delete is conditional on
+// its "at" as read, so one changed again between the read and the delete
+// is a lost race, read anew by the next round: nothing written to the old
+// key during a move is lost.
+func (s *Store) cleanItems(ctx context.Context, from, to string) (func(context.Context, []map[string]types.AttributeValue) error, error) {
+	// What the new key holds, read once as the copy left it (through the
+	// reads the move already makes: its partitions' queries and the notice
+	// records' and memberships' batch reads).
+	copied := map[string]string{} // pk|sk -> at
+	err := s.forEachBatch(ctx, to, "", func(_ context.Context, items []map[string]types.AttributeValue) error {
+		for _, av := range items {
+			copied[avString(av["pk"])+"|"+avString(av["sk"])] = avString(av["at"])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, items []map[string]types.AttributeValue) error {
+		var carry []map[string]types.AttributeValue
+		writes := make([]types.TransactWriteItem, 0, len(items))
+		for _, av := range items {
+			n := rekeyed(av, from, to)
+			at, ok := copied[avString(n["pk"])+"|"+avString(n["sk"])]
+			notice := strings.HasPrefix(avString(av["pk"]), "N#")
+			if avString(av["sk"]) != profileSK && (!ok || notice && avString(av["at"]) > at) {
+				carry = append(carry, av)
+			}
+			del := &types.Delete{TableName: aws.String(s.table), Key: key(avString(av["pk"]), avString(av["sk"]))}
+			if notice {
+				cond, err := expression.NewBuilder().WithCondition(expression.Name("at").Equal(expression.Value(avString(av["at"])))).Build()
+				if err != nil {
+					return err
+				}
+				del.ConditionExpression, del.ExpressionAttributeNames, del.ExpressionAttributeValues = cond.Condition(), cond.Names(), cond.Values()
+			}
+			writes = append(writes, types.TransactWriteItem{Delete: del})
+		}
+		if len(carry) > 0 {
+			puts, err := copyWrites(s.table, carry, from, to)
+			if err != nil {
+				return err
+			}
+			if err := s.transactAll(ctx, puts); err != nil {
+				return err
+			}
+		}
+		err = s.transactAll(ctx, writes)
+		var tc *types.TransactionCanceledException
+		if errors.As(err, &tc) {
+			for _, r := range tc.CancellationReasons {
+				if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+					return errLostRace
+				}
+			}
+		}
+		return err
+	}, nil
 }
 
 // rekeyed is item av of the person from as it is kept for the person to:
@@ -302,15 +383,6 @@ func (s *Store) flipMove(ctx context.Context, old personItem, m Move) error {
 		return errLostRace
 	}
 	return err
-}
-
-// deleteItems deletes items of the old key (phase 4).
-func (s *Store) deleteItems(ctx context.Context, items []map[string]types.AttributeValue) error {
-	writes := make([]types.TransactWriteItem, 0, len(items))
-	for _, av := range items {
-		writes = append(writes, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(avString(av["pk"]), avString(av["sk"]))}})
-	}
-	return s.transactAll(ctx, writes)
 }
 
 // endMove removes the new profile's mark (phase 5).

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/smartprotect/pledge/shared/export"
 	"github.com/smartprotect/pledge/shared/notice"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/privacy"
@@ -205,4 +207,121 @@ func TestAMoveToAnAddressSomeoneHoldsIsRefusedAndChangesNothing(t *testing.T) {
 	if got := scanText(t, table); got != text {
 		t.Fatalf("a refused move changed the table:\n%s\nwas\n%s", got, text)
 	}
+}
+
+// hookDB runs hook once, before the first transaction whose writes match.
+type hookDB struct {
+	store.API
+	match func(*dynamodb.TransactWriteItemsInput) bool
+	hook  func()
+	fired atomic.Bool
+}
+
+func (h *hookDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if h.match(in) && !h.fired.Swap(true) {
+		h.hook()
+	}
+	return h.API.TransactWriteItems(ctx, in, o...)
+}
+
+// A notice record written to the old key while the move runs (SES's send
+// event marks it sent after the copy, or just before the clean-up deletes
+// it) is carried to the new key: the move loses none of it.
+func TestANoticeRecordWrittenToTheOldKeyDuringAMoveIsCarriedToTheNewKey(t *testing.T) {
+	deletesOld := func(sk string) func(*dynamodb.TransactWriteItemsInput) bool {
+		return func(in *dynamodb.TransactWriteItemsInput) bool {
+			for _, w := range in.TransactItems {
+				if w.Delete != nil && avS(w.Delete.Key["pk"]) == "P#old" && (sk == "" || avS(w.Delete.Key["sk"]) == sk) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		match func(*dynamodb.TransactWriteItemsInput) bool
+	}{
+		{"after the copy", deletesOld("PROFILE")},
+		{"before the clean-up's deletes", func(in *dynamodb.TransactWriteItemsInput) bool {
+			return deletesOld("")(in) && !deletesOld("PROFILE")(in)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, table := freshTable(t)
+			r := movable(t, s, 150)
+			if _, _, err := s.Publish(ctx, policy("v3", true), people.Clock{}); err != nil {
+				t.Fatal(err)
+			}
+			rc := notice.Recipient{ID: "old", Email: "old@example.com"}
+			if res, err := s.Claim(ctx, "v3", rc, "run-b", t0.Add(5*time.Hour), t0.Add(4*time.Hour)); err != nil || res != notice.Claimed {
+				t.Fatalf("claim = %v, %v", res, err)
+			}
+			h := &hookDB{API: db, match: c.match, hook: func() {
+				if changed, err := s.MarkSent(ctx, notice.Sent{Version: "v3", PersonID: "old", MessageID: "m-3"}, t0.Add(5*time.Hour)); err != nil || !changed {
+					t.Errorf("SES's send event during the move: %v, %v", changed, err)
+				}
+			}}
+			if err := store.New(h, table).MovePerson(ctx, moveOf(r)); err != nil {
+				t.Fatal(err)
+			}
+			if !h.fired.Load() {
+				t.Fatal("the move never reached the hook")
+			}
+			held, err := s.Holdings(ctx, "new")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v3 *export.HeldNotice
+			for i, n := range held.Notices {
+				if n.Policy.Version == "v3" {
+					v3 = &held.Notices[i]
+				}
+			}
+			if v3 == nil || v3.State != notice.RecordSent || v3.MessageID != "m-3" {
+				t.Fatalf("the new key's v3 record = %+v; want it sent as m-3", v3)
+			}
+			if _, err := s.Holdings(ctx, "old"); !errors.Is(err, people.ErrNotFound) {
+				t.Fatalf("the old key still holds something: %v", err)
+			}
+			if text := scanText(t, table); strings.Contains(text, "P#old") {
+				t.Fatalf("left under the old key:\n%s", text)
+			}
+		})
+	}
+}
+
+func avS(v types.AttributeValue) string {
+	if s, ok := v.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// Two runs of one move at once (the new mailbox's button pressed twice,
+// or pressed while the clock finishes it): the one that loses the race to
+// begin goes on with the move the other began; it does not take the new
+// key for someone else's and refuse the correction.
+func TestTwoRunsOfOneMoveAtOnceBothSucceed(t *testing.T) {
+	ctx := context.Background()
+	s, table := freshTable(t)
+	r := movable(t, s, 3)
+	was := before(t, s)
+	var other error
+	h := &hookDB{API: db, match: func(in *dynamodb.TransactWriteItemsInput) bool {
+		for _, w := range in.TransactItems {
+			if w.Put != nil && avS(w.Put.Item["pk"]) == "P#new" && avS(w.Put.Item["sk"]) == "PROFILE" {
+				return true
+			}
+		}
+		return false
+	}, hook: func() { other = s.MovePerson(ctx, moveOf(r)) }}
+	if err := store.New(h, table).MovePerson(ctx, moveOf(r)); err != nil {
+		t.Fatalf("the run that lost the race to begin: %v; want the move done", err)
+	}
+	if !h.fired.Load() || other != nil {
+		t.Fatalf("the other run: fired %v, %v", h.fired.Load(), other)
+	}
+	checkMoved(t, s, table, was)
 }
