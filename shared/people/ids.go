@@ -18,9 +18,16 @@ func KeyedID(pepper []byte) func(normalisedEmail string) string {
 	}
 }
 
-// RandomID returns 96 random bits, URL-safe: ids for ledger entries.
+// RandomID returns 96 random bits, URL-safe (16 characters): ids for
+// ledger entries and privacy requests. It never begins with '-', which a
+// command line (the operator CLI's "requests show ID") would take for an
+// option; redrawing one time in 64 leaves over 95 bits.
 func RandomID() string {
 	b := make([]byte, 12)
-	rand.Read(b) // never fails (crypto/rand panics rather than return short)
-	return base64.RawURLEncoding.EncodeToString(b)
+	for {
+		rand.Read(b) // never fails (crypto/rand panics rather than return short)
+		if id := base64.RawURLEncoding.EncodeToString(b); id[0] != '-' {
+			return id
+		}
+	}
 }
