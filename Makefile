@@ -33,7 +33,7 @@ help:
 	@echo "make notice-status VERSION=v2 - how far its notice has got; make notices - run the sender now"
 	@echo "make account EMAIL=a@example.com EVENT=opened|closed [AT=2026-11-25T10:00:00Z] - report an account as the product does"
 	@echo "make privacy-clock [NOW=2027-01-08T12:00:00Z] - move privacy requests along on the dev stack (expiry, deletions, reminders)"
-	@echo "  (these drive a deployed stack with PLEDGE_FLAGS=\"-stack aws -stack-name pledge-dev\"; go run ./cmd/pledge -h lists every command)"
+	@echo "  (these drive a deployed stack with PLEDGE_FLAGS=\"-stack aws -stack-name pledge-dev\"; go run ./infra/cmd/pledge -h lists every command)"
 	@echo "make bench  - binary sizes, cold starts, sign-up throughput, calls per sign-up, abuse limits (make bench-abuse alone)"
 	@echo "make bench-sweep, make bench-notices - the retention sweep and the policy-notice fan-out against the emulators"
 	@echo "make screenshots - desktop and phone PNGs of every page and mail in .build/screenshots/"
@@ -112,12 +112,12 @@ screenshots: test-tools
 	@ls .build/screenshots
 
 # The operator commands below drive the running `make dev` stack through
-# cmd/pledge; PLEDGE_FLAGS points them at a deployed stack instead, e.g.
+# infra/cmd/pledge; PLEDGE_FLAGS points them at a deployed stack instead, e.g.
 #   make notice-status VERSION=v2 PLEDGE_FLAGS="-stack aws -stack-name pledge-dev"
 # (signed with SigV4 from the standard AWS credential chain). `go run
-# ./cmd/pledge -h` lists every command, the privacy-request ones too.
+# ./infra/cmd/pledge -h` lists every command, the privacy-request ones too.
 PLEDGE_FLAGS ?=
-PLEDGE := $(GO) run ./cmd/pledge $(PLEDGE_FLAGS)
+PLEDGE := $(GO) run ./infra/cmd/pledge $(PLEDGE_FLAGS)
 
 # Run the retention sweep now; DRY_RUN=true reports what it would do and
 # changes nothing.
