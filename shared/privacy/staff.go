@@ -100,8 +100,13 @@ func (r Request) SystemsDone() bool {
 	return len(r.Waiting()) == 0
 }
 
-// Waiting names the systems of r that have not answered yet.
+// Waiting names the systems of r that have not answered yet; none for a
+// request closed before it was announced (a deletion cancelled in its
+// cool-off, a request refused or lapsed): no system was told of it.
 func (r Request) Waiting() []string {
+	if !r.Status.Open() && r.Staff.Notified.IsZero() {
+		return nil
+	}
 	var names []string
 	for _, s := range r.Staff.Systems {
 		if s.At.IsZero() {

@@ -274,7 +274,7 @@ func TestAWebDeletionIsAnnouncedWhenItsErasureStartsNeverInItsCoolOff(t *testing
 	if v == nil || v.Status != Verified || !v.InCoolOff() || v.NeedsNotice() {
 		t.Fatalf("verified web deletion = %+v, %v", v, how)
 	}
-	if c, err := Cancel(*v, t0.Add(time.Hour)); err != nil || c == nil || c.NeedsNotice() {
+	if c, err := Cancel(*v, t0.Add(time.Hour)); err != nil || c == nil || c.NeedsNotice() || c.Waiting() != nil || !c.SystemsDone() {
 		t.Fatalf("cancelled = %+v, %v", c, err)
 	}
 	q, step := Advance(*v, v.CoolOffEnds)
