@@ -112,7 +112,6 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 			}
 			r = q
 		}
-		r = h.notify(ctx, r, now, &res)
 		// The decisions run first on the request as listed (a consistent
 		// read): only a request with something due is read and written
 		// again, so a run costs what is open to list and what is due to do.
@@ -124,6 +123,9 @@ func (h *handler) handle(ctx context.Context, in Run) (Result, error) {
 				continue
 			}
 		}
+		// After the step: a web deletion is announced in the run that
+		// ends its cool-off (privacy.Request.InCoolOff).
+		r = h.notify(ctx, r, now, &res)
 		if !r.Status.Open() {
 			continue
 		}

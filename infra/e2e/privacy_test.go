@@ -69,7 +69,7 @@ func countMailsTo(t *testing.T, addr, subject string) int {
 }
 
 type clockResult struct {
-	Open, Expired, Erased, Completed, Reminders, Overdue, Failed int
+	Open, Expired, Erased, Completed, Reminders, Overdue, Failed, Notified int
 }
 
 // privacyClock runs s's privacy-request clock as the schedule would, as of at.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/smartprotect/pledge/infra/localstack"
+	"github.com/smartprotect/pledge/shared/config"
 	"github.com/smartprotect/pledge/shared/people"
 	"github.com/smartprotect/pledge/shared/privacy"
 )
@@ -40,6 +41,7 @@ func TestStaffAndTheDownstreamSystems(t *testing.T) {
 		{"bad staff input is a 4xx naming the field and changes nothing", badStaffInput},
 		{"the clock publishes what was not announced", clockPublishes},
 		{"an access request verified on the web is announced and its export reads the notice records", webAccessAnnounced},
+		{"a web deletion reaches the systems when its cool-off ends, a cancelled one never", webDeletionAnnouncedAfterCoolOff},
 	} {
 		if !t.Run(c.name, func(t *testing.T) { c.run(t, s) }) {
 			return
@@ -428,5 +430,83 @@ func webAccessAnnounced(t *testing.T, s *localstack.Stack) {
 	}
 	if e, n := eventFor(t, s, doc.Requests[0].ID); n != 1 || e.Function != "PrivacyFunction" {
 		t.Fatalf("%d events, %+v", n, e)
+	}
+}
+
+// Two deletions verified on the web: neither reaches the systems in its
+// cool-off; the one cancelled there never does and waits on no system;
+// the other is announced by the clock run that ends its cool-off and
+// erases the person, and then waits on every system.
+func webDeletionAnnouncedAfterCoolOff(t *testing.T, s *localstack.Stack) {
+	post := func(path string, form url.Values) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.GatewayURL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode >= 400 {
+			t.Fatalf("POST %s = %v %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	newest := func(addr, path string) string {
+		t.Helper()
+		ms, err := s.Mailbox.To(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := len(ms) - 1; i >= 0; i-- {
+			if l := regexp.MustCompile(`https?://[^\s"<>]+` + regexp.QuoteMeta(path) + `\?t=[A-Za-z0-9_.%-]+`).FindString(ms[i].Body.Text); l != "" {
+				return l
+			}
+		}
+		t.Fatalf("no %s link to %s", path, addr)
+		return ""
+	}
+	const kept, cancelled = "web-delete-kept@example.com", "web-delete-cancelled@example.com"
+	ids := map[string]string{}
+	for _, addr := range []string{kept, cancelled} {
+		post("/signup", signupForm(addr, "newsletter"))
+		post("/privacy", url.Values{"kind": {"delete"}, "email": {addr}})
+		post("/privacy/verify", url.Values{"t": {tokenOf(t, newest(addr, "/privacy/verify"))}})
+		c, err := config.TokenKeys(context.Background(), s.Env("PrivacyFunction"), nil).Verify(tokenOf(t, newest(addr, "/privacy/status")), "privacy-status", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[addr] = c.Subject
+		if r := requestOn(t, s, ids[addr]); r.Status != privacy.Verified || !r.Staff.Notified.IsZero() {
+			t.Fatalf("verified %s = %+v", addr, r)
+		}
+	}
+	post(pathOf(t, newest(cancelled, "/privacy/status")), url.Values{"action": {"cancel"}})
+	if r := requestOn(t, s, ids[cancelled]); r.Status != privacy.Cancelled {
+		t.Fatalf("cancel = %+v", r)
+	}
+	verified := requestOn(t, s, ids[kept]).VerifiedAt
+	if c := privacyClock(t, s, verified.Add(time.Hour)); c.Failed != 0 {
+		t.Fatalf("in the cool-off the clock did %+v", c)
+	}
+	for _, id := range ids {
+		if _, n := eventFor(t, s, id); n != 0 {
+			t.Fatalf("%d events for %s in its cool-off", n, id)
+		}
+	}
+	if c := privacyClock(t, s, verified.Add(73*time.Hour)); c.Erased != 1 || c.Notified != 1 || c.Completed != 0 || c.Failed != 0 {
+		t.Fatalf("after the cool-off the clock did %+v", c)
+	}
+	if e, n := eventFor(t, s, ids[kept]); n != 1 || e.Function != "PrivacyClockFunction" {
+		t.Fatalf("%d events for the kept deletion, %+v", n, e)
+	}
+	if r := requestOn(t, s, ids[kept]); r.Status != privacy.InProgress || r.Staff.ErasedAt.IsZero() || strings.Join(r.Waiting(), ",") != "billing,support" {
+		t.Fatalf("kept deletion = %+v", r)
+	}
+	if _, n := eventFor(t, s, ids[cancelled]); n != 0 {
+		t.Fatalf("the cancelled deletion reached the systems %d times", n)
+	}
+	status, r := staffCall(t, s, http.MethodGet, "/admin/requests/"+ids[cancelled], "")
+	if status != 200 || r.Status != "cancelled" || len(r.WaitingOn) != 0 || !r.Notified.IsZero() {
+		t.Fatalf("cancelled deletion = %d %+v", status, r)
+	}
+	if _, err := personOn(t, s, cancelled); err != nil {
+		t.Fatalf("the cancelled deletion erased its person: %v", err)
 	}
 }

@@ -6,6 +6,15 @@
 // address or a name. The systems answer through POST
 // /admin/requests/{id}/systems/{name}.
 //
+// A request is announced when it is verified, except a deletion verified
+// on the web: it is announced when its cool-off ends and the clock starts
+// its erasure (privacy.Request.InCoolOff), because until then the person
+// can cancel it on the status page, and a system told at verification
+// might already have deleted what the cancelled request leaves in place.
+// So a cancelled deletion never reaches the systems, and there is no
+// "cancelled" event for them to handle. A deletion staff entered is
+// announced at entry.
+//
 // Delivery is at least once: an event is published, then recorded on the
 // request (privacy.Notified); a run cut off between the two publishes it
 // again, so a system keys what it does by the request id.

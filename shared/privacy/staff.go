@@ -100,8 +100,13 @@ func (r Request) SystemsDone() bool {
 	return len(r.Waiting()) == 0
 }
 
-// Waiting names the systems of r that have not answered yet.
+// Waiting names the systems of r that have not answered yet; none for a
+// request closed before it was announced (a deletion cancelled in its
+// cool-off, a request refused or lapsed): no system was told of it.
 func (r Request) Waiting() []string {
+	if !r.Status.Open() && r.Staff.Notified.IsZero() {
+		return nil
+	}
 	var names []string
 	for _, s := range r.Staff.Systems {
 		if s.At.IsZero() {
@@ -195,10 +200,22 @@ func (t Timing) Enter(id, personID string, in Intake, now time.Time) Request {
 
 // NeedsNotice reports whether r's event is still to be published to the
 // downstream systems: it waits for some, is verified (by its mailbox or by
-// staff) and not refused, lapsed or cancelled, and has not been published.
+// staff) and not refused, lapsed or cancelled, has not been published,
+// and is not a web deletion in its cool-off (InCoolOff).
 func (r Request) NeedsNotice() bool {
-	return len(r.Staff.Systems) > 0 && r.Staff.Notified.IsZero() && !r.VerifiedAt.IsZero() &&
+	return len(r.Staff.Systems) > 0 && r.Staff.Notified.IsZero() && !r.VerifiedAt.IsZero() && !r.InCoolOff() &&
 		(r.Status == Verified || r.Status == InProgress || r.Status == Completed)
+}
+
+// InCoolOff reports whether r is a deletion verified on the web whose
+// cool-off has not ended: the person can still cancel it on the status
+// page, so the systems are not told of it until the clock starts its
+// erasure (status in progress; Advance). Told earlier, a system might
+// delete what a cancelled request leaves in place, and no event takes a
+// deletion back. A deletion staff entered is announced at entry, as the
+// other kinds are at verification (issue 14: downstream systems).
+func (r Request) InCoolOff() bool {
+	return r.Kind == Delete && r.Channel == string(Web) && r.Status == Verified
 }
 
 // Notified records that r's event was published at now; nil if it was.

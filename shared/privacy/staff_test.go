@@ -263,3 +263,29 @@ func TestAnExtensionFromTheEndOfAMonthEndsInTheMonthItNames(t *testing.T) {
 		}
 	}
 }
+
+// A deletion verified on the web is not announced in its cool-off (the
+// person can still cancel it), nor once cancelled; it is announced when
+// the clock starts its erasure. Other kinds from the web, and a deletion
+// staff entered, are announced at verification.
+func TestAWebDeletionIsAnnouncedWhenItsErasureStartsNeverInItsCoolOff(t *testing.T) {
+	r := twoSystems.New("w1", "pid", Delete, "jo@example.com", t0, "n1")
+	v, how := twoSystems.Verify(r, "n1", true, t0)
+	if v == nil || v.Status != Verified || !v.InCoolOff() || v.NeedsNotice() {
+		t.Fatalf("verified web deletion = %+v, %v", v, how)
+	}
+	if c, err := Cancel(*v, t0.Add(time.Hour)); err != nil || c == nil || c.NeedsNotice() || c.Waiting() != nil || !c.SystemsDone() {
+		t.Fatalf("cancelled = %+v, %v", c, err)
+	}
+	q, step := Advance(*v, v.CoolOffEnds)
+	if step != StartErasure || q.InCoolOff() || !q.NeedsNotice() {
+		t.Fatalf("erasure started = %v %+v", step, q)
+	}
+	a, _ := twoSystems.Verify(twoSystems.New("w2", "pid", Access, "jo@example.com", t0, "n2"), "n2", true, t0)
+	if a == nil || a.InCoolOff() || !a.NeedsNotice() {
+		t.Fatalf("verified access = %+v", a)
+	}
+	if s := entered(Delete, t0); s.InCoolOff() || !s.NeedsNotice() {
+		t.Fatalf("staff deletion = %+v", s)
+	}
+}
