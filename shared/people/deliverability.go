@@ -155,7 +155,7 @@ func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (boo
 		if !p.Exists() {
 			return Change{}, ErrNotFound
 		}
-		if e.Recipient != "" && NormaliseEmail(e.Recipient) != NormaliseEmail(p.Email) {
+		if e.Recipient != "" && NormaliseEmail(e.Recipient) != NormaliseEmail(p.Email) && !oldMailbox(p, personID, e) {
 			return Change{}, ErrNotRecipient
 		}
 		return f.Decide(p, e, stampAfter(f.Now(), p)), nil
@@ -164,6 +164,17 @@ func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (boo
 		return false, fmt.Errorf("people.Feedbacks.Apply: %w", err)
 	}
 	return !ch.IsZero(), nil
+}
+
+// oldMailbox reports whether e is a complaint about a mail sent to the
+// address p had before a correction: its tags name personID, the key p
+// moved from (the store followed the forward pointer, see FollowMoves), so
+// its recipient is the old address. Such a complaint is still the person
+// asking for no more marketing, and stops it; a bounce or a delivery of the
+// old address says nothing of the new one and stays refused
+// (ErrNotRecipient).
+func oldMailbox(p Person, personID string, e Feedback) bool {
+	return e.Kind == FeedbackComplaint && p.ID != personID && slices.Contains(p.MovedFrom, personID)
 }
 
 // Decide is the pure decision for one event about p, stamped now: the
