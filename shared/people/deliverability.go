@@ -149,7 +149,13 @@ type Feedbacks struct {
 // It reports whether something was written. Errors: ErrNotFound (the
 // person no longer exists: the caller drops the event), ErrBusy, a wrapped
 // fault; ErrNotRecipient (the event names another address: the caller
-// drops it).
+// drops it). With ctx marked FollowMoves, personID may be a key the person
+// moved from (the mail went out before a correction of their address):
+// the event applies to the person it leads to, a bounce or delivery of the
+// old address is refused as not theirs, and a complaint is taken as theirs
+// (oldMailbox). The recipient of such a complaint cannot be checked
+// against the old key here (that takes the address pepper): the tag, which
+// only pledge sets, names it.
 func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (bool, error) {
 	ch, err := f.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
 		if !p.Exists() {
