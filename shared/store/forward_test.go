@@ -138,3 +138,23 @@ func erase(t *testing.T, s *store.Store, id string, at time.Time) {
 		t.Fatal(err)
 	}
 }
+
+func TestAnErasureAfterTwoMovesDeletesBothPointers(t *testing.T) {
+	ctx := context.Background()
+	s, table := moved(t)
+	second := store.Move{From: "new", To: "newer", Email: "newer@example.com", RequestID: "req-correct-2", At: t0.Add(8 * time.Hour), EntryID: "corr-2"}
+	if err := s.MovePerson(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Person(people.FollowMoves(ctx), "new")
+	if err != nil || p.ID != "newer" || !slices.Equal(slices.Sorted(slices.Values(p.MovedFrom)), []string{"new", "old"}) {
+		t.Fatalf("the second move's person = %+v, %v", p, err)
+	}
+	if text := scanText(t, table); strings.Count(text, "movedTo=") != 2 {
+		t.Fatalf("want two pointers:\n%s", text)
+	}
+	erase(t, s, "newer", t0.Add(9*time.Hour))
+	if text := scanText(t, table); strings.Contains(text, "movedTo") || strings.Contains(text, "P#old") {
+		t.Fatalf("left after the erasure:\n%s", text)
+	}
+}

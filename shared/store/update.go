@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -262,7 +263,7 @@ func (s *Store) erase(ctx context.Context, read people.Person, e people.Erasure)
 
 // forwardsTo are the deletes of the forward pointers the person read left
 // in the keys they moved from (move.go), each on the condition that it
-// still points to them: a key a new person has taken since (the old
+// still points to them (or to a key they moved from since): a key a new person has taken since (the old
 // address signed up again) is theirs and stays. One consistent read per
 // key moved from; none for a person who never moved.
 func (s *Store) forwardsTo(ctx context.Context, read people.Person) ([]types.TransactWriteItem, error) {
@@ -272,10 +273,12 @@ func (s *Store) forwardsTo(ctx context.Context, read people.Person) ([]types.Tra
 		if err != nil {
 			return nil, err
 		}
-		if it == nil || it.MovedTo != read.ID {
+		// A pointer to a key the person later moved from too (a second
+		// correction) is theirs as well.
+		if it == nil || it.MovedTo != read.ID && (it.MovedTo == "" || !slices.Contains(read.MovedFrom, it.MovedTo)) {
 			continue
 		}
-		cond, err := expression.NewBuilder().WithCondition(expression.Name("movedTo").Equal(expression.Value(read.ID))).Build()
+		cond, err := expression.NewBuilder().WithCondition(expression.Name("movedTo").Equal(expression.Value(it.MovedTo))).Build()
 		if err != nil {
 			return nil, err
 		}
