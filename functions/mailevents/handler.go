@@ -109,7 +109,9 @@ func (h *handler) handle(ctx context.Context, ev Event) (Result, error) {
 		h.log.InfoContext(ctx, "mail event", "type", me.Type, "kind", me.Kind, "person", me.PersonID)
 		return Result{Counted: h.countDaily(me, true)}, nil
 	}
-	applied, err := h.feedback.Apply(ctx, me.PersonID, people.Feedback{
+	// The tag names the key the person had when the mail went out; a
+	// correction of their address since moved them (people.FollowMoves).
+	applied, err := h.feedback.Apply(people.FollowMoves(ctx), me.PersonID, people.Feedback{
 		Kind: kind, MessageID: me.MessageID, At: me.Sent, MailKind: string(me.Kind),
 		BounceType: me.BounceType, FeedbackType: me.FeedbackType, Recipient: me.Recipient,
 	})

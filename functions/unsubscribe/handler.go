@@ -61,11 +61,15 @@ const (
 )
 
 func (h *handler) handle(ctx context.Context, req web.Request) (web.Response, error) {
+	// The person a token names may have moved to the key of a corrected
+	// address since the mail went out: the store follows the pointer the
+	// move left (people.FollowMoves). The link request keys by an address
+	// and does not.
 	switch req.RouteKey {
 	case "GET /unsubscribe":
-		return h.preferences(ctx, req, "")
+		return h.preferences(people.FollowMoves(ctx), req, "")
 	case "POST /unsubscribe":
-		return h.post(ctx, req)
+		return h.post(people.FollowMoves(ctx), req)
 	case "GET /unsubscribe/link":
 		return h.site.Page(http.StatusOK, "A new link to your preferences", page.NewLinkPage(page.NewLink{})), nil
 	case "POST /unsubscribe/link":

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,9 @@ func (c *correcting) checkMoved(t *testing.T, from, to string, was export.Held) 
 	}
 	old := c.keyed(from)
 	for _, it := range out.Items {
+		if pointer(it, old, c.keyed(to)) {
+			continue // the forward pointer the move left: the new key and when
+		}
 		for name, v := range it {
 			if s, ok := v.(*types.AttributeValueMemberS); ok && strings.Contains(s.Value, old) || name == "moving" {
 				t.Fatalf("an item is left naming the old key or a move: %s=%v in %v", name, v, it["pk"])
@@ -254,6 +258,59 @@ func TestCorrectionsThroughTheLocalStack(t *testing.T) {
 			t.Fatalf("a second press = %d %s", again.Status, again.Body)
 		}
 		t.Logf("DynamoDB requests of moving a person with %d ledger entries: %v", len(was.Consents), calls)
+	})
+
+	t.Run("a one-click in a mail sent before the move unsubscribes the moved person", func(t *testing.T) {
+		from := c.signedUp(t, "before@example.com")
+		out, err := own.Invoke(ctx, "NewsletterFunction", []byte(`{"list":"newsletter","subject":"News before the move","paragraphs":["Hello"]}`))
+		if err != nil || strings.Contains(string(out), `"sent":0`) || !strings.Contains(string(out), `"failed":0`) {
+			t.Fatalf("newsletter = %s, %v", out, err)
+		}
+		mails, err := own.Mailbox.To(ctx, "before@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		oneClick := ""
+		for _, m := range mails {
+			if m.Subject == "News before the move" {
+				oneClick = unsubscribeURL(t, m)
+			}
+		}
+		if oneClick == "" {
+			t.Fatalf("no newsletter among %d mails to the old address", len(mails))
+		}
+		if got := c.press(t, "/privacy/correct", c.askAddress(t, "before@example.com", "after@example.com", "")); got.Status != 200 || !strings.Contains(got.Body, `"status":"completed"`) {
+			t.Fatalf("move = %d %s", got.Status, got.Body)
+		}
+		to := c.keyed("after@example.com")
+		if p, err := c.st.Person(ctx, to); err != nil || !p.Has(people.Newsletter) || !slices.Equal(p.MovedFrom, []string{from}) {
+			t.Fatalf("the moved person = %+v, %v", p, err)
+		}
+		// The mail provider presses the old mail's one-click: its token
+		// names the old key.
+		got := c.call(t, http.MethodPost, pathOf(t, oneClick), "application/x-www-form-urlencoded", "application/json", "List-Unsubscribe=One-Click")
+		if got.Status != 200 || !strings.Contains(got.Body, `"status":"unsubscribed"`) {
+			t.Fatalf("one-click = %d %s", got.Status, got.Body)
+		}
+		p, err := c.st.Person(ctx, to)
+		if err != nil || len(p.Active) != 0 || len(p.Pending) != 0 || p.Email != "after@example.com" {
+			t.Fatalf("the moved person after the old one-click = %+v, %v", p, err)
+		}
+		evs, err := c.st.Consents(ctx, to)
+		if err != nil || len(evs) == 0 {
+			t.Fatal(err)
+		}
+		if last := evs[len(evs)-1]; last.Action != people.Withdraw || last.Purpose != people.AllMarketing || last.Source != "one-click" {
+			t.Fatalf("the last ledger entry = %+v", last)
+		}
+		if _, err := c.st.Person(ctx, from); !errors.Is(err, people.ErrNotFound) {
+			t.Fatalf("the old key reads as a person: %v", err)
+		}
+		// The old link's preferences page shows the moved person's state.
+		page := c.call(t, http.MethodGet, pathOf(t, oneClick), "", "application/json", "")
+		if page.Status != 200 || !strings.Contains(page.Body, `"status":"unsubscribed"`) {
+			t.Fatalf("the old link's preferences = %d %s", page.Status, page.Body)
+		}
 	})
 
 	t.Run("an address someone holds is refused and changes nothing", func(t *testing.T) {
@@ -380,6 +437,20 @@ func TestCorrectionsThroughTheLocalStack(t *testing.T) {
 		c.checkMoved(t, "killed@example.com", "survived@example.com", was)
 		t.Logf("%d kills landed mid-move of %d ledger entries; the next press finished it", cut, len(was.Consents))
 	})
+}
+
+// pointer reports whether it is the forward pointer a move from the key
+// from to the key to leaves, and nothing more: the old key's profile item
+// holding only the new key and when.
+func pointer(it map[string]types.AttributeValue, from, to string) bool {
+	s := func(name string) string {
+		v, _ := it[name].(*types.AttributeValueMemberS)
+		if v == nil {
+			return ""
+		}
+		return v.Value
+	}
+	return len(it) == 4 && s("pk") == "P#"+from && s("sk") == "PROFILE" && s("movedTo") == to && s("movedAt") != ""
 }
 
 // marked reports whether the profile keyed id carries a move's mark.

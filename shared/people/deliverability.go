@@ -149,13 +149,19 @@ type Feedbacks struct {
 // It reports whether something was written. Errors: ErrNotFound (the
 // person no longer exists: the caller drops the event), ErrBusy, a wrapped
 // fault; ErrNotRecipient (the event names another address: the caller
-// drops it).
+// drops it). With ctx marked FollowMoves, personID may be a key the person
+// moved from (the mail went out before a correction of their address):
+// the event applies to the person it leads to, a bounce or delivery of the
+// old address is refused as not theirs, and a complaint is taken as theirs
+// (oldMailbox). The recipient of such a complaint cannot be checked
+// against the old key here (that takes the address pepper): the tag, which
+// only pledge sets, names it.
 func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (bool, error) {
 	ch, err := f.Store.UpdatePerson(ctx, personID, func(p Person) (Change, error) {
 		if !p.Exists() {
 			return Change{}, ErrNotFound
 		}
-		if e.Recipient != "" && NormaliseEmail(e.Recipient) != NormaliseEmail(p.Email) {
+		if e.Recipient != "" && NormaliseEmail(e.Recipient) != NormaliseEmail(p.Email) && !oldMailbox(p, personID, e) {
 			return Change{}, ErrNotRecipient
 		}
 		return f.Decide(p, e, stampAfter(f.Now(), p)), nil
@@ -164,6 +170,17 @@ func (f *Feedbacks) Apply(ctx context.Context, personID string, e Feedback) (boo
 		return false, fmt.Errorf("people.Feedbacks.Apply: %w", err)
 	}
 	return !ch.IsZero(), nil
+}
+
+// oldMailbox reports whether e is a complaint about a mail sent to the
+// address p had before a correction: its tags name personID, the key p
+// moved from (the store followed the forward pointer, see FollowMoves), so
+// its recipient is the old address. Such a complaint is still the person
+// asking for no more marketing, and stops it; a bounce or a delivery of the
+// old address says nothing of the new one and stays refused
+// (ErrNotRecipient).
+func oldMailbox(p Person, personID string, e Feedback) bool {
+	return e.Kind == FeedbackComplaint && p.ID != personID && slices.Contains(p.MovedFrom, personID)
 }
 
 // Decide is the pure decision for one event about p, stamped now: the

@@ -35,6 +35,10 @@ type Person struct {
 	Clock          Clock          // the retention clock that runs (zero: none, an open account)
 	Deliverability Deliverability // what SES's feedback says of the address
 	Version        int64          // optimistic-lock counter, bumped by every write; 0: nobody
+	// MovedFrom are the keys the person lived under before corrections of
+	// their address, each holding a forward pointer (see FollowMoves) that
+	// an erasure of the person deletes too. Never shown in an export.
+	MovedFrom []string
 }
 
 // Has reports whether the consent for p is in force.

@@ -54,6 +54,9 @@ func (s *Store) Holdings(ctx context.Context, personID string) (h export.Held, e
 			return export.Held{}, err
 		}
 		for _, av := range page.Items {
+			if _, pointer := av["movedTo"]; pointer {
+				continue // a forward pointer to the key the person moved to: nothing of anyone's (move.go)
+			}
 			found = true
 			if err := holding(&h, av); err != nil {
 				return export.Held{}, err

@@ -42,7 +42,14 @@ import (
 //     written under the old key since the copy (a notice record SES's
 //     send event marked sent, a request opened meanwhile) is carried to
 //     the new key first (cleanItems).
-//  5. end: the new profile's mark is removed.
+//  5. end: one transaction removes the new profile's mark, adds the old
+//     key to its "movedFrom" and leaves a forward pointer in the old key's
+//     profile item (forwardItem: the new key and when, no address, no
+//     name), so that a link or an SES event issued before the move, which
+//     names the old key, still reaches the person (people.FollowMoves). A
+//     sign-up of the old address replaces the pointer with a new person;
+//     an erasure of the moved person deletes it (forwardsTo). If a new
+//     person already took the old key, the mark alone is removed.
 //
 // A run cut off anywhere is finished by the next MovePerson of the same
 // move (the phase is read back from the two profiles): nothing is lost,
@@ -77,6 +84,9 @@ func (s *Store) MovePerson(ctx context.Context, m Move) (err error) {
 		old, oldMark, err := s.profileItem(ctx, m.From)
 		if err != nil {
 			return err
+		}
+		if old != nil && old.MovedTo != "" {
+			old = nil // the forward pointer a finished move left
 		}
 		now, nowMark, err := s.profileItem(ctx, m.To)
 		if err != nil {
@@ -385,10 +395,37 @@ func (s *Store) flipMove(ctx context.Context, old personItem, m Move) error {
 	return err
 }
 
-// endMove removes the new profile's mark (phase 5).
+// endMove removes the new profile's mark and leaves the forward pointer
+// (phase 5), in one transaction; the mark alone when the old key holds a
+// new person already.
 func (s *Store) endMove(ctx context.Context, m Move) error {
-	expr, err := expression.NewBuilder().WithCondition(expression.Name(movingAttr).Equal(expression.Value(movingFrom + m.From))).
-		WithUpdate(expression.Remove(expression.Name(movingAttr))).Build()
+	cond := expression.Name(movingAttr).Equal(expression.Value(movingFrom + m.From))
+	end, err := expression.NewBuilder().WithCondition(cond).WithUpdate(expression.Remove(expression.Name(movingAttr)).
+		Add(expression.Name("movedFrom"), expression.Value(&types.AttributeValueMemberSS{Value: []string{m.From}}))).Build()
+	if err != nil {
+		return err
+	}
+	pointer, err := attributevalue.MarshalMap(forwardItem{PK: personPK(m.From), SK: profileSK, MovedTo: m.To, MovedAt: stamp(m.At)})
+	if err != nil {
+		return err
+	}
+	free, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: aws.String(s.table), Key: key(personPK(m.To), profileSK), UpdateExpression: end.Update(),
+			ConditionExpression: end.Condition(), ExpressionAttributeNames: end.Names(), ExpressionAttributeValues: end.Values()}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: pointer, ConditionExpression: free.Condition(), ExpressionAttributeNames: free.Names()}},
+	}})
+	switch {
+	case conditionFailedAt(err, 0):
+		return nil // ended by another run
+	case !conditionFailedAt(err, 1):
+		return err
+	}
+	// The old address signed up again during the move: no pointer.
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(expression.Remove(expression.Name(movingAttr))).Build()
 	if err != nil {
 		return err
 	}

@@ -96,9 +96,22 @@ type personItem struct {
 	Version       int64      `dynamodbav:"version"`
 	DuePK         string     `dynamodbav:"duePK,omitempty"` // the retention clock, see due.go
 	DueSK         string     `dynamodbav:"dueSK,omitempty"`
-	Recipient     string     `dynamodbav:"rcpt,omitempty"`   // shard of the recipients index, see notices.go
-	Reach         *reachItem `dynamodbav:"reach,omitempty"`  // what SES's feedback says, see people.Deliverability
-	Moving        string     `dynamodbav:"moving,omitempty"` // the mark of a move to another key, see move.go
+	Recipient     string     `dynamodbav:"rcpt,omitempty"`                // shard of the recipients index, see notices.go
+	Reach         *reachItem `dynamodbav:"reach,omitempty"`               // what SES's feedback says, see people.Deliverability
+	Moving        string     `dynamodbav:"moving,omitempty"`              // the mark of a move to another key, see move.go
+	MovedFrom     []string   `dynamodbav:"movedFrom,stringset,omitempty"` // keys holding a forward pointer here, see move.go
+	// MovedTo is set on a forward pointer alone (forwardItem): the
+	// profile item of a key the person moved from.
+	MovedTo string `dynamodbav:"movedTo,omitempty"`
+}
+
+// forwardItem is the forward pointer a move leaves in the old key's profile
+// item (move.go): the new key and when, nothing of the address or name.
+type forwardItem struct {
+	PK      string `dynamodbav:"pk"`
+	SK      string `dynamodbav:"sk"`
+	MovedTo string `dynamodbav:"movedTo"`
+	MovedAt string `dynamodbav:"movedAt"`
 }
 
 // reachItem is a person's people.Deliverability; absent while nothing was
@@ -148,7 +161,7 @@ func newPersonItem(p people.Person, version int64) personItem {
 		Active: names(p.Active), Pending: names(p.Pending), PolicyVersion: p.PolicyVersion,
 		CreatedAt: stamp(p.CreatedAt), UpdatedAt: stamp(p.UpdatedAt), ConfirmedAt: optionalStamp(p.ConfirmedAt),
 		ConfirmMailAt: optionalStamp(p.ConfirmMailAt), LinkMailAt: optionalStamp(p.LinkMailAt), Version: version,
-		Reach: newReachItem(p.Deliverability),
+		Reach: newReachItem(p.Deliverability), MovedFrom: p.MovedFrom,
 	}
 	for _, l := range p.Links {
 		it.Links = append(it.Links, linkItem{Nonce: l.Nonce, Purposes: names(l.Purposes), Name: l.Name, PolicyVersion: l.PolicyVersion,
@@ -186,7 +199,7 @@ func (it personItem) person() people.Person {
 		ConfirmedAt: parseStamp(it.ConfirmedAt), ConfirmMailAt: parseStamp(it.ConfirmMailAt), LinkMailAt: parseStamp(it.LinkMailAt),
 		Links: links, Version: it.Version,
 		Account: people.Account{State: people.AccountState(it.Account), At: parseStamp(it.AccountAt)},
-		Clock:   clockOf(it.DueSK), Deliverability: it.Reach.deliverability(),
+		Clock:   clockOf(it.DueSK), Deliverability: it.Reach.deliverability(), MovedFrom: it.MovedFrom,
 	}
 }
 
@@ -277,7 +290,11 @@ func (s *Store) appendOnly(events []people.ConsentEvent) ([]types.TransactWriteI
 	return items, nil
 }
 
-// Person reads a person with a strongly consistent read.
+// Person reads a person with a strongly consistent read. Under a key the
+// person moved from (a forward pointer, move.go) it is people.ErrNotFound,
+// unless ctx is marked people.FollowMoves: then the person the pointer
+// names, read with a second consistent read (one hop: a pointer to a
+// pointer is nobody).
 func (s *Store) Person(ctx context.Context, personID string) (p people.Person, err error) {
 	p, _, err = s.readPerson(ctx, personID)
 	return p, err
@@ -288,10 +305,13 @@ func (s *Store) Person(ctx context.Context, personID string) (p people.Person, e
 func (s *Store) readPerson(ctx context.Context, personID string) (p people.Person, moving string, err error) {
 	defer wrap(&err, "store.Person(%s)", personID)
 	it, moving, err := s.profileItem(ctx, personID)
+	if err == nil && it != nil && it.MovedTo != "" && people.FollowsMoves(ctx) {
+		it, moving, err = s.profileItem(ctx, it.MovedTo)
+	}
 	if err != nil {
 		return people.Person{}, "", err
 	}
-	if it == nil {
+	if it == nil || it.MovedTo != "" {
 		return people.Person{}, "", people.ErrNotFound
 	}
 	return it.person(), moving, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -157,7 +158,9 @@ func (s *Store) write(ctx context.Context, read people.Person, ch people.Change)
 	}
 	cond := expression.Name("version").Equal(expression.Value(read.Version))
 	if !read.Exists() {
-		cond = expression.AttributeNotExists(expression.Name("pk"))
+		// Nobody, or a forward pointer a move left (move.go): a new person
+		// under that key (the old address signing up again) replaces it.
+		cond = expression.AttributeNotExists(expression.Name("pk")).Or(expression.AttributeExists(expression.Name("movedTo")))
 	}
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
@@ -224,6 +227,11 @@ func (s *Store) erase(ctx context.Context, read people.Person, e people.Erasure)
 		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(),
 	}}}
 	items = append(items, s.leave(read.ID, people.Purposes)...)
+	forwards, err := s.forwardsTo(ctx, read)
+	if err != nil {
+		return err
+	}
+	items = append(items, forwards...)
 	marker := suppressionItem{PK: pk, SK: suppressedSK, ErasedAt: stamp(e.At)}
 	if !e.ProofClock.IsZero() {
 		marker.DuePK, marker.DueSK = dueKeys(e.ProofClock, pk)
@@ -241,7 +249,43 @@ func (s *Store) erase(ctx context.Context, read people.Person, e people.Erasure)
 		TableName: aws.String(s.table), Key: key(statsPK, e.At.UTC().Format("2006-01")+"#erased#"+string(e.Rule)),
 		UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values(),
 	}})
-	return s.transact(ctx, items)
+	err = s.transact(ctx, items)
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		for _, r := range tc.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return errLostRace // a forward pointer replaced meanwhile
+			}
+		}
+	}
+	return err
+}
+
+// forwardsTo are the deletes of the forward pointers the person read left
+// in the keys they moved from (move.go), each on the condition that it
+// still points to them (or to a key they moved from since): a key a new person has taken since (the old
+// address signed up again) is theirs and stays. One consistent read per
+// key moved from; none for a person who never moved.
+func (s *Store) forwardsTo(ctx context.Context, read people.Person) ([]types.TransactWriteItem, error) {
+	var items []types.TransactWriteItem
+	for _, from := range read.MovedFrom {
+		it, _, err := s.profileItem(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		// A pointer to a key the person later moved from too (a second
+		// correction) is theirs as well.
+		if it == nil || it.MovedTo != read.ID && (it.MovedTo == "" || !slices.Contains(read.MovedFrom, it.MovedTo)) {
+			continue
+		}
+		cond, err := expression.NewBuilder().WithCondition(expression.Name("movedTo").Equal(expression.Value(it.MovedTo))).Build()
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(personPK(from), profileSK),
+			ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values()}})
+	}
+	return items, nil
 }
 
 var _ people.UnreadStore = (*Store)(nil)
@@ -282,6 +326,8 @@ func assumed(a people.Assumption) expression.ConditionBuilder {
 	for _, q := range a.AnyOf {
 		anyOf = append(anyOf, expression.Contains(active, string(q)), expression.Contains(pending, string(q)))
 	}
+	// A forward pointer (move.go) has no status and fails the condition:
+	// the caller's read follows it (people.FollowMoves).
 	cond := expression.And(expression.AttributeExists(expression.Name("pk")), expression.AttributeNotExists(expression.Name(movingAttr)),
 		expression.Name("updatedAt").LessThan(expression.Value(stamp(a.WrittenBefore))), or(anyOf))
 	for _, q := range a.NoneActive {
