@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"time"
 
 	"github.com/smartprotect/pledge/shared/mail"
+	"github.com/smartprotect/pledge/shared/metric"
 )
 
 // metricNamespace is the CloudWatch namespace of the daily mail metrics,
@@ -22,26 +22,11 @@ const metricNamespace = "pledge/mail"
 const metricMaxAge = 13 * 24 * time.Hour
 
 // emf returns a counter that writes each count as one embedded-metric-format
-// line to w (the function's standard output, which Lambda sends to its log
-// group, where CloudWatch Logs turns the line into a metric): metric m, value
-// 1, unit Count, stamped at (milliseconds since the epoch), dimension
-// FunctionName = function. The line holds those keys only: never an
-// address or a person key. A failed write is lost (stdout: nothing to retry).
+// line to w (the function's standard output; shared/metric): metric m,
+// value 1, unit Count, stamped at, dimension FunctionName = function. The
+// line holds those keys only: never an address or a person key.
 func emf(w io.Writer, function string) func(m mail.Metric, at time.Time) {
 	return func(m mail.Metric, at time.Time) {
-		line := map[string]any{
-			"_aws": map[string]any{
-				"Timestamp": at.UnixMilli(),
-				"CloudWatchMetrics": []any{map[string]any{
-					"Namespace":  metricNamespace,
-					"Dimensions": [][]string{{"FunctionName"}},
-					"Metrics":    []map[string]string{{"Name": string(m), "Unit": "Count"}},
-				}},
-			},
-			"FunctionName": function,
-			string(m):      1,
-		}
-		b, _ := json.Marshal(line) // only strings, ints and maps of them
-		w.Write(append(b, '\n'))
+		metric.Counts(w, metricNamespace, function, at, map[string]int{string(m): 1})
 	}
 }

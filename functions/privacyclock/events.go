@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/smithy-go"
+	"github.com/smartprotect/pledge/shared/metric"
 )
 
 // The events the clock publishes on the default event bus: a rule on
@@ -67,29 +68,12 @@ func (b bus) Announce(ctx context.Context, as []Announcement) error {
 // metrics): the alarm in template.yaml watches OverdueRequests.
 const metricNamespace = "pledge"
 
-// emf writes r as one embedded-metric-format line to w, with the function's
-// name as the one dimension (the alarm names it).
+// emf writes r as one embedded-metric-format line to w (shared/metric),
+// with the function's name as the one dimension (the alarm names it).
 func emf(w io.Writer, function string) func(Result, time.Time) {
 	return func(r Result, now time.Time) {
-		line := map[string]any{
-			"_aws": map[string]any{
-				"Timestamp": now.UnixMilli(),
-				"CloudWatchMetrics": []any{map[string]any{
-					"Namespace":  metricNamespace,
-					"Dimensions": [][]string{{"FunctionName"}},
-					"Metrics": []map[string]string{
-						{"Name": "OverdueRequests", "Unit": "Count"}, {"Name": "OpenRequests", "Unit": "Count"},
-						{"Name": "RequestRemindersSent", "Unit": "Count"}, {"Name": "RequestStepsFailed", "Unit": "Count"},
-					},
-				}},
-			},
-			"FunctionName":         function,
-			"OverdueRequests":      r.Overdue,
-			"OpenRequests":         r.Open,
-			"RequestRemindersSent": r.Reminders,
-			"RequestStepsFailed":   r.Failed,
-		}
-		b, _ := json.Marshal(line) // only strings, ints and maps of them
-		w.Write(append(b, '\n'))
+		metric.Counts(w, metricNamespace, function, now, map[string]int{
+			"OverdueRequests": r.Overdue, "OpenRequests": r.Open, "RequestRemindersSent": r.Reminders, "RequestStepsFailed": r.Failed,
+		})
 	}
 }
